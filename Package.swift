@@ -1,0 +1,114 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Strict concurrency and explicit imports everywhere, like the packages we model ourselves on.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "fhir-sandbox",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fhir-sandbox", targets: ["fhir-sandbox"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // The system SQLite (libsqlite3-dev). Only FHIRStore imports it.
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "FHIRCore", swiftSettings: swiftSettings),
+        .target(name: "FHIRSearch", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "FHIRStore",
+            dependencies: ["FHIRCore", "FHIRSearch", "CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FHIRInteractions",
+            dependencies: ["FHIRCore", "FHIRSearch", "FHIRStore"],
+            swiftSettings: swiftSettings
+        ),
+        // Typed reading of YAML files, with errors naming file, line and key.
+        .target(name: "YAMLReader", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+        .target(
+            name: "SandboxSeed",
+            dependencies: ["FHIRCore", "YAMLReader"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SandboxProfiles",
+            dependencies: ["FHIRCore", "YAMLReader"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SandboxServer",
+            dependencies: [
+                "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed", "SandboxProfiles",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fhir-sandbox",
+            dependencies: [
+                "SandboxServer", "FHIRCore", "SandboxProfiles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmark-only: the framework's ceiling (returns the same bytes from memory).
+        .executableTarget(
+            name: "bench-ceiling",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/bench-ceiling",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "FHIRSearchTests", dependencies: ["FHIRSearch", "FHIRCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FHIRStoreTests",
+            dependencies: ["FHIRStore", "FHIRSearch", "FHIRCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FHIRInteractionsTests",
+            dependencies: ["FHIRInteractions", "FHIRStore", "FHIRSearch", "FHIRCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SandboxSeedTests",
+            dependencies: ["SandboxSeed", "FHIRCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SandboxServerTests",
+            dependencies: [
+                "SandboxServer", "FHIRCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

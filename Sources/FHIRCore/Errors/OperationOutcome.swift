@@ -1,0 +1,28 @@
+/// Builds OperationOutcome resources.
+public enum OperationOutcome {
+    /// The OperationOutcome for an error.
+    public static func from(_ error: FHIRError) -> JSON {
+        make(error.issues)
+    }
+
+    /// An OperationOutcome with the given issues.
+    public static func make(_ issues: [FHIRError.Issue]) -> JSON {
+        var body = JSONObject()
+        body["resourceType"] = .string("OperationOutcome")
+        body["issue"] = .array(
+            issues.map { issue in
+                var object = JSONObject()
+                object["severity"] = .string(issue.severity)
+                object["code"] = .string(issue.code)
+                object["diagnostics"] = .string(issue.message)
+                if !issue.expression.isEmpty { object["expression"] = .array(issue.expression.map(JSON.string)) }
+                return .object(object)
+            })
+        return .object(body)
+    }
+
+    /// A single informational issue (e.g. "All OK" for `Prefer: return=OperationOutcome`).
+    public static func information(_ message: String, code: String = "informational") -> JSON {
+        make([.init(severity: "information", code: code, message: message)])
+    }
+}

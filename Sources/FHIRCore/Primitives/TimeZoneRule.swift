@@ -1,0 +1,42 @@
+import Foundation
+
+/// How local (zone-less) times are turned into instants: a fixed offset, or an IANA zone with
+/// its daylight-saving rules. The clinic's zone comes from the seed.
+public struct TimeZoneRule: Sendable {
+    private let zone: TimeZone?
+    private let fixedOffset: Int
+
+    /// A fixed offset in seconds east of UTC.
+    public init(fixedOffsetSeconds: Int) {
+        zone = nil
+        fixedOffset = fixedOffsetSeconds
+    }
+
+    /// An IANA zone such as `America/Chicago`; nil when the name is unknown.
+    public init?(identifier: String) {
+        guard let zone = TimeZone(identifier: identifier) else { return nil }
+        self.zone = zone
+        fixedOffset = 0
+    }
+
+    public static let utc = TimeZoneRule(fixedOffsetSeconds: 0)
+
+    /// The zone's identifier, or a `+hh:mm` offset.
+    public var name: String {
+        if let zone { return zone.identifier }
+        return fixedOffset == 0 ? "UTC" : String(InstantFormat.iso(0, offsetSeconds: fixedOffset).suffix(6))
+    }
+
+    /// Offset at an instant.
+    public func offsetSeconds(atMilliseconds instant: Int64) -> Int {
+        guard let zone else { return fixedOffset }
+        return zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant) / 1000))
+    }
+
+    /// Offset for a wall-clock time read in this zone (the offset in force at that local time).
+    public func offsetSeconds(forLocalMilliseconds local: Int64) -> Int {
+        guard zone != nil else { return fixedOffset }
+        let guess = offsetSeconds(atMilliseconds: local)
+        return offsetSeconds(atMilliseconds: local - Int64(guess) * 1000)
+    }
+}

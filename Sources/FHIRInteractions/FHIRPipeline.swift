@@ -1,0 +1,65 @@
+import FHIRCore
+
+/// One step every FHIR request passes through before the interaction runs (content
+/// negotiation now; profile rules, auth and fault injection are steps too). A step either lets
+/// the request through (nil) or answers it; it may also reshape the final response.
+public protocol FHIRRequestStep: Sendable {
+    func check(_ request: FHIRRequest) -> FHIRResponse?
+    func finish(_ response: inout FHIRResponse, for request: FHIRRequest)
+}
+
+extension FHIRRequestStep {
+    public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {}
+}
+
+/// The steps, then the service.
+public struct FHIRPipeline: Sendable {
+    public let steps: [any FHIRRequestStep]
+    public let service: FHIRService
+
+    public init(steps: [any FHIRRequestStep], service: FHIRService) {
+        self.steps = steps
+        self.service = service
+    }
+
+    public func handle(_ request: FHIRRequest) -> FHIRResponse {
+        var response: FHIRResponse?
+        for step in steps {
+            if let early = step.check(request) {
+                response = early
+                break
+            }
+        }
+        var final = response ?? service.handle(request)
+        for step in steps.reversed() { step.finish(&final, for: request) }
+        return final
+    }
+}
+
+/// R4 format negotiation for a JSON-only server: `_format` and `Accept` asking only for XML
+/// get 406; JSON (`json`, `application/json`, `application/fhir+json`) or anything else is
+/// answered in JSON.
+public struct JSONOnlyFormat: FHIRRequestStep {
+    public init() {}
+
+    public func check(_ request: FHIRRequest) -> FHIRResponse? {
+        if let format = request.query.last(where: { $0.name == "_format" })?.value.lowercased() {
+            if format == "xml" || format.contains("xml") {
+                return .error(FHIRError(.notAcceptable, "_format=\(format) is not supported: this server speaks JSON only"))
+            }
+            if !(format == "json" || format.contains("json")) {
+                return .error(FHIRError(.notAcceptable, "_format=\(format) is not supported; use json"))
+            }
+            return nil
+        }
+        guard let accept = request.headers.accept?.lowercased() else { return nil }
+        let types = accept.split(separator: ",").map { $0.split(separator: ";").first.map { $0.trimmingCharacters(in: " ") } ?? "" }
+        let wantsXML = types.contains { $0.contains("xml") }
+        let acceptsJSON = types.contains { $0.contains("json") || $0 == "*/*" || $0 == "application/*" || $0.hasPrefix("text/") }
+        if wantsXML && !acceptsJSON {
+            return .error(
+                FHIRError(.notAcceptable, "Accept: \(accept) cannot be served: this server speaks JSON only (application/fhir+json)"))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,85 @@
+import FHIRCore
+import FHIRSearch
+import FHIRStore
+
+/// Settings of the FHIR REST layer.
+public struct FHIRServiceSettings: Sendable {
+    /// Page size when `_count` is absent.
+    public var defaultPageSize = 20
+    /// Largest page served, whatever `_count` asks for.
+    public var maxPageSize = 1000
+    /// Largest history page.
+    public var maxHistory = 1000
+    /// Reject unknown search parameters when the client does not say `Prefer: handling=...`.
+    public var strictByDefault = false
+
+    public init() {}
+}
+
+/// Answers FHIR REST requests for one tenant: classify the route, run one interaction,
+/// turn errors into OperationOutcomes. Synchronous: the store is reached under a lock
+/// without async hops.
+public struct FHIRService: Sendable {
+    public let tenant: Tenant
+    public let clock: SandboxClock
+    public let random: RandomSource
+    public let registry: SearchRegistry
+    public let zone: TimeZoneRule
+    public let validator: StructuralValidator
+    public let settings: FHIRServiceSettings
+    public let capabilities: CapabilityStatementBuilder
+
+    public init(
+        tenant: Tenant, clock: SandboxClock, random: RandomSource, registry: SearchRegistry, zone: TimeZoneRule,
+        validator: StructuralValidator = StructuralValidator(), settings: FHIRServiceSettings = .init(),
+        capabilities: CapabilityStatementBuilder
+    ) {
+        self.tenant = tenant
+        self.clock = clock
+        self.random = random
+        self.registry = registry
+        self.zone = zone
+        self.validator = validator
+        self.settings = settings
+        self.capabilities = capabilities
+    }
+
+    var store: ResourceStore { tenant.store }
+
+    /// Answers `request`; never throws: every failure becomes an OperationOutcome response.
+    public func handle(_ request: FHIRRequest) -> FHIRResponse {
+        do {
+            return try dispatch(request)
+        } catch {
+            return .error(error)
+        }
+    }
+
+    func dispatch(_ request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
+        let route = try Route.classify(method: request.method, segments: request.segments, supports: registry.supports)
+        switch route {
+        case .capabilities: return capabilities.response(baseURL: request.baseURL, now: clock.now())
+        case .batch: return try batch(request)
+        case .systemHistory: return try history(request, type: nil, id: nil)
+        case .search(let type): return try search(request, type: type)
+        case .create(let type): return try create(request, type: type)
+        case .typeHistory(let type): return try history(request, type: type, id: nil)
+        case .read(let type, let id): return try read(request, type: type, id: id)
+        case .vread(let type, let id, let version): return try vread(request, type: type, id: id, version: version)
+        case .update(let type, let id): return try update(request, type: type, id: id)
+        case .patch(let type, let id): return try patch(request, type: type, id: id)
+        case .delete(let type, let id): return try delete(request, type: type, id: id)
+        case .instanceHistory(let type, let id): return try history(request, type: type, id: id)
+        case .operation(let name, let type, _):
+            let scope = type.map { "\($0)/" } ?? ""
+            throw FHIRError(.notFound, "operation \(scope)$\(name) is not supported by this server")
+        }
+    }
+
+    /// Whether unknown parameters are errors for this request.
+    func isStrict(_ request: FHIRRequest) -> Bool { request.headers.prefer.strict ?? settings.strictByDefault }
+
+    func searchParser() -> SearchQueryParser {
+        SearchQueryParser(registry: registry, zone: zone, maxCount: settings.maxPageSize)
+    }
+}

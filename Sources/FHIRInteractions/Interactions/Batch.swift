@@ -1,0 +1,241 @@
+import FHIRCore
+import FHIRSearch
+import FHIRStore
+
+extension FHIRService {
+    /// `POST [base]` with a `batch` (entries independent) or `transaction` (all or nothing,
+    /// `urn:uuid:` references resolved) Bundle.
+    func batch(_ request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
+        let bundle = try resource(from: request.body, type: "Bundle", contentType: request.headers.contentType)
+        let entries = try BundleEntryRequest.parse(bundle)
+        switch bundle["type"]?.stringValue {
+        case "batch": return try runBatch(entries, request: request)
+        case "transaction": return try runTransaction(entries, request: request)
+        default:
+            throw FHIRError(.malformedRequest, "POST to the base takes a Bundle of type batch or transaction", expression: ["Bundle.type"])
+        }
+    }
+
+    private func runBatch(_ entries: [BundleEntryRequest], request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
+        var bundle = BundleBuilder(type: "batch-response", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
+        for entry in entries {
+            let response = handle(entry.request(baseURL: request.baseURL, prefer: request.headers.prefer))
+            bundle.entries.append(Self.responseEntry(response))
+        }
+        return .json(200, bundle.bytes())
+    }
+
+    private func runTransaction(_ entries: [BundleEntryRequest], request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
+        // Classify every entry before touching the store.
+        var routes: [Route] = []
+        var targets = Set<String>()
+        for entry in entries {
+            let route: Route
+            do {
+                route = try Route.classify(method: entry.method, segments: entry.segments, supports: registry.supports)
+            } catch {
+                throw Self.entryError(error, entry)
+            }
+            switch route {
+            case .create, .update, .patch, .delete, .read, .vread, .search: break
+            default: throw Self.entryError(FHIRError(.malformedRequest, "this interaction is not allowed in a transaction"), entry)
+            }
+            if case .update(let type, let id) = route, !targets.insert("\(type)/\(id)").inserted {
+                throw Self.entryError(FHIRError(.malformedRequest, "\(type)/\(id) is written twice in one transaction"), entry)
+            }
+            if case .delete(let type, let id) = route, !targets.insert("\(type)/\(id)").inserted {
+                throw Self.entryError(FHIRError(.malformedRequest, "\(type)/\(id) is written twice in one transaction"), entry)
+            }
+            routes.append(route)
+        }
+        // Writes in the order FHIR prescribes (DELETE, POST, PUT, PATCH), in one store transaction.
+        let order: [String: Int] = ["DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 3]
+        let writeIndexes = entries.indices.filter { order[entries[$0].method] != nil }
+            .sorted { (order[entries[$0].method]!, $0) < (order[entries[$1].method]!, $1) }
+        let results: [Int: WriteResult] = try store.write { tx throws(FHIRError) in
+            var references: [String: String] = [:]
+            var assigned: [Int: String] = [:]
+            var results: [Int: WriteResult] = [:]
+            // Ids for every create first, so references between entries resolve in any order.
+            for index in writeIndexes {
+                guard case .create(let type) = routes[index] else { continue }
+                let entry = entries[index]
+                if let criteria = entry.ifNoneExist {
+                    let matches = try conditionalMatches(tx, type: type, criteria: criteria, header: "ifNoneExist")
+                    if matches.count > 1 {
+                        throw Self.entryError(
+                            FHIRError(.tooManyMatches, "ifNoneExist '\(criteria)' matches \(matches.count) resources"), entry)
+                    }
+                    if let match = matches.first, let existing = try tx.current(type, match.id) {
+                        results[index] = WriteResult(status: 200, stored: existing)
+                        if let fullURL = entry.fullURL { references[fullURL] = "\(type)/\(match.id)" }
+                        continue
+                    }
+                }
+                let id = random.uuid()
+                assigned[index] = id
+                if let fullURL = entry.fullURL { references[fullURL] = "\(type)/\(id)" }
+            }
+            for index in writeIndexes where results[index] == nil {
+                let entry = entries[index]
+                do throws(FHIRError) {
+                    switch routes[index] {
+                    case .delete(let type, let id):
+                        results[index] = try deleteCore(tx, type: type, id: id, ifMatch: entry.ifMatch)
+                    case .create(let type):
+                        let resource = try entryResource(entry, type: type, references: references)
+                        results[index] = try storeVersion(
+                            tx, type: type, id: assigned[index]!, resource: resource, version: 1, method: "POST", status: 201)
+                    case .update(let type, let id):
+                        let resource = try entryResource(entry, type: type, references: references)
+                        results[index] = try updateCore(tx, type: type, id: id, resource: resource, ifMatch: entry.ifMatch)
+                    case .patch(let type, let id):
+                        guard let patch = entry.resource else {
+                            throw FHIRError(.malformedRequest, "a PATCH entry carries a Binary or Parameters resource")
+                        }
+                        results[index] = try patchCore(
+                            tx, type: type, id: id, operations: try JSONPatch.operations(patch), ifMatch: entry.ifMatch)
+                    default:
+                        break
+                    }
+                } catch {
+                    throw Self.entryError(error, entry)
+                }
+            }
+            return results
+        }
+        var bundle = BundleBuilder(type: "transaction-response", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
+        for (index, entry) in entries.enumerated() {
+            if let result = results[index] {
+                let stored = result.stored
+                let location =
+                    result.status == 201 || result.status == 200 && !stored.deleted
+                    ? "\(stored.type)/\(stored.id)/_history/\(stored.version)" : nil
+                bundle.entries.append(
+                    .init(
+                        fullURL: stored.deleted ? nil : "\(request.baseURL)/\(stored.type)/\(stored.id)",
+                        resource: request.headers.prefer.returnPreference == .minimal ? nil : stored.body,
+                        response: (
+                            Self.statusLine(result.status), location, "W/\"\(stored.version)\"", InstantFormat.iso(stored.lastUpdated)
+                        )))
+            } else {
+                // Reads run after the writes have committed, as FHIR orders them.
+                bundle.entries.append(Self.responseEntry(handle(entry.request(baseURL: request.baseURL, prefer: request.headers.prefer))))
+            }
+        }
+        return .json(200, bundle.bytes())
+    }
+
+    /// An entry's resource with `urn:uuid:` references rewritten; the Bundle was validated whole.
+    private func entryResource(_ entry: BundleEntryRequest, type: String, references: [String: String]) throws(FHIRError) -> JSONObject {
+        guard let resource = entry.resource, case .object(let object) = Self.rewrite(resource, references) else {
+            throw FHIRError(.malformedRequest, "a \(entry.method) entry needs a resource")
+        }
+        guard object["resourceType"]?.stringValue == type else {
+            throw FHIRError(.malformedRequest, "the entry's resource is not a \(type)")
+        }
+        return object
+    }
+
+    static func rewrite(_ value: JSON, _ references: [String: String]) -> JSON {
+        guard !references.isEmpty else { return value }
+        switch value {
+        case .object(var object):
+            for index in object.members.indices {
+                let member = object.members[index]
+                if member.key == "reference", let text = member.value.stringValue, let resolved = references[text] {
+                    object.members[index].value = .string(resolved)
+                } else {
+                    object.members[index].value = rewrite(member.value, references)
+                }
+            }
+            return .object(object)
+        case .array(let values):
+            return .array(values.map { rewrite($0, references) })
+        default:
+            return value
+        }
+    }
+
+    static func entryError(_ error: FHIRError, _ entry: BundleEntryRequest) -> FHIRError {
+        var error = error
+        error.issues = error.issues.map { issue in
+            var issue = issue
+            issue.message = "entry \(entry.index) (\(entry.method) \(entry.url)): \(issue.message)"
+            issue.expression = issue.expression.isEmpty ? ["Bundle.entry[\(entry.index)]"] : issue.expression
+            return issue
+        }
+        return error
+    }
+
+    static func statusLine(_ status: Int) -> String {
+        switch status {
+        case 200: return "200 OK"
+        case 201: return "201 Created"
+        case 204: return "204 No Content"
+        case 304: return "304 Not Modified"
+        default: return String(status)
+        }
+    }
+
+    static func responseEntry(_ response: FHIRResponse) -> BundleBuilder.Entry {
+        let isResource = response.status < 300 && !response.body.isEmpty
+        let location = response.header("Location").map { $0 }
+        return BundleBuilder.Entry(
+            resource: isResource ? response.body : nil,
+            response: (statusLine(response.status), location, response.header("ETag"), nil),
+            outcome: response.status >= 400 ? response.body : nil)
+    }
+}
+
+/// One entry of a batch or transaction Bundle, read into a request.
+struct BundleEntryRequest: Sendable {
+    let index: Int
+    let fullURL: String?
+    let method: String
+    let url: String
+    let segments: [String]
+    let query: [(name: String, value: String)]
+    let resource: JSON?
+    let ifMatch: String?
+    let ifNoneExist: String?
+    let ifNoneMatch: String?
+
+    static func parse(_ bundle: JSONObject) throws(FHIRError) -> [BundleEntryRequest] {
+        var result: [BundleEntryRequest] = []
+        for (index, entry) in (bundle["entry"]?.arrayValue ?? []).enumerated() {
+            guard let request = entry["request"], let method = request["method"]?.stringValue, let url = request["url"]?.stringValue else {
+                throw FHIRError(
+                    .malformedRequest, "entry \(index) needs request.method and request.url", expression: ["Bundle.entry[\(index)].request"]
+                )
+            }
+            var path = url
+            var query: [(name: String, value: String)] = []
+            if let mark = url.firstIndex(of: "?") {
+                path = String(url[..<mark])
+                query = QueryString.parse(String(url[url.index(after: mark)...]))
+            }
+            if path.hasPrefix("http://") || path.hasPrefix("https://") {
+                throw FHIRError(
+                    .malformedRequest, "entry \(index): request.url must be relative to the base",
+                    expression: ["Bundle.entry[\(index)].request.url"])
+            }
+            let segments = path.split(separator: "/").map { QueryString.decode($0) }
+            result.append(
+                BundleEntryRequest(
+                    index: index, fullURL: entry["fullUrl"]?.stringValue, method: method, url: url, segments: segments, query: query,
+                    resource: entry["resource"], ifMatch: request["ifMatch"]?.stringValue,
+                    ifNoneExist: request["ifNoneExist"]?.stringValue, ifNoneMatch: request["ifNoneMatch"]?.stringValue))
+        }
+        return result
+    }
+
+    func request(baseURL: String, prefer: Prefer) -> FHIRRequest {
+        FHIRRequest(
+            method: method, segments: segments, query: query,
+            headers: .init(
+                ifMatch: ifMatch, ifNoneMatch: ifNoneMatch, ifNoneExist: ifNoneExist,
+                contentType: method == "PATCH" ? "application/json-patch+json" : "application/fhir+json", prefer: prefer),
+            body: resource.map { $0.bytes }, baseURL: baseURL)
+    }
+}

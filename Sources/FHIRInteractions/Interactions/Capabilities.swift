@@ -1,0 +1,103 @@
+import FHIRCore
+import FHIRSearch
+
+/// Builds the CapabilityStatement from the registry of types, interactions and search
+/// parameters — never by hand — so `/metadata` lists exactly what the server answers.
+public struct CapabilityStatementBuilder: Sendable {
+    /// Type-level and instance-level interactions every served type supports.
+    public static let typeInteractions = [
+        "read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type",
+    ]
+    /// Whole-system interactions.
+    public static let systemInteractions = ["transaction", "batch", "history-system"]
+
+    public let registry: SearchRegistry
+    public let softwareName: String
+    public let softwareVersion: String
+
+    public init(registry: SearchRegistry, softwareName: String = "fhir-sandbox", softwareVersion: String) {
+        self.registry = registry
+        self.softwareName = softwareName
+        self.softwareVersion = softwareVersion
+    }
+
+    public func statement(baseURL: String, now: Int64) -> JSON {
+        var rest = JSONObject()
+        rest["mode"] = .string("server")
+        rest["resource"] = .array(registry.resourceTypes.map { resource($0) })
+        rest["interaction"] = .array(Self.systemInteractions.map { .object(JSONObject(["code": .string($0)])) })
+        var statement = JSONObject()
+        statement["resourceType"] = .string("CapabilityStatement")
+        statement["status"] = .string("active")
+        statement["date"] = .string(InstantFormat.iso(now))
+        statement["publisher"] = .string("fhir-sandbox")
+        statement["kind"] = .string("instance")
+        statement["software"] = .object(JSONObject(["name": .string(softwareName), "version": .string(softwareVersion)]))
+        statement["implementation"] = .object(
+            JSONObject(["description": .string("fhir-sandbox: an offline stand-in for EHR FHIR R4 APIs"), "url": .string(baseURL)]))
+        statement["fhirVersion"] = .string("4.0.1")
+        statement["format"] = .array([.string("application/fhir+json"), .string("json")])
+        statement["patchFormat"] = .array([.string("application/json-patch+json")])
+        statement["rest"] = .array([.object(rest)])
+        return .object(statement)
+    }
+
+    private func resource(_ type: String) -> JSON {
+        var object = JSONObject()
+        object["type"] = .string(type)
+        object["interaction"] = .array(Self.typeInteractions.map { .object(JSONObject(["code": .string($0)])) })
+        object["versioning"] = .string("versioned")
+        object["readHistory"] = .bool(true)
+        object["updateCreate"] = .bool(true)
+        object["conditionalCreate"] = .bool(true)
+        object["conditionalRead"] = .string("not-supported")
+        object["conditionalUpdate"] = .bool(false)
+        object["conditionalDelete"] = .string("not-supported")
+        let parameters = registry.parameters(of: type)
+        let references = parameters.filter { $0.type == .reference }
+        if !references.isEmpty {
+            object["searchInclude"] = .array(references.map { .string("\(type):\($0.name)") })
+        }
+        let revIncludes = registry.resourceTypes.flatMap { source in
+            registry.parameters(of: source).filter { $0.type == .reference && ($0.targets.isEmpty || $0.targets.contains(type)) }
+                .map { JSON.string("\(source):\($0.name)") }
+        }
+        if !revIncludes.isEmpty { object["searchRevInclude"] = .array(revIncludes) }
+        object["searchParam"] = .array(
+            parameters.map { parameter in
+                var param = JSONObject()
+                param["name"] = .string(parameter.name)
+                param["definition"] = .string(
+                    "http://hl7.org/fhir/SearchParameter/\(parameter.name.hasPrefix("_") ? "Resource" : type)-\(parameter.name.trimmingCharacters(in: "_"))"
+                )
+                param["type"] = .string(parameter.type.rawValue)
+                if !parameter.documentation.isEmpty { param["documentation"] = .string(parameter.documentation) }
+                return .object(param)
+            })
+        return .object(object)
+    }
+
+    public func response(baseURL: String, now: Int64) -> FHIRResponse {
+        .json(200, statement(baseURL: baseURL, now: now).bytes)
+    }
+}
+
+extension Route {
+    /// The CapabilityStatement interaction code this route exercises (nil for metadata and operations).
+    public var interactionCode: String? {
+        switch self {
+        case .capabilities, .operation: return nil
+        case .batch: return "batch"
+        case .systemHistory: return "history-system"
+        case .search: return "search-type"
+        case .create: return "create"
+        case .typeHistory: return "history-type"
+        case .read: return "read"
+        case .vread: return "vread"
+        case .update: return "update"
+        case .patch: return "patch"
+        case .delete: return "delete"
+        case .instanceHistory: return "history-instance"
+        }
+    }
+}

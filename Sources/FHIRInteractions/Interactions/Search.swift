@@ -1,0 +1,102 @@
+import FHIRCore
+import FHIRSearch
+import FHIRStore
+
+extension FHIRService {
+    /// Paging parameters the server writes into `next`/`previous` links.
+    static let pageToken = "_page_token"
+    static let pageOffset = "_page_offset"
+
+    /// `GET [base]/[type]?...` and `POST [base]/[type]/_search`.
+    func search(_ request: FHIRRequest, type: String) throws(FHIRError) -> FHIRResponse {
+        var parameters = request.query
+        if request.method == "POST" {
+            let media = request.headers.contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: " ").lowercased() }
+            if let body = request.body, !body.isEmpty {
+                guard media == "application/x-www-form-urlencoded" else {
+                    throw FHIRError(.unsupportedMediaType, "POST _search takes application/x-www-form-urlencoded parameters")
+                }
+                parameters += QueryString.parse(String(decoding: body, as: UTF8.self))
+            }
+        }
+        let token = parameters.last { $0.name == Self.pageToken }?.value
+        let offsetText = parameters.last { $0.name == Self.pageOffset }?.value
+        parameters.removeAll { $0.name == Self.pageToken || $0.name == Self.pageOffset }
+        var offset = 0
+        if let offsetText {
+            guard let value = Int(offsetText), value >= 0 else {
+                throw FHIRError(.invalidParameter, "\(Self.pageOffset) must be a non-negative integer")
+            }
+            offset = value
+        }
+        let query = try searchParser().parse(type: type, parameters: parameters, strict: isStrict(request), now: clock.now())
+        let pageSize = query.count ?? settings.defaultPageSize
+
+        // A continuation page reads the cached result set; without it (expired, or another
+        // process), the search runs again.
+        let cached = token.flatMap { tenant.pages.entry($0) }
+        let entry: PageCache.Entry
+        if let cached {
+            entry = cached
+        } else {
+            entry = PageCache.Entry(
+                keys: try store.search(query), query: QueryString.encode(query.applied),
+                includes: query.includes.map { .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType) },
+                revIncludes: query.revIncludes.map {
+                    .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType)
+                },
+                warnings: query.warnings)
+        }
+        var bundle = BundleBuilder(type: "searchset", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
+        if query.total != .none || query.summaryCount { bundle.total = entry.keys.count }
+        let base = "\(request.baseURL)/\(type)"
+        func link(_ extra: [(name: String, value: String)]) -> String {
+            let encoded = [entry.query, QueryString.encode(extra)].filter { !$0.isEmpty }.joined(separator: "&")
+            return encoded.isEmpty ? base : "\(base)?\(encoded)"
+        }
+        if query.summaryCount {
+            bundle.links.append(("self", link([])))
+            return .json(200, bundle.bytes())
+        }
+        let page = offset < entry.keys.count ? Array(entry.keys[offset..<min(offset + pageSize, entry.keys.count)]) : []
+        let pageToken: String?
+        if entry.keys.count > pageSize {
+            let newToken = token.flatMap { cached != nil ? $0 : nil } ?? random.token()
+            if cached == nil { tenant.pages.store(entry, token: newToken) }
+            pageToken = newToken
+        } else {
+            pageToken = nil
+        }
+        let paging: (Int) -> [(name: String, value: String)] = { start in
+            guard let pageToken else { return [] }
+            return [(Self.pageToken, pageToken), (Self.pageOffset, String(start))]
+        }
+        bundle.links.append(("self", link(offset == 0 ? [] : paging(offset))))
+        if pageToken != nil {
+            bundle.links.append(("first", link(paging(0))))
+            if offset + pageSize < entry.keys.count { bundle.links.append(("next", link(paging(offset + pageSize)))) }
+            if offset > 0 { bundle.links.append(("previous", link(paging(max(0, offset - pageSize))))) }
+            let lastStart = max(0, (entry.keys.count - 1) / max(pageSize, 1) * pageSize)
+            bundle.links.append(("last", link(paging(lastStart))))
+        }
+        for (key, body) in try store.bodies(page) {
+            bundle.entries.append(.init(fullURL: "\(request.baseURL)/\(key.type)/\(key.id)", resource: body, searchMode: "match"))
+        }
+        var seen = Set(page.map { "\($0.type)/\($0.id)" })
+        var included: [VersionKey] = []
+        for include in entry.includes {
+            included += try store.included(from: page, parameter: include.parameter, targetType: include.targetType)
+        }
+        for include in entry.revIncludes {
+            included += try store.revIncluded(page, sourceType: include.sourceType, parameter: include.parameter)
+        }
+        included = included.filter { seen.insert("\($0.type)/\($0.id)").inserted }
+        for (key, body) in try store.bodies(included) {
+            bundle.entries.append(.init(fullURL: "\(request.baseURL)/\(key.type)/\(key.id)", resource: body, searchMode: "include"))
+        }
+        if !entry.warnings.isEmpty {
+            bundle.entries.append(.init(resource: OperationOutcome.make(entry.warnings).bytes, searchMode: "outcome"))
+        }
+        return .json(200, bundle.bytes())
+    }
+}

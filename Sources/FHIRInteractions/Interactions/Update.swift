@@ -1,0 +1,48 @@
+import FHIRCore
+import FHIRStore
+
+extension FHIRService {
+    /// `PUT [base]/[type]/[id]`: update, or create with the client's id; `If-Match` makes it
+    /// version-aware (412 when stale).
+    func update(_ request: FHIRRequest, type: String, id: String) throws(FHIRError) -> FHIRResponse {
+        let resource = try resource(from: request.body, type: type, contentType: request.headers.contentType)
+        let ifMatch = request.headers.ifMatch
+        let result = try store.write { tx throws(FHIRError) in
+            try updateCore(tx, type: type, id: id, resource: resource, ifMatch: ifMatch)
+        }
+        return Self.writeResponse(
+            status: result.status, stored: result.stored, prefer: request.headers.prefer, baseURL: request.baseURL,
+            location: result.status == 201)
+    }
+
+    func updateCore(
+        _ tx: StoreTransaction, type: String, id: String, resource: JSONObject, ifMatch: String?
+    ) throws(FHIRError) -> WriteResult {
+        guard let bodyID = resource["id"]?.stringValue else {
+            throw FHIRError(.malformedRequest, "the resource in an update must carry its id (\(id))", expression: ["\(type).id"])
+        }
+        guard bodyID == id else {
+            throw FHIRError(.malformedRequest, "the body's id '\(bodyID)' does not match the URL's id '\(id)'", expression: ["\(type).id"])
+        }
+        let current = try tx.current(type, id)
+        try Self.checkIfMatch(ifMatch, current: current, type: type, id: id)
+        let exists = current.map { !$0.deleted } ?? false
+        return try storeVersion(
+            tx, type: type, id: id, resource: resource, version: (current?.version ?? 0) + 1, method: "PUT",
+            status: exists ? 200 : 201)
+    }
+
+    /// 412 unless `ifMatch` (when given) names the current, live version.
+    static func checkIfMatch(_ ifMatch: String?, current: StoredResource?, type: String, id: String) throws(FHIRError) {
+        guard let ifMatch else { return }
+        let expected = try version(fromETag: ifMatch)
+        guard let current, !current.deleted else {
+            throw FHIRError(.preconditionFailed, "If-Match \(ifMatch) given but \(type)/\(id) does not exist")
+        }
+        guard current.version == expected else {
+            throw FHIRError(
+                .preconditionFailed,
+                "version conflict: If-Match names version \(expected) but \(type)/\(id) is at version \(current.version)")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// The R4 search parameter types the sandbox implements.
+public enum SearchParameterType: String, Sendable, CaseIterable {
+    case string, token, date, reference, number, quantity, uri
+}
+
+/// One search parameter, as data: its name, type, the element paths it indexes and, for
+/// references, the resource types it may point to.
+///
+/// Paths are dotted element names relative to the resource. A segment may carry a filter,
+/// `telecom[system=phone]`, which keeps only elements whose member equals the value.
+public struct SearchParameter: Sendable, Equatable {
+    public let name: String
+    public let type: SearchParameterType
+    public let paths: [String]
+    /// Reference targets; empty means any type.
+    public let targets: [String]
+    public let documentation: String
+
+    public init(_ name: String, _ type: SearchParameterType, _ paths: [String], targets: [String] = [], _ doc: String = "") {
+        self.name = name
+        self.type = type
+        self.paths = paths
+        self.targets = targets
+        self.documentation = doc
+    }
+
+    /// Modifiers accepted for this parameter's type.
+    public var modifiers: Set<String> {
+        switch type {
+        case .string: return ["exact", "contains", "missing"]
+        case .token: return ["not", "missing"]
+        case .reference: return ["missing"]
+        case .date, .number, .quantity, .uri: return ["missing"]
+        }
+    }
+}
+
+/// The parameters of every resource type, keyed by type then name.
+public struct SearchRegistry: Sendable {
+    private let table: [String: [String: SearchParameter]]
+
+    public init(_ table: [String: [SearchParameter]]) {
+        self.table = table.mapValues { Dictionary($0.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }) }
+    }
+
+    public var resourceTypes: [String] { table.keys.sorted() }
+
+    public func parameter(_ name: String, of type: String) -> SearchParameter? { table[type]?[name] }
+
+    /// A type's parameters, sorted by name.
+    public func parameters(of type: String) -> [SearchParameter] {
+        (table[type] ?? [:]).values.sorted { $0.name < $1.name }
+    }
+
+    public func supports(_ type: String) -> Bool { table[type] != nil }
+
+    /// The result parameters (`_count`, `_sort`, ...) the search engine understands.
+    public static let resultParameters: [String] = ["_count", "_sort", "_include", "_revinclude", "_summary", "_total"]
+}

@@ -1,0 +1,179 @@
+import FHIRCore
+import FHIRSearch
+import Synchronization
+
+/// One tenant's resources in SQLite: every version kept, search indexes in side tables.
+/// All access is serialised by a lock around one connection; calls are synchronous so the
+/// request path pays no async hop.
+public final class ResourceStore: Sendable {
+    private let connection: Mutex<SQLiteConnection>
+    public let extractor: IndexExtractor
+    /// The database file, or nil in memory.
+    public let path: String?
+
+    /// Opens (and migrates) a store at `path`, or in memory when nil.
+    public init(path: String?, extractor: IndexExtractor) throws(FHIRError) {
+        let db: SQLiteConnection
+        do {
+            db = try SQLiteConnection(path: path)
+            try Schema.migrate(db)
+        } catch {
+            throw FHIRError(.internalError, "cannot open store: \(error.message)")
+        }
+        connection = Mutex(db)
+        self.extractor = extractor
+        self.path = path
+    }
+
+    func locked<T: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(FHIRError) -> T {
+        do {
+            return try connection.withLock { (db: inout SQLiteConnection) throws(StoreError) -> T in try body(db) }
+        } catch {
+            throw error.fhir
+        }
+    }
+
+    /// The current version of `type/id` (a deletion marker if deleted), or nil if it never existed.
+    public func read(_ type: String, _ id: String) throws(FHIRError) -> StoredResource? {
+        try locked { db throws(StoreError) in try Queries.current(db, type, id) }
+    }
+
+    /// A specific version, or nil.
+    public func read(_ type: String, _ id: String, version: Int) throws(FHIRError) -> StoredResource? {
+        try locked { db throws(StoreError) in
+            let statement = try db.prepare(
+                """
+                SELECT v.version, v.last_updated, v.method, v.body FROM resource r
+                JOIN resource_version v ON v.rid = r.rid WHERE r.type = ? AND r.id = ? AND v.version = ?
+                """)
+            try statement.bind([.text(type), .text(id), .int(Int64(version))])
+            guard try statement.step() else { return nil }
+            let method = statement.text(2)
+            return StoredResource(
+                type: type, id: id, version: Int(statement.int(0)), lastUpdated: statement.int(1),
+                deleted: method == "DELETE", method: method, body: statement.isNull(3) ? nil : statement.blob(3))
+        }
+    }
+
+    /// Runs `body` atomically under the store lock: all its writes land, or none.
+    public func write<T: Sendable>(_ body: (StoreTransaction) throws(FHIRError) -> T) throws(FHIRError) -> T {
+        let outcome: Result<T, FHIRError> = try locked { db throws(StoreError) -> Result<T, FHIRError> in
+            try db.execute("SAVEPOINT tx")
+            let result: Result<T, FHIRError>
+            do {
+                result = .success(try body(StoreTransaction(db: db, extractor: extractor)))
+            } catch let error as FHIRError {
+                result = .failure(error)
+            } catch {
+                result = .failure(FHIRError(.internalError, "\(error)"))
+            }
+            switch result {
+            case .success:
+                do throws(StoreError) {
+                    try db.execute("RELEASE tx")
+                } catch {
+                    try? db.execute("ROLLBACK TO tx")
+                    try? db.execute("RELEASE tx")
+                    throw error
+                }
+            case .failure:
+                try db.execute("ROLLBACK TO tx")
+                try db.execute("RELEASE tx")
+            }
+            return result
+        }
+        return try outcome.get()
+    }
+
+    /// Matching current versions for a search, in result order.
+    public func search(_ query: SearchQuery) throws(FHIRError) -> [VersionKey] {
+        try locked { db throws(StoreError) in try Queries.search(db, query) }
+    }
+
+    /// The bodies of the given versions, in the same order (deleted versions are skipped).
+    public func bodies(_ keys: [VersionKey]) throws(FHIRError) -> [(VersionKey, [UInt8])] {
+        try locked { db throws(StoreError) in
+            let statement = try db.prepare("SELECT body FROM resource_version WHERE rid = ? AND version = ?")
+            var result: [(VersionKey, [UInt8])] = []
+            for key in keys {
+                try statement.bind([.int(key.rid), .int(Int64(key.version))])
+                if try statement.step(), !statement.isNull(0) { result.append((key, statement.blob(0))) }
+                statement.reset()
+            }
+            return result
+        }
+    }
+
+    /// Resources referenced by `keys` through `parameter` (for `_include`).
+    public func included(from keys: [VersionKey], parameter: String, targetType: String?) throws(FHIRError) -> [VersionKey] {
+        try locked { db throws(StoreError) in try Queries.included(db, keys, parameter: parameter, targetType: targetType) }
+    }
+
+    /// Resources of `sourceType` whose `parameter` refers to one of `keys` (for `_revinclude`).
+    public func revIncluded(_ keys: [VersionKey], sourceType: String, parameter: String) throws(FHIRError) -> [VersionKey] {
+        try locked { db throws(StoreError) in try Queries.revIncluded(db, keys, sourceType: sourceType, parameter: parameter) }
+    }
+
+    /// Version history, newest first: of one resource, one type, or everything.
+    public func history(type: String?, id: String?, since: Int64?, limit: Int) throws(FHIRError) -> [StoredResource] {
+        try locked { db throws(StoreError) in try Queries.history(db, type: type, id: id, since: since, limit: limit) }
+    }
+
+    /// Number of current (not deleted) resources of a type, or of all types.
+    public func count(type: String? = nil) throws(FHIRError) -> Int {
+        try locked { db throws(StoreError) in
+            let statement = try db.prepare(
+                type == nil
+                    ? "SELECT count(*) FROM resource WHERE deleted = 0"
+                    : "SELECT count(*) FROM resource WHERE deleted = 0 AND type = ?")
+            if let type { try statement.bind([.text(type)]) }
+            _ = try statement.step()
+            return Int(statement.int(0))
+        }
+    }
+
+    /// Replaces this store's entire content with `source`'s: a fast reset from a snapshot.
+    public func restore(from source: ResourceStore) throws(FHIRError) {
+        try locked { db throws(StoreError) in
+            try source.connection.withLock { (sourceDB: inout SQLiteConnection) throws(StoreError) in
+                try db.restore(from: sourceDB)
+            }
+        }
+    }
+
+    /// Rebuilds every search index from the current resource bodies. Search results must not change.
+    public func reindex() throws(FHIRError) -> Int {
+        try locked { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> Int in
+                for table in Queries.indexTables { try db.execute("DELETE FROM \(table)") }
+                let select = try db.prepare("SELECT rid, type, body FROM resource WHERE deleted = 0")
+                var rows: [(Int64, String, [UInt8])] = []
+                while try select.step() { rows.append((select.int(0), select.text(1), select.blob(2))) }
+                for (rid, type, body) in rows {
+                    guard let json = try? JSONParser.parse(body) else { continue }
+                    try Queries.writeIndexes(db, rid: rid, entries: extractor.entries(for: json, type: type))
+                }
+                return rows.count
+            }
+        }
+    }
+
+    /// A value in the store's key-value table (e.g. which seed it was loaded from).
+    public func metadata(_ key: String) throws(FHIRError) -> String? {
+        try locked { db throws(StoreError) in
+            let statement = try db.prepare("SELECT value FROM store_meta WHERE key = ?")
+            try statement.bind([.text(key)])
+            return try statement.step() ? statement.text(0) : nil
+        }
+    }
+
+    public func setMetadata(_ key: String, _ value: String) throws(FHIRError) {
+        try locked { db throws(StoreError) in
+            try db.prepare("INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)").run([.text(key), .text(value)])
+        }
+    }
+}
+
+extension StoreError {
+    var fhir: FHIRError { FHIRError(.internalError, "storage failure: \(message)") }
+}

@@ -1,0 +1,64 @@
+import FHIRCore
+import FHIRSearch
+
+/// The operations available inside `ResourceStore.write`: all of them happen in one SQLite
+/// transaction under the store lock.
+public struct StoreTransaction {
+    let db: SQLiteConnection
+    let extractor: IndexExtractor
+
+    /// The current version of `type/id` (possibly a deletion marker), or nil.
+    public func current(_ type: String, _ id: String) throws(FHIRError) -> StoredResource? {
+        do { return try Queries.current(db, type, id) } catch { throw error.fhir }
+    }
+
+    /// Matches of a search, inside this transaction (conditional create/update).
+    public func search(_ query: SearchQuery) throws(FHIRError) -> [VersionKey] {
+        do { return try Queries.search(db, query) } catch { throw error.fhir }
+    }
+
+    /// Stores a new version of `type/id` and reindexes it. `resource` and `body` are the same
+    /// resource as a value and as its bytes.
+    public func put(
+        _ type: String, _ id: String, version: Int, lastUpdated: Int64, method: String, resource: JSON, body: [UInt8]
+    ) throws(FHIRError) {
+        do {
+            let rid = try upsert(type, id, version: version, lastUpdated: lastUpdated, deleted: false, body: body)
+            try db.prepare("INSERT INTO resource_version (rid, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?)")
+                .run([.int(rid), .int(Int64(version)), .int(lastUpdated), .text(method), .blob(body)])
+            try Queries.clearIndexes(db, rid: rid)
+            try Queries.writeIndexes(db, rid: rid, entries: extractor.entries(for: resource, type: type))
+        } catch {
+            throw error.fhir
+        }
+    }
+
+    /// Records the deletion of `type/id` as a new version without a body.
+    public func delete(_ type: String, _ id: String, version: Int, lastUpdated: Int64) throws(FHIRError) {
+        do {
+            let rid = try upsert(type, id, version: version, lastUpdated: lastUpdated, deleted: true, body: nil)
+            try db.prepare("INSERT INTO resource_version (rid, version, last_updated, method, body) VALUES (?, ?, ?, 'DELETE', NULL)")
+                .run([.int(rid), .int(Int64(version)), .int(lastUpdated)])
+            try Queries.clearIndexes(db, rid: rid)
+        } catch {
+            throw error.fhir
+        }
+    }
+
+    private func upsert(
+        _ type: String, _ id: String, version: Int, lastUpdated: Int64, deleted: Bool, body: [UInt8]?
+    ) throws(StoreError) -> Int64 {
+        let bodyValue: SQLValue = body.map { .blob($0) } ?? .null
+        try db.prepare(
+            """
+            INSERT INTO resource (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, last_updated = excluded.last_updated,
+                deleted = excluded.deleted, body = excluded.body
+            """
+        ).run([.text(type), .text(id), .int(Int64(version)), .int(lastUpdated), .int(deleted ? 1 : 0), bodyValue])
+        let select = try db.prepare("SELECT rid FROM resource WHERE type = ? AND id = ?")
+        try select.bind([.text(type), .text(id)])
+        guard try select.step() else { throw StoreError(code: 0, message: "row vanished after upsert") }
+        return select.int(0)
+    }
+}

@@ -1,0 +1,38 @@
+/// A vendor profile: how one mounted FHIR API looks and behaves. Data, read from
+/// `Profiles/<name>.yaml`.
+public struct Profile: Sendable, Equatable {
+    public enum UnknownParameters: String, Sendable, CaseIterable {
+        case lenient, strict
+    }
+
+    /// `name` — the profile's name and its tenant's name.
+    public var name: String
+    /// `description` — one line for `profiles list` and the index page.
+    public var description: String
+    /// `fhirBase` — the path the FHIR API is mounted at, e.g. `/fhir/r4`.
+    public var fhirBase: String
+    /// `search.defaultPageSize` (default 20).
+    public var defaultPageSize: Int
+    /// `search.maxPageSize` (default 1000).
+    public var maxPageSize: Int
+    /// `search.unknownParameters` (default lenient).
+    public var unknownParameters: UnknownParameters
+    /// `limits.maxBodyBytes` (default 4 MiB).
+    public var maxBodyBytes: Int
+    /// The file the profile came from.
+    public var file: String
+
+    public init(
+        name: String, description: String = "", fhirBase: String, defaultPageSize: Int = 20, maxPageSize: Int = 1000,
+        unknownParameters: UnknownParameters = .lenient, maxBodyBytes: Int = 4 << 20, file: String = ""
+    ) {
+        self.name = name
+        self.description = description
+        self.fhirBase = fhirBase
+        self.defaultPageSize = defaultPageSize
+        self.maxPageSize = maxPageSize
+        self.unknownParameters = unknownParameters
+        self.maxBodyBytes = maxBodyBytes
+        self.file = file
+    }
+}

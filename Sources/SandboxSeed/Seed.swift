@@ -1,0 +1,131 @@
+import FHIRCore
+
+/// A loaded seed: one fictional clinic. Static resources come from `resources/*.ndjson`;
+/// Schedules and existing Appointments are rendered relative to the sandbox clock from the
+/// YAML templates (`render(at:)`).
+public struct Seed: Sendable {
+    public let name: String
+    public let description: String
+    public let directory: String
+    public let zone: TimeZoneRule
+    public let planningHorizonDays: Int
+    /// Resources as written in the seed, in file order.
+    public let resources: [JSON]
+    public let appointmentTypes: [AppointmentType]
+    public let schedules: [ScheduleTemplate]
+    public let closures: [Closure]
+    public let vacations: [Vacation]
+    public let appointments: [SeedAppointment]
+
+    public func appointmentType(_ code: String) -> AppointmentType? { appointmentTypes.first { $0.code == code } }
+}
+
+/// A visit type and its booking rules.
+public struct AppointmentType: Sendable, Equatable {
+    public static let system = "http://riverbend.example.org/fhir/CodeSystem/visit-type"
+    public static let v2System = "http://terminology.hl7.org/CodeSystem/v2-0276"
+
+    public let code: String
+    public let display: String
+    /// HL7 v2-0276 code for `appointmentType`.
+    public let v2: String
+    public let minutes: Int
+    public let newPatientsOnly: Bool
+    public let minimumLeadHours: Int
+    public let maximumDaysAhead: Int
+    /// Locations where the type may be booked; empty means any.
+    public let locations: [String]
+}
+
+/// A wall-clock time of day in minutes after midnight.
+public struct TimeOfDay: Sendable, Equatable, Comparable {
+    public let minutes: Int
+
+    public init(minutes: Int) { self.minutes = minutes }
+
+    /// Parses `HH:MM`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
+            (0...24).contains(hours), (0..<60).contains(minutes), hours * 60 + minutes <= 24 * 60
+        else { return nil }
+        self.minutes = hours * 60 + minutes
+    }
+
+    public var text: String {
+        let hours = minutes / 60
+        let rest = minutes % 60
+        return (hours < 10 ? "0" : "") + String(hours) + ":" + (rest < 10 ? "0" : "") + String(rest)
+    }
+
+    public static func < (lhs: TimeOfDay, rhs: TimeOfDay) -> Bool { lhs.minutes < rhs.minutes }
+}
+
+/// A bookable window on one weekday.
+public struct Window: Sendable, Equatable {
+    public let start: TimeOfDay
+    public let end: TimeOfDay
+    /// Visit types accepted in this window; nil means the schedule's types.
+    public let types: [String]?
+}
+
+/// A weekly template for one practitioner at one location; becomes a Schedule resource.
+public struct ScheduleTemplate: Sendable {
+    public struct Block: Sendable, Equatable {
+        /// 0 = Sunday ... 6 = Saturday.
+        public let weekday: Int
+        public let start: TimeOfDay
+        public let end: TimeOfDay
+        public let reason: String
+    }
+
+    public let id: String
+    public let practitioner: String
+    public let location: String
+    public let slotMinutes: Int
+    public let specialty: String?
+    public let serviceType: String?
+    /// Windows per weekday (0 = Sunday ... 6 = Saturday).
+    public let week: [Int: [Window]]
+    public let blocks: [Block]
+    public let types: [String]
+
+    /// The visit types a window accepts.
+    public func types(of window: Window) -> [String] { window.types ?? types }
+}
+
+/// A location closed on given dates.
+public struct Closure: Sendable {
+    public let location: String
+    /// Local dates as days since 1970-01-01.
+    public let days: Set<Int>
+    public let reason: String
+}
+
+/// A practitioner away for some days, counted from the sandbox clock.
+public struct Vacation: Sendable {
+    public let practitioner: String
+    public let startDaysFromClock: Int
+    public let days: Int
+    public let reason: String
+}
+
+/// An existing appointment, placed relative to the clock.
+public struct SeedAppointment: Sendable {
+    public let id: String
+    public let patient: String
+    public let schedule: String
+    public let type: String
+    public let daysFromClock: Int
+    public let time: TimeOfDay
+    public let status: String
+    public let comment: String?
+    public let cancelationReason: String?
+}
+
+/// Why a seed could not be loaded; the message names the file and line.
+public struct SeedError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

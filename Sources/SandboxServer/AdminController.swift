@@ -1,0 +1,203 @@
+import FHIRCore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SandboxProfiles
+import SandboxSeed
+
+/// `/_admin/*`: JSON in, JSON out, for tests and trainers. Routes are declared once in
+/// `routes`, which both registers them and produces `/_admin/openapi.json`.
+struct AdminController: Sendable {
+    let sandbox: Sandbox
+
+    /// One admin route: how it is registered and documented.
+    struct Route: Sendable {
+        let method: HTTPRequest.Method
+        let path: String
+        let summary: String
+        /// JSON Schema of the request body, if it takes one.
+        let requestSchema: JSON?
+        let handler: @Sendable (AdminController, JSON?) throws(AdminError) -> JSON
+    }
+
+    static let clockSchema: JSON = .object(
+        JSONObject([
+            "type": .string("object"),
+            "properties": .object(
+                JSONObject([
+                    "now": .object(JSONObject(["type": .string("string"), "format": .string("date-time")])),
+                    "frozen": .object(JSONObject(["type": .string("boolean")])),
+                ])),
+            "additionalProperties": .bool(false),
+        ]))
+
+    static let advanceSchema: JSON = .object(
+        JSONObject([
+            "type": .string("object"),
+            "properties": .object(JSONObject(["seconds": .object(JSONObject(["type": .string("integer")]))])),
+            "required": .array([.string("seconds")]),
+            "additionalProperties": .bool(false),
+        ]))
+
+    static let routes: [Route] = [
+        Route(method: .post, path: "/_admin/reset", summary: "Reset every tenant to its seeded state", requestSchema: nil) {
+            controller, _ throws(AdminError) in try controller.reset()
+        },
+        Route(method: .get, path: "/_admin/clock", summary: "Read the sandbox clock", requestSchema: nil) { controller, _ in
+            controller.clockState()
+        },
+        Route(
+            method: .put, path: "/_admin/clock",
+            summary: "Set the sandbox clock: {\"now\": instant, \"frozen\": bool}; either may be omitted", requestSchema: clockSchema
+        ) { controller, body throws(AdminError) in try controller.setClock(body) },
+        Route(
+            method: .post, path: "/_admin/clock/advance", summary: "Move the sandbox clock by {\"seconds\": N} (negative goes back)",
+            requestSchema: advanceSchema
+        ) { controller, body throws(AdminError) in try controller.advance(body) },
+        Route(method: .get, path: "/_admin/openapi.json", summary: "This document", requestSchema: nil) { _, _ in
+            AdminController.openAPI()
+        },
+    ]
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        for route in Self.routes {
+            router.on(RouterPath(route.path), method: route.method) { (request: Request, _: BasicRequestContext) -> Response in
+                do {
+                    var body: JSON?
+                    if route.requestSchema != nil {
+                        var buffer: ByteBuffer
+                        do {
+                            buffer = try await request.body.collect(upTo: 65536)
+                        } catch {
+                            throw AdminError(status: .contentTooLarge, "admin request bodies are limited to 64 KiB")
+                        }
+                        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+                        do throws(JSONParseError) {
+                            body = bytes.isEmpty ? .object(JSONObject()) : try JSONParser.parse(bytes)
+                        } catch {
+                            throw AdminError("the body is not valid JSON: \(error.description)")
+                        }
+                    }
+                    return .json(.ok, try route.handler(self, body))
+                } catch let error as AdminError {
+                    return .json(error.status, error.json)
+                }
+            }
+        }
+    }
+
+    func reset() throws(AdminError) -> JSON {
+        let started = ContinuousClock.now
+        do {
+            try sandbox.reset()
+        } catch {
+            throw AdminError(status: .internalServerError, "reset failed: \(error.message)")
+        }
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        return .object(
+            JSONObject([
+                "status": .string("reset"), "tenants": .array(sandbox.mounts.map { .string($0.profile.name) }),
+                "milliseconds": .number(String(format3(milliseconds))),
+            ]))
+    }
+
+    private func format3(_ value: Double) -> String {
+        let scaled = Int((value * 1000).rounded())
+        let fraction = scaled % 1000
+        return "\(scaled / 1000)." + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + "\(fraction)"
+    }
+
+    func clockState() -> JSON {
+        let now = sandbox.clock.now()
+        return .object(
+            JSONObject([
+                "now": .string(InstantFormat.iso(now)), "local": .string(sandbox.seed.format(now)),
+                "timeZone": .string(sandbox.seed.zone.name), "frozen": .bool(sandbox.clock.isFrozen), "epochMillis": .int(Int(now)),
+            ]))
+    }
+
+    func setClock(_ body: JSON?) throws(AdminError) -> JSON {
+        guard case .object(let object) = body ?? .null else {
+            throw AdminError("expected a JSON object such as {\"now\": \"2026-04-13T08:00:00-05:00\", \"frozen\": true}")
+        }
+        for key in object.keys where key != "now" && key != "frozen" {
+            throw AdminError("unknown field '\(key)'; allowed: now, frozen", field: key)
+        }
+        var instant = sandbox.clock.now()
+        if let now = object["now"] {
+            guard let text = now.stringValue, let parsed = FHIRDateTime.parse(text, form: .instant) else {
+                throw AdminError("now must be an instant with a time zone, e.g. 2026-04-13T08:00:00-05:00", field: "now")
+            }
+            instant = parsed.startMilliseconds(in: sandbox.seed.zone)
+        }
+        var frozen = sandbox.clock.isFrozen
+        if let flag = object["frozen"] {
+            guard let value = flag.boolValue else { throw AdminError("frozen must be true or false", field: "frozen") }
+            frozen = value
+        }
+        sandbox.clock.set(instant, frozen: frozen)
+        return clockState()
+    }
+
+    func advance(_ body: JSON?) throws(AdminError) -> JSON {
+        guard case .object(let object) = body ?? .null else { throw AdminError("expected {\"seconds\": N}") }
+        for key in object.keys where key != "seconds" { throw AdminError("unknown field '\(key)'; allowed: seconds", field: key) }
+        guard let text = object["seconds"]?.numberText, let seconds = Int64(text) else {
+            throw AdminError("seconds must be an integer number of seconds", field: "seconds")
+        }
+        guard abs(seconds) <= 100 * 365 * 86_400 else { throw AdminError("seconds must be within ±100 years", field: "seconds") }
+        sandbox.clock.advance(by: seconds * 1000)
+        return clockState()
+    }
+
+    static func openAPI() -> JSON {
+        var paths: [String: JSONObject] = [:]
+        var order: [String] = []
+        for route in routes {
+            var operation = JSONObject()
+            operation["summary"] = .string(route.summary)
+            if let schema = route.requestSchema {
+                operation["requestBody"] = .object(
+                    JSONObject([
+                        "required": .bool(true),
+                        "content": .object(JSONObject(["application/json": .object(JSONObject(["schema": schema]))])),
+                    ]))
+            }
+            operation["responses"] = .object(
+                JSONObject([
+                    "200": .object(JSONObject(["description": .string("OK (JSON)")])),
+                    "400": .object(JSONObject(["description": .string("Bad input: {\"error\", \"message\", \"field\"}")])),
+                ]))
+            if paths[route.path] == nil { order.append(route.path) }
+            paths[route.path, default: JSONObject()][route.method.rawValue.lowercased()] = .object(operation)
+        }
+        return .object(
+            JSONObject([
+                "openapi": .string("3.0.3"),
+                "info": .object(JSONObject(["title": .string("fhir-sandbox admin API"), "version": .string(Sandbox.version)])),
+                "paths": .object(JSONObject(order.map { JSONObject.Member(key: $0, value: .object(paths[$0]!)) })),
+            ]))
+    }
+}
+
+/// A bad admin request: status, message and the offending field.
+struct AdminError: Error {
+    let status: HTTPResponse.Status
+    let message: String
+    let field: String?
+
+    init(status: HTTPResponse.Status = .badRequest, _ message: String, field: String? = nil) {
+        self.status = status
+        self.message = message
+        self.field = field
+    }
+
+    var json: JSON {
+        var object = JSONObject()
+        object["error"] = .string(status == .badRequest ? "bad_request" : status.reasonPhrase.lowercased().replacing(" ", with: "_"))
+        object["message"] = .string(message)
+        if let field { object["field"] = .string(field) }
+        return .object(object)
+    }
+}

@@ -1,0 +1,54 @@
+import FHIRCore
+import FHIRInteractions
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Response {
+    /// A Hummingbird response from a FHIR response.
+    init(_ fhir: FHIRResponse) {
+        var fields = HTTPFields()
+        for header in fhir.headers {
+            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        }
+        self.init(
+            status: HTTPResponse.Status(code: fhir.status), headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: fhir.body)))
+    }
+
+    /// A JSON response from a `JSON` value (admin and index routes).
+    static func json(_ status: HTTPResponse.Status, _ value: JSON) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter(pretty: true).bytes(value))))
+    }
+}
+
+extension HTTPField.Name {
+    static let prefer = HTTPField.Name("Prefer")!
+    static let ifNoneExist = HTTPField.Name("If-None-Exist")!
+}
+
+extension Request {
+    /// Path segments after `prefix`, percent-decoded.
+    func segments(after prefix: String) -> [String] {
+        let path = uri.path
+        let rest = path.count > prefix.count ? path.dropFirst(prefix.count) : ""
+        return rest.split(separator: "/").map { QueryString.decode($0.replacingPlus()) }
+    }
+
+    /// The scheme and authority clients used to reach us, for absolute links.
+    func origin(publicURL: String?) -> String {
+        if let publicURL { return publicURL }
+        return "http://\(head.authority ?? "localhost")"
+    }
+}
+
+extension Substring {
+    /// In a path, `+` is a literal plus: protect it from form decoding.
+    fileprivate func replacingPlus() -> String {
+        var text = ""
+        for character in self { text += character == "+" ? "%2B" : String(character) }
+        return text
+    }
+}

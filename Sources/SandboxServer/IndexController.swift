@@ -1,0 +1,57 @@
+import FHIRCore
+import Foundation
+import Hummingbird
+import NIOCore
+import SandboxProfiles
+import SandboxSeed
+
+/// `GET /` (what is mounted where, JSON or HTML) and `GET /_health`.
+struct IndexController: Sendable {
+    let sandbox: Sandbox
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/", use: index)
+        router.get("/_health") { _, _ in Response.json(.ok, .object(JSONObject(["status": .string("ok")]))) }
+    }
+
+    func document(origin: String) -> JSON {
+        var root = JSONObject()
+        root["name"] = .string("fhir-sandbox")
+        root["version"] = .string(Sandbox.version)
+        root["seed"] = .string(sandbox.seed.name)
+        root["clock"] = .string(InstantFormat.iso(sandbox.clock.now()))
+        root["profiles"] = .array(
+            sandbox.mounts.map { mount in
+                .object(
+                    JSONObject([
+                        "name": .string(mount.profile.name), "description": .string(mount.profile.description),
+                        "fhirBase": .string(origin + mount.profile.fhirBase),
+                        "metadata": .string(origin + mount.profile.fhirBase + "/metadata"),
+                    ]))
+            })
+        root["admin"] = .string(origin + "/_admin/openapi.json")
+        return .object(root)
+    }
+
+    @Sendable func index(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let origin = request.origin(publicURL: sandbox.configuration.publicURL)
+        let document = document(origin: origin)
+        guard request.headers[.accept]?.contains("text/html") == true else { return .json(.ok, document) }
+        var html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>fhir-sandbox</title></head><body>"
+        html += "<h1>fhir-sandbox \(Sandbox.version)</h1><p>Seed <code>\(escape(sandbox.seed.name))</code>, "
+        html +=
+            "clock \(escape(InstantFormat.iso(sandbox.clock.now())))</p><table><tr><th>profile</th><th>FHIR base</th><th>description</th></tr>"
+        for mount in sandbox.mounts {
+            let base = origin + mount.profile.fhirBase
+            html += "<tr><td>\(escape(mount.profile.name))</td><td><a href=\"\(escape(base))/metadata\">\(escape(base))</a></td>"
+            html += "<td>\(escape(mount.profile.description))</td></tr>"
+        }
+        html += "</table><p>Admin API: <a href=\"/_admin/openapi.json\">/_admin/openapi.json</a></p></body></html>"
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    private func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,121 @@
+import FHIRCore
+import FHIRInteractions
+import FHIRSearch
+import FHIRStore
+import Foundation
+import SandboxProfiles
+import SandboxSeed
+
+/// The composition root: the seed, the clock, the random source, a snapshot of the seeded
+/// clinic, and one tenant per mounted profile.
+public final class Sandbox: Sendable {
+    /// One mounted profile: its tenant and the pipeline that answers its FHIR requests.
+    public struct Mount: Sendable {
+        public let profile: Profile
+        public let tenant: Tenant
+        public let pipeline: FHIRPipeline
+    }
+
+    public static let version = "0.1.0"
+
+    public let configuration: SandboxConfiguration
+    public let seed: Seed
+    public let clock: SandboxClock
+    public let random: RandomSource
+    public let registry: SearchRegistry
+    public let mounts: [Mount]
+    /// The seeded clinic, loaded once; tenants are copies of it.
+    let snapshot: ResourceStore
+
+    /// Loads profiles and seed and seeds every tenant. Throws `SandboxError` with a one-line reason.
+    public init(
+        configuration: SandboxConfiguration, clock: SandboxClock, random: RandomSource = .system()
+    ) throws(SandboxError) {
+        self.configuration = configuration
+        self.clock = clock
+        self.random = random
+        registry = .r4
+        var profiles: [Profile]
+        do {
+            profiles = try ProfileLoader.loadAll(directory: configuration.profilesDirectory)
+        } catch {
+            throw SandboxError(error.description)
+        }
+        if let wanted = configuration.profiles {
+            let unknown = wanted.filter { name in !profiles.contains { $0.name == name } }
+            guard unknown.isEmpty else {
+                throw SandboxError(
+                    "unknown profile(s) \(unknown.joined(separator: ", ")); available: \(profiles.map(\.name).joined(separator: ", "))")
+            }
+            profiles = profiles.filter { wanted.contains($0.name) }
+        }
+        do {
+            seed = try SeedLoader.load(directory: configuration.seedDirectory)
+        } catch {
+            throw SandboxError("cannot load seed: \(error.message)")
+        }
+        let extractor = IndexExtractor(registry: registry, zone: seed.zone)
+        do {
+            snapshot = try ResourceStore(path: nil, extractor: extractor)
+            try Self.load(seed: seed, into: snapshot, at: clock.now())
+            if let directory = configuration.dataDirectory {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            var mounts: [Mount] = []
+            for profile in profiles {
+                let path = configuration.dataDirectory.map { "\($0)/\(profile.name).sqlite" }
+                let store = try ResourceStore(path: path, extractor: extractor)
+                let tenant = Tenant(name: profile.name, store: store)
+                if try store.metadata("seed") == nil { try tenant.reset(from: snapshot) }
+                var settings = FHIRServiceSettings()
+                settings.defaultPageSize = profile.defaultPageSize
+                settings.maxPageSize = profile.maxPageSize
+                settings.strictByDefault = profile.unknownParameters == .strict
+                let service = FHIRService(
+                    tenant: tenant, clock: clock, random: random, registry: registry, zone: seed.zone, settings: settings,
+                    capabilities: CapabilityStatementBuilder(registry: registry, softwareVersion: Self.version))
+                mounts.append(Mount(profile: profile, tenant: tenant, pipeline: FHIRPipeline(steps: [JSONOnlyFormat()], service: service)))
+            }
+            self.mounts = mounts
+        } catch let error as FHIRError {
+            throw SandboxError("cannot prepare storage: \(error.message)")
+        } catch {
+            throw SandboxError("cannot prepare storage: \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes the seed's resources into an empty store.
+    static func load(seed: Seed, into store: ResourceStore, at now: Int64) throws(FHIRError) {
+        let resources = seed.render(at: now)
+        try store.write { tx throws(FHIRError) in
+            for resource in resources {
+                guard case .object(let object) = resource, let type = object["resourceType"]?.stringValue,
+                    let id = object["id"]?.stringValue
+                else { continue }
+                var stamped = object
+                var meta = JSONObject()
+                meta["versionId"] = .string("1")
+                meta["lastUpdated"] = .string(InstantFormat.iso(now))
+                stamped.set("meta", .object(meta), after: "id")
+                let json = JSON.object(stamped)
+                try tx.put(type, id, version: 1, lastUpdated: now, method: "POST", resource: json, body: json.bytes)
+            }
+        }
+        try store.setMetadata("seed", seed.name)
+        try store.setMetadata("seededAt", InstantFormat.iso(now))
+    }
+
+    /// Every tenant back to the seeded state.
+    public func reset() throws(FHIRError) {
+        for mount in mounts { try mount.tenant.reset(from: snapshot) }
+    }
+
+    public func mount(named name: String) -> Mount? { mounts.first { $0.profile.name == name } }
+}
+
+/// Why the sandbox could not start: one line for the user.
+public struct SandboxError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,68 @@
+import FHIRCore
+import Foundation
+import SandboxServer
+
+/// Turns flags and environment variables into a `SandboxConfiguration`. Flags win.
+enum Options {
+    struct Failure: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    static func resolve(
+        host: String?, port: Int?, profiles: String?, profilesDirectory: String?, seed: String?, dataDirectory: String?,
+        clock: String?, publicURL: String?, environment: [String: String]
+    ) throws(Failure) -> SandboxConfiguration {
+        var configuration = SandboxConfiguration()
+        configuration.host = host ?? environment["FHIR_SANDBOX_HOST"] ?? configuration.host
+        if let port {
+            configuration.port = port
+        } else if let text = environment["FHIR_SANDBOX_PORT"] {
+            guard let value = Int(text) else { throw Failure("FHIR_SANDBOX_PORT: '\(text)' is not a port number") }
+            configuration.port = value
+        }
+        guard (0...65535).contains(configuration.port) else { throw Failure("port \(configuration.port) is out of range (0-65535)") }
+        if let list = profiles ?? environment["FHIR_SANDBOX_PROFILES"] {
+            let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !names.isEmpty else { throw Failure("--profiles needs at least one profile name") }
+            configuration.profiles = names
+        }
+        configuration.profilesDirectory = locate(profilesDirectory ?? environment["FHIR_SANDBOX_PROFILES_DIR"], default: "Profiles")
+        configuration.seedDirectory = locate(seed ?? environment["FHIR_SANDBOX_SEED"], default: "Seeds/default")
+        configuration.dataDirectory = dataDirectory ?? environment["FHIR_SANDBOX_DATA_DIR"]
+        if let text = clock ?? environment["FHIR_SANDBOX_CLOCK"] {
+            guard let instant = FHIRDateTime.parse(text, form: .instant) else {
+                throw Failure("--clock '\(text)' is not an instant with a time zone, e.g. 2026-04-13T08:00:00-05:00")
+            }
+            configuration.frozenClock = instant.startMilliseconds(in: .utc)
+        }
+        if let url = publicURL ?? environment["FHIR_SANDBOX_PUBLIC_URL"] {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), let parsed = URL(string: url), parsed.host != nil else {
+                throw Failure("--public-url '\(url)' is not an http(s) URL")
+            }
+            configuration.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        return configuration
+    }
+
+    /// An explicit path is used as given; the default is looked up in the working directory,
+    /// then beside the executable's ancestors (so `swift run` works from any package folder).
+    static func locate(_ explicit: String?, default relative: String) -> String {
+        if let explicit { return explicit }
+        let manager = FileManager.default
+        if manager.fileExists(atPath: relative) { return relative }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = directory.appendingPathComponent(relative).path
+            if manager.fileExists(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return relative
+    }
+
+    /// Prints a one-line reason to standard error and exits non-zero.
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("fhir-sandbox: \(message)\n".utf8))
+        exit(1)
+    }
+}

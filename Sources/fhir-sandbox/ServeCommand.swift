@@ -1,0 +1,68 @@
+import ArgumentParser
+import FHIRCore
+import Foundation
+import Hummingbird
+import SandboxProfiles
+import SandboxServer
+
+/// `fhir-sandbox serve`: every option also reads an environment variable; the flag wins.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve the mounted profiles (the default command).")
+
+    @Option(help: "Address to listen on (env FHIR_SANDBOX_HOST; default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free port and prints it (env FHIR_SANDBOX_PORT; default 8080).")
+    var port: Int?
+
+    @Option(help: "Comma-separated profiles to mount (env FHIR_SANDBOX_PROFILES; default: all).")
+    var profiles: String?
+
+    @Option(name: .customLong("profiles-dir"), help: "Folder of profile files (env FHIR_SANDBOX_PROFILES_DIR; default Profiles).")
+    var profilesDirectory: String?
+
+    @Option(help: "Seed folder (env FHIR_SANDBOX_SEED; default Seeds/default).")
+    var seed: String?
+
+    @Option(name: .customLong("data-dir"), help: "Persist tenants as SQLite files here (env FHIR_SANDBOX_DATA_DIR; default: in memory).")
+    var dataDirectory: String?
+
+    @Option(help: "Start the clock frozen at this instant, e.g. 2026-04-13T08:00:00-05:00 (env FHIR_SANDBOX_CLOCK; default: real time).")
+    var clock: String?
+
+    @Option(name: .customLong("public-url"), help: "External base URL for links and Location headers (env FHIR_SANDBOX_PUBLIC_URL).")
+    var publicURL: String?
+
+    func run() async throws {
+        let configuration: SandboxConfiguration
+        do {
+            configuration = try Options.resolve(
+                host: host, port: port, profiles: profiles, profilesDirectory: profilesDirectory, seed: seed,
+                dataDirectory: dataDirectory, clock: clock, publicURL: publicURL, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            Options.fail(error.message)
+        }
+        let systemClock = SandboxClock(system: { Int64(Date().timeIntervalSince1970 * 1000) }, frozenAt: configuration.frozenClock)
+        let built: SandboxApplication
+        do {
+            built = try buildApplication(configuration: configuration, clock: systemClock) { sandbox, port in
+                let origin = configuration.publicURL ?? "http://\(configuration.host):\(port)"
+                var lines = ""
+                for mount in sandbox.mounts {
+                    lines +=
+                        "\(mount.profile.name.padding(toLength: 10, withPad: " ", startingAt: 0)) FHIR base \(origin)\(mount.profile.fhirBase)\n"
+                }
+                lines += "ready \(origin) (port \(port))\n"
+                FileHandle.standardOutput.write(Data(lines.utf8))
+            }
+        } catch {
+            Options.fail(error.message)
+        }
+        do {
+            try await built.application.runService()
+        } catch {
+            Options.fail("server stopped: \(error)")
+        }
+    }
+}
