@@ -2,9 +2,11 @@
 import PackageDescription
 
 // Strict concurrency and explicit imports everywhere, like the packages we model ourselves on.
+// Warnings are errors in our own targets only (dependencies keep their warnings).
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(

@@ -92,12 +92,12 @@ for i, (pid, given, family, suffix, gender, spec, spec_display, taxonomy, role, 
     pract_resources.append({"resourceType": "Practitioner", "id": pid,
         "identifier": [{"system": NPI, "value": npi}, {"system": f"{SYS}/sid/staff", "value": f"STAFF{100 + i}"}],
         "active": True, "name": [{"use": "official", "family": family, "given": given, "prefix": ["Dr."] if suffix in ("MD", "DO") else [], "suffix": [suffix]}],
-        "telecom": [{"system": "phone", "value": f"217-555-01{10 + i:02d}", "use": "work"}, {"system": "email", "value": f"{pid[7:]}@riverbend.example.org", "use": "work"}],
+        "telecom": [{"system": "phone", "value": f"217-555-01{10 + i:02d}", "use": "work"}, {"system": "email", "value": f"{pid[6:]}@riverbend.example.org", "use": "work"}],
         "gender": gender,
         "qualification": [{"code": {"coding": [coding(TAXONOMY, taxonomy, spec_display)], "text": suffix}}]})
     if not pract_resources[-1]["name"][0]["prefix"]:
         del pract_resources[-1]["name"][0]["prefix"]
-    role_resources.append({"resourceType": "PractitionerRole", "id": f"role-{pid[7:]}", "active": True,
+    role_resources.append({"resourceType": "PractitionerRole", "id": f"role-{pid[6:]}", "active": True,
         "practitioner": {"reference": f"Practitioner/{pid}", "display": f"{' '.join(given)} {family}, {suffix}"},
         "organization": {"reference": "Organization/org-riverbend"},
         "code": [{"coding": [coding("http://terminology.hl7.org/CodeSystem/practitioner-role", role, role.capitalize())]}],

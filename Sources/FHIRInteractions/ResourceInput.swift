@@ -4,7 +4,7 @@ import FHIRCore
 extension FHIRService {
     /// Parses and validates `body` as a `type` resource. Syntax and shape errors are 400;
     /// values that parse but break R4 rules (codes, formats, required elements) are 422.
-    func resource(from body: [UInt8]?, type: String, contentType: String?) throws(FHIRError) -> JSONObject {
+    func resource(from body: [UInt8]?, type: String, contentType: String?, validating: Bool = true) throws(FHIRError) -> JSONObject {
         try Self.checkJSONContentType(contentType)
         guard let body, !body.isEmpty else {
             throw FHIRError(.malformedRequest, "the request body is empty; a \(type) resource is required")
@@ -26,7 +26,7 @@ extension FHIRService {
                 .malformedRequest, "the body is a \(resourceType) but this URL takes a \(type)",
                 expression: ["\(resourceType).resourceType"])
         }
-        try validate(json)
+        if validating { try validate(json) }
         return object
     }
 

@@ -7,6 +7,18 @@ public enum PrimitiveCheck {
 
     public static func isPrimitive(_ type: String) -> Bool { primitives.contains(type) }
 
+    /// Whether `value` has the JSON type `type` needs (string, number or boolean). A mismatch
+    /// is a structural error (400); a right-typed value with a bad lexical form is not (422).
+    public static func hasJSONType(_ value: JSON, for type: String) -> Bool {
+        switch (type, value) {
+        case ("boolean", .bool): return true
+        case ("integer", .number), ("positiveInt", .number), ("unsignedInt", .number), ("decimal", .number): return true
+        case ("boolean", _), ("integer", _), ("positiveInt", _), ("unsignedInt", _), ("decimal", _): return false
+        case (_, .string): return true
+        default: return false
+        }
+    }
+
     /// Why `value` is not a valid `type`, or nil when it is.
     public static func problem(_ value: JSON, type: String) -> String? {
         switch type {

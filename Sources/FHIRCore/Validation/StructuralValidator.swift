@@ -127,7 +127,8 @@ public struct StructuralValidator: Sendable {
             }
         case let type where PrimitiveCheck.isPrimitive(type):
             if let problem = PrimitiveCheck.problem(value, type: type) {
-                issues.append(issue(problem, path, code: "value"))
+                let structural = !PrimitiveCheck.hasJSONType(value, for: type)
+                issues.append(issue(problem, path, code: structural ? "structure" : "value"))
                 return
             }
             if let codes = element.codes, case .string(let code) = value, !codes.contains(code) {

@@ -6,11 +6,15 @@ extension FHIRService {
     /// `POST [base]` with a `batch` (entries independent) or `transaction` (all or nothing,
     /// `urn:uuid:` references resolved) Bundle.
     func batch(_ request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
-        let bundle = try resource(from: request.body, type: "Bundle", contentType: request.headers.contentType)
-        let entries = try BundleEntryRequest.parse(bundle)
+        let bundle = try resource(from: request.body, type: "Bundle", contentType: request.headers.contentType, validating: false)
         switch bundle["type"]?.stringValue {
-        case "batch": return try runBatch(entries, request: request)
-        case "transaction": return try runTransaction(entries, request: request)
+        case "batch":
+            // Entries stand alone: check the Bundle around them here, each resource when its entry runs.
+            try validate(.object(Self.withoutEntryResources(bundle)))
+            return try runBatch(try BundleEntryRequest.parse(bundle), request: request)
+        case "transaction":
+            try validate(.object(bundle))
+            return try runTransaction(try BundleEntryRequest.parse(bundle), request: request)
         default:
             throw FHIRError(.malformedRequest, "POST to the base takes a Bundle of type batch or transaction", expression: ["Bundle.type"])
         }
@@ -135,6 +139,19 @@ extension FHIRService {
             throw FHIRError(.malformedRequest, "the entry's resource is not a \(type)")
         }
         return object
+    }
+
+    static func withoutEntryResources(_ bundle: JSONObject) -> JSONObject {
+        var shell = bundle
+        if let entries = bundle["entry"]?.arrayValue {
+            shell["entry"] = .array(
+                entries.map { entry in
+                    guard case .object(var object) = entry else { return entry }
+                    object["resource"] = nil
+                    return .object(object)
+                })
+        }
+        return shell
     }
 
     static func rewrite(_ value: JSON, _ references: [String: String]) -> JSON {

@@ -1,0 +1,156 @@
+"""The command line: options, environment variables, one-line failures, persistence, reindex."""
+import os
+import shutil
+import signal
+import subprocess
+
+import requests
+
+from conftest import BIN, CLOCK, ROOT, Client, Sandbox
+
+
+def run(*args, env=None, cwd=ROOT):
+    environment = dict(os.environ)
+    environment.update(env or {})
+    return subprocess.run([BIN, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_bad_flags_and_inputs_exit_nonzero_with_one_line():
+    cases = [
+        (["serve", "--port", "abc"], "port"),
+        (["serve", "--port", "70000"], "out of range"),
+        (["serve", "--seed", "/nonexistent/seed"], "seed"),
+        (["serve", "--clock", "soon"], "--clock"),
+        (["serve", "--profiles", "nope"], "unknown profile"),
+        (["serve", "--profiles-dir", "/nonexistent"], "profiles"),
+        (["serve", "--public-url", "ftp://x"], "public-url"),
+        (["serve", "--frobnicate"], "frobnicate"),
+    ]
+    for args, needle in cases:
+        result = run(*args)
+        assert result.returncode != 0, args
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert lines and needle in result.stderr, (args, result.stderr)
+        if args[1] not in ("--port", "--frobnicate"):
+            assert len(lines) == 1, (args, result.stderr)
+
+
+def test_bad_environment_variable_fails():
+    result = run("serve", env={"FHIR_SANDBOX_PORT": "eighty"})
+    assert result.returncode != 0 and "FHIR_SANDBOX_PORT" in result.stderr
+
+
+def test_unreadable_seed_fails_with_file_and_line(tmp_path):
+    seed = tmp_path / "seed"
+    shutil.copytree(os.path.join(ROOT, "Seeds", "default"), seed)
+    patients = seed / "resources" / "Patient.ndjson"
+    original = patients.read_text()
+    patients.write_text(original + '{"resourceType": "Patient", "id": "broken", "gender": "robot"}\n')
+    result = run("serve", "--seed", str(seed))
+    assert result.returncode != 0
+    assert "Patient.ndjson:321" in result.stderr and "gender" in result.stderr
+    patients.write_text(original)
+    (seed / "schedules.yaml").write_text("schedules:\n  - id: x\n    practitioner: pract-okafor\n    colour: red\n")
+    result = run("serve", "--seed", str(seed))
+    assert result.returncode != 0 and "schedules.yaml:4" in result.stderr and "colour" in result.stderr
+
+
+def test_ready_lines_environment_and_public_url():
+    server = Sandbox(env={"FHIR_SANDBOX_CLOCK": "2026-06-01T12:00:00Z", "FHIR_SANDBOX_PUBLIC_URL": "https://sandbox.example.org/"})
+    try:
+        assert server.lines[0].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4"]
+        client = Client(server.origin)
+        assert client.admin("GET", "/_admin/clock").json()["now"] == "2026-06-01T12:00:00.000Z"
+        created = client.post("Patient", {"resourceType": "Patient"})
+        assert created.headers["Location"].startswith("https://sandbox.example.org/fhir/r4/Patient/")
+    finally:
+        server.stop()
+    flag_wins = Sandbox("--clock", "2026-07-01T00:00:00Z", env={"FHIR_SANDBOX_CLOCK": "2026-06-01T12:00:00Z"})
+    try:
+        assert Client(flag_wins.origin).admin("GET", "/_admin/clock").json()["now"] == "2026-07-01T00:00:00.000Z"
+    finally:
+        flag_wins.stop()
+
+
+def test_runs_from_another_working_directory(tmp_path):
+    server = Sandbox("--clock", CLOCK, cwd=str(tmp_path))
+    try:
+        assert Client(server.origin).get("Patient/pat-0001").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_acknowledged_writes_survive_kill_9(tmp_path):
+    data = str(tmp_path / "data")
+    server = Sandbox("--clock", CLOCK, "--data-dir", data)
+    client = Client(server.origin)
+    created = client.post("Patient", {"resourceType": "Patient", "name": [{"family": "Durable"}]})
+    assert created.status_code == 201
+    updated = client.get("Patient/pat-0001").json()
+    updated["gender"] = "other"
+    assert client.put("Patient/pat-0001", updated).status_code == 200
+    assert client.delete("Patient/pat-0002").status_code == 204
+    server.stop(signal.SIGKILL)
+    again = Sandbox("--clock", CLOCK, "--data-dir", data)
+    try:
+        client = Client(again.origin)
+        assert client.get(f"Patient/{created.json()['id']}").json()["name"][0]["family"] == "Durable"
+        assert client.get("Patient/pat-0001").json()["meta"]["versionId"] == "2"
+        assert client.get("Patient/pat-0002").status_code == 410
+        assert os.path.exists(os.path.join(data, "generic.sqlite"))
+    finally:
+        again.stop()
+
+
+def test_db_reindex_leaves_search_results_unchanged(tmp_path):
+    data = str(tmp_path / "data")
+    queries = [("Patient", {"family": "garcia"}), ("Patient", {"birthdate": "lt1950", "_sort": "-birthdate"}),
+               ("Appointment", {"patient.family": "garcia"}), ("Patient", {"phone": "3095550142"}),
+               ("PractitionerRole", {"specialty": "http://snomed.info/sct|419772000"}), ("Coverage", {"payor": "org-payer-medicare"})]
+
+    def results():
+        server = Sandbox("--clock", CLOCK, "--data-dir", data)
+        try:
+            client = Client(server.origin)
+            return [[e["resource"]["id"] for e in client.search(t, dict(p, _count=1000)).get("entry", [])] for t, p in queries]
+        finally:
+            server.stop()
+
+    before = results()
+    assert all(before)
+    result = run("db", "reindex", "--data-dir", data)
+    assert result.returncode == 0 and "generic: reindexed" in result.stdout
+    assert results() == before
+    missing = run("db", "reindex")
+    assert missing.returncode != 0 and "--data-dir" in missing.stderr
+
+
+def test_profiles_list_show_and_lint(tmp_path):
+    listed = run("profiles", "list")
+    assert listed.returncode == 0 and listed.stdout.split()[:2] == ["generic", "/fhir/r4"]
+    shown = run("profiles", "show", "generic")
+    assert "fhirBase: /fhir/r4" in shown.stdout
+    assert run("profiles", "show", "nope").returncode != 0
+    good = run("profiles", "lint", os.path.join(ROOT, "Profiles", "generic.yaml"))
+    assert good.returncode == 0 and "ok" in good.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nfhirBase: /bad\nsearch:\n  defaultPageSize: 10\n  pageSize: 5\n")
+    linted = run("profiles", "lint", str(bad))
+    assert linted.returncode != 0 and "bad.yaml:5" in linted.stderr and "pageSize" in linted.stderr
+
+
+def test_profile_settings_change_behaviour(tmp_path):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "strict.yaml").write_text(
+        "name: strict\nfhirBase: /strict/fhir\nsearch:\n  defaultPageSize: 7\n  unknownParameters: strict\nlimits:\n  maxBodyBytes: 2048\n")
+    server = Sandbox("--clock", CLOCK, "--profiles-dir", str(profiles))
+    try:
+        client = Client(server.origin, base="/strict/fhir")
+        assert len(client.search("Patient")["entry"]) == 7
+        assert client.get("Patient", params={"shoe": "1"}).status_code == 400
+        assert client.get("Patient", params={"shoe": "1"}, headers={"Prefer": "handling=lenient"}).status_code == 200
+        assert client.post("Patient", {"resourceType": "Patient", "name": [{"family": "x" * 3000}]}).status_code == 413
+        assert requests.get(server.origin + "/fhir/r4/metadata", timeout=10).status_code == 404
+    finally:
+        server.stop()
