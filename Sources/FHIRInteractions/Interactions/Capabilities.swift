@@ -83,21 +83,22 @@ public struct CapabilityStatementBuilder: Sendable {
 }
 
 extension Route {
-    /// The CapabilityStatement interaction code this route exercises (nil for metadata and operations).
-    public var interactionCode: String? {
+    /// The CapabilityStatement interaction codes this route serves (none for metadata and
+    /// operations, which are listed separately).
+    public var interactionCodes: [String] {
         switch self {
-        case .capabilities, .operation: return nil
-        case .batch: return "batch"
-        case .systemHistory: return "history-system"
-        case .search: return "search-type"
-        case .create: return "create"
-        case .typeHistory: return "history-type"
-        case .read: return "read"
-        case .vread: return "vread"
-        case .update: return "update"
-        case .patch: return "patch"
-        case .delete: return "delete"
-        case .instanceHistory: return "history-instance"
+        case .capabilities, .operation: return []
+        case .batch: return ["batch", "transaction"]
+        case .systemHistory: return ["history-system"]
+        case .search: return ["search-type"]
+        case .create: return ["create"]
+        case .typeHistory: return ["history-type"]
+        case .read: return ["read"]
+        case .vread: return ["vread"]
+        case .update: return ["update"]
+        case .patch: return ["patch"]
+        case .delete: return ["delete"]
+        case .instanceHistory: return ["history-instance"]
         }
     }
 }
