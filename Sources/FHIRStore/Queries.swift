@@ -20,6 +20,28 @@ enum Queries {
             method: statement.text(4), body: deleted ? nil : statement.blob(3))
     }
 
+    /// Bodies of the given versions: the current row when it is that version (a rowid lookup),
+    /// otherwise the kept version.
+    static func bodies(_ db: SQLiteConnection, _ keys: [VersionKey]) throws(StoreError) -> [(VersionKey, [UInt8])] {
+        let current = try db.prepare("SELECT version, body FROM resource WHERE rid = ?")
+        let older = try db.prepare("SELECT body FROM resource_version WHERE rid = ? AND version = ?")
+        var result: [(VersionKey, [UInt8])] = []
+        result.reserveCapacity(keys.count)
+        for key in keys {
+            try current.bind(.int(key.rid), at: 1)
+            if try current.step(), current.int(0) == Int64(key.version), !current.isNull(1) {
+                result.append((key, current.blob(1)))
+                current.reset()
+                continue
+            }
+            current.reset()
+            try older.bind([.int(key.rid), .int(Int64(key.version))])
+            if try older.step(), !older.isNull(0) { result.append((key, older.blob(0))) }
+            older.reset()
+        }
+        return result
+    }
+
     static func clearIndexes(_ db: SQLiteConnection, rid: Int64) throws(StoreError) {
         for table in indexTables {
             try db.prepare("DELETE FROM \(table) WHERE rid = ?").run([.int(rid)])

@@ -1,12 +1,11 @@
 import FHIRCore
 import FHIRSearch
-import Synchronization
 
 /// One tenant's resources in SQLite: every version kept, search indexes in side tables.
 /// All access is serialised by a lock around one connection; calls are synchronous so the
 /// request path pays no async hop.
 public final class ResourceStore: Sendable {
-    private let connection: Mutex<SQLiteConnection>
+    private let connection: StoreLock<SQLiteConnection>
     public let extractor: IndexExtractor
     /// The database file, or nil in memory.
     public let path: String?
@@ -20,22 +19,31 @@ public final class ResourceStore: Sendable {
         } catch {
             throw FHIRError(.internalError, "cannot open store: \(error.message)")
         }
-        connection = Mutex(db)
+        connection = StoreLock(db)
         self.extractor = extractor
         self.path = path
     }
 
     func locked<T: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(FHIRError) -> T {
         do {
-            return try connection.withLock { (db: inout SQLiteConnection) throws(StoreError) -> T in try body(db) }
+            return try connection.withLock { (db: SQLiteConnection) throws(StoreError) -> T in try body(db) }
         } catch {
             throw error.fhir
         }
     }
 
     /// The current version of `type/id` (a deletion marker if deleted), or nil if it never existed.
+    /// `method` is not filled in (reads do not need it; history and transactions do).
     public func read(_ type: String, _ id: String) throws(FHIRError) -> StoredResource? {
-        try locked { db throws(StoreError) in try Queries.current(db, type, id) }
+        try locked { db throws(StoreError) in
+            let statement = try db.prepare("SELECT version, last_updated, deleted, body FROM resource WHERE type = ? AND id = ?")
+            try statement.bind([.text(type), .text(id)])
+            guard try statement.step() else { return nil }
+            let deleted = statement.int(2) != 0
+            return StoredResource(
+                type: type, id: id, version: Int(statement.int(0)), lastUpdated: statement.int(1), deleted: deleted, method: "",
+                body: deleted ? nil : statement.blob(3))
+        }
     }
 
     /// A specific version, or nil.
@@ -92,16 +100,22 @@ public final class ResourceStore: Sendable {
 
     /// The bodies of the given versions, in the same order (deleted versions are skipped).
     public func bodies(_ keys: [VersionKey]) throws(FHIRError) -> [(VersionKey, [UInt8])] {
-        try locked { db throws(StoreError) in
-            let statement = try db.prepare("SELECT body FROM resource_version WHERE rid = ? AND version = ?")
-            var result: [(VersionKey, [UInt8])] = []
-            for key in keys {
-                try statement.bind([.int(key.rid), .int(Int64(key.version))])
-                if try statement.step(), !statement.isNull(0) { result.append((key, statement.blob(0))) }
-                statement.reset()
+        try locked { db throws(StoreError) in try Queries.bodies(db, keys) }
+    }
+
+    /// Runs several reads under one acquisition of the store lock, so a search's query, page
+    /// bodies and includes see one state and pay for the lock once.
+    public func read<T: Sendable>(_ body: (StoreReader) throws(FHIRError) -> T) throws(FHIRError) -> T {
+        let outcome: Result<T, FHIRError> = try locked { db throws(StoreError) -> Result<T, FHIRError> in
+            do {
+                return .success(try body(StoreReader(db: db)))
+            } catch let error as FHIRError {
+                return .failure(error)
+            } catch {
+                return .failure(FHIRError(.internalError, "\(error)"))
             }
-            return result
         }
+        return try outcome.get()
     }
 
     /// Resources referenced by `keys` through `parameter` (for `_include`).
@@ -135,7 +149,7 @@ public final class ResourceStore: Sendable {
     /// Replaces this store's entire content with `source`'s: a fast reset from a snapshot.
     public func restore(from source: ResourceStore) throws(FHIRError) {
         try locked { db throws(StoreError) in
-            try source.connection.withLock { (sourceDB: inout SQLiteConnection) throws(StoreError) in
+            try source.connection.withLock { (sourceDB: SQLiteConnection) throws(StoreError) in
                 try db.restore(from: sourceDB)
             }
         }
@@ -153,9 +167,16 @@ public final class ResourceStore: Sendable {
                     guard let json = try? JSONParser.parse(body) else { continue }
                     try Queries.writeIndexes(db, rid: rid, entries: extractor.entries(for: json, type: type))
                 }
+                try db.execute("ANALYZE")
                 return rows.count
             }
         }
+    }
+
+    /// Gathers planner statistics (`ANALYZE`), so searches drive from the index side tables
+    /// instead of scanning every resource of a type. Copies made with `restore` inherit them.
+    public func analyze() throws(FHIRError) {
+        try locked { db throws(StoreError) in try db.execute("ANALYZE") }
     }
 
     /// A value in the store's key-value table (e.g. which seed it was loaded from).

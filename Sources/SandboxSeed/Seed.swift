@@ -18,6 +18,15 @@ public struct Seed: Sendable {
     public let appointments: [SeedAppointment]
 
     public func appointmentType(_ code: String) -> AppointmentType? { appointmentTypes.first { $0.code == code } }
+
+    /// This seed without its parsed resources (templates and settings kept): what a running
+    /// sandbox needs once the seeded snapshot exists, at a fraction of the memory.
+    public func droppingResources() -> Seed {
+        Seed(
+            name: name, description: description, directory: directory, zone: zone, planningHorizonDays: planningHorizonDays,
+            resources: [], appointmentTypes: appointmentTypes, schedules: schedules, closures: closures, vacations: vacations,
+            appointments: appointments)
+    }
 }
 
 /// A visit type and its booking rules.

@@ -8,12 +8,24 @@ extension Response {
     /// A Hummingbird response from a FHIR response.
     init(_ fhir: FHIRResponse) {
         var fields = HTTPFields()
+        fields.reserveCapacity(fhir.headers.count + 2)
         for header in fhir.headers {
-            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+            if let name = Self.fieldName(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
         }
         self.init(
             status: HTTPResponse.Status(code: fhir.status), headers: fields,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: fhir.body)))
+    }
+
+    /// Header names the FHIR layer uses, without re-validating them on every response.
+    static func fieldName(_ name: String) -> HTTPField.Name? {
+        switch name {
+        case "Content-Type": return .contentType
+        case "ETag": return .eTag
+        case "Last-Modified": return .lastModified
+        case "Location": return .location
+        default: return HTTPField.Name(name)
+        }
     }
 
     /// A JSON response from a `JSON` value (admin and index routes).
@@ -34,7 +46,9 @@ extension Request {
     func segments(after prefix: String) -> [String] {
         let path = uri.path
         let rest = path.count > prefix.count ? path.dropFirst(prefix.count) : ""
-        return rest.split(separator: "/").map { QueryString.decode($0.replacingPlus()) }
+        return rest.split(separator: "/").map { segment in
+            segment.contains("%") || segment.contains("+") ? QueryString.decode(segment.replacingPlus()) : String(segment)
+        }
     }
 
     /// The scheme and authority clients used to reach us, for absolute links.

@@ -49,15 +49,17 @@ public final class Sandbox: Sendable {
             }
             profiles = profiles.filter { wanted.contains($0.name) }
         }
+        let loaded: Seed
         do {
-            seed = try SeedLoader.load(directory: configuration.seedDirectory)
+            loaded = try SeedLoader.load(directory: configuration.seedDirectory)
         } catch {
             throw SandboxError("cannot load seed: \(error.message)")
         }
-        let extractor = IndexExtractor(registry: registry, zone: seed.zone)
+        seed = loaded.droppingResources()
+        let extractor = IndexExtractor(registry: registry, zone: loaded.zone)
         do {
             snapshot = try ResourceStore(path: nil, extractor: extractor)
-            try Self.load(seed: seed, into: snapshot, at: clock.now())
+            try Self.load(seed: loaded, into: snapshot, at: clock.now())
             if let directory = configuration.dataDirectory {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
@@ -72,11 +74,15 @@ public final class Sandbox: Sendable {
                 settings.maxPageSize = profile.maxPageSize
                 settings.strictByDefault = profile.unknownParameters == .strict
                 let service = FHIRService(
-                    tenant: tenant, clock: clock, random: random, registry: registry, zone: seed.zone, settings: settings,
+                    tenant: tenant, clock: clock, random: random, registry: registry, zone: loaded.zone, settings: settings,
                     capabilities: CapabilityStatementBuilder(registry: registry, softwareVersion: Self.version))
                 mounts.append(Mount(profile: profile, tenant: tenant, pipeline: FHIRPipeline(steps: [JSONOnlyFormat()], service: service)))
             }
             self.mounts = mounts
+            // Seeding parses and renders the whole clinic; give the freed heap back to the OS.
+            #if os(Linux)
+                _ = releaseFreedHeap(0)
+            #endif
         } catch let error as FHIRError {
             throw SandboxError("cannot prepare storage: \(error.message)")
         } catch {
@@ -101,6 +107,7 @@ public final class Sandbox: Sendable {
                 try tx.put(type, id, version: 1, lastUpdated: now, method: "POST", resource: json, body: json.bytes)
             }
         }
+        try store.analyze()
         try store.setMetadata("seed", seed.name)
         try store.setMetadata("seededAt", InstantFormat.iso(now))
     }
@@ -119,3 +126,9 @@ public struct SandboxError: Error, Sendable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+#if os(Linux)
+    /// glibc's `malloc_trim` (not in Swift's Glibc module map): returns freed heap pages to the OS.
+    @_silgen_name("malloc_trim")
+    private func releaseFreedHeap(_ pad: Int) -> Int32
+#endif

@@ -77,6 +77,9 @@ import Testing
         #expect(a.uuid() == b.uuid())
         let id = a.uuid()
         #expect(PrimitiveCheck.isValidID(id) && id.count == 36)
+        #expect(id.split(separator: "-").map(\.count) == [8, 4, 4, 4, 12])
+        #expect(Array(id)[14] == "4" && "89ab".contains(Array(id)[19]))
+        #expect(a.token(20).allSatisfy { $0.isHexDigit && !$0.isUppercase })
         #expect(a.token(16).count == 16)
     }
 }

@@ -97,6 +97,30 @@ import Testing
         #expect(try search("PractitionerRole", [("practitioner.family", "oka")]) == ["r1"])
     }
 
+    @Test func numberParametersUseImplicitPrecision() throws {
+        // No served R4 type has a `number` parameter, so a test registry adds one.
+        let registry = SearchRegistry(["Observation": [SearchParameter("value-integer", .number, ["valueInteger"])]])
+        let numbers = try ResourceStore(path: nil, extractor: IndexExtractor(registry: registry, zone: zone))
+        for (id, value) in [("o1", "99"), ("o2", "100"), ("o3", "101")] {
+            let json = try JSONParser.parse(#"{"resourceType":"Observation","id":"\#(id)","valueInteger":\#(value)}"#)
+            try numbers.write { tx throws(FHIRError) in
+                try tx.put("Observation", id, version: 1, lastUpdated: 1, method: "POST", resource: json, body: json.bytes)
+            }
+        }
+        func find(_ value: String) throws -> [String] {
+            let query = try SearchQueryParser(registry: registry, zone: zone).parse(
+                type: "Observation", parameters: [(name: "value-integer", value: value)], strict: true, now: 0)
+            return try numbers.search(query).map(\.id)
+        }
+        #expect(try find("100") == ["o2"])
+        #expect(try find("1e2") == ["o2"])
+        #expect(try find("gt99") == ["o2", "o3"])
+        #expect(try find("le100") == ["o1", "o2"])
+        #expect(try find("ne100") == ["o1", "o3"])
+        #expect(try find("ap100") == ["o1", "o2", "o3"])
+        #expect(throws: FHIRError.self) { try find("hundred") }
+    }
+
     @Test func sortingAndIncludes() throws {
         try put(#"{"resourceType":"Organization","id":"o1","name":"Org"}"#)
         try put(#"{"resourceType":"Patient","id":"b","birthDate":"1990","managingOrganization":{"reference":"Organization/o1"}}"#)

@@ -41,7 +41,8 @@ public struct BundleBuilder: Sendable {
     public func bytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(entries.reduce(256) { $0 + ($1.resource?.count ?? 0) + 128 })
-        func raw(_ text: String) { out.append(contentsOf: Array(text.utf8)) }
+        func raw(_ text: StaticString) { text.withUTF8Buffer { out.append(contentsOf: $0) } }
+        func number(_ value: Int) { out.append(contentsOf: String(value).utf8) }
         func string(_ text: String) { JSONWriter.writeString(text, into: &out) }
         raw("{\"resourceType\":\"Bundle\"")
         if let id {
@@ -59,7 +60,10 @@ public struct BundleBuilder: Sendable {
             raw(",\"timestamp\":")
             string(timestamp)
         }
-        if let total { raw(",\"total\":\(total)") }
+        if let total {
+            raw(",\"total\":")
+            number(total)
+        }
         if !links.isEmpty {
             raw(",\"link\":[")
             for (offset, link) in links.enumerated() {
@@ -78,10 +82,12 @@ public struct BundleBuilder: Sendable {
                 if offset > 0 { raw(",") }
                 raw("{")
                 var first = true
-                func key(_ name: String) {
+                func key(_ name: StaticString) {
                     if !first { raw(",") }
                     first = false
-                    raw("\"\(name)\":")
+                    raw("\"")
+                    raw(name)
+                    raw("\":")
                 }
                 if let fullURL = entry.fullURL {
                     key("fullUrl")

@@ -28,27 +28,40 @@ public final class RandomSource: Sendable {
         }
     }
 
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     /// A random v4 UUID in lowercase text, which is a valid FHIR id.
     public func uuid() -> String {
-        var high = next()
-        var low = next()
-        high = (high & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
-        low = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        let hex = hex16(high) + hex16(low)
-        let chars = Array(hex)
-        return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
-            + String(chars[16..<20]) + "-" + String(chars[20..<32])
+        let high = (next() & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
+        let low = (next() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            // 8-4-4-4-12: 32 hex digits with dashes after digits 8, 12, 16 and 20.
+            var index = 0
+            var digit = 0
+            for word in [high, low] {
+                for shift in stride(from: 60, through: 0, by: -4) {
+                    if digit == 8 || digit == 12 || digit == 16 || digit == 20 {
+                        buffer[index] = UInt8(ascii: "-")
+                        index += 1
+                    }
+                    buffer[index] = Self.hexDigits[Int((word >> UInt64(shift)) & 0xF)]
+                    index += 1
+                    digit += 1
+                }
+            }
+            return index
+        }
     }
 
     /// A random token of `count` lowercase hex characters.
     public func token(_ count: Int = 16) -> String {
-        var text = ""
-        while text.count < count { text += hex16(next()) }
-        return String(text.prefix(count))
-    }
-
-    private func hex16(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        String(unsafeUninitializedCapacity: count) { buffer in
+            var word = next()
+            for index in 0..<count {
+                if index > 0 && index % 16 == 0 { word = next() }
+                buffer[index] = Self.hexDigits[Int((word >> UInt64(60 - (index % 16) * 4)) & 0xF)]
+            }
+            return count
+        }
     }
 }

@@ -32,20 +32,36 @@ extension FHIRService {
         let query = try searchParser().parse(type: type, parameters: parameters, strict: isStrict(request), now: clock.now())
         let pageSize = query.count ?? settings.defaultPageSize
 
-        // A continuation page reads the cached result set; without it (expired, or another
-        // process), the search runs again.
+        // One store session: the query (unless a continuation page reads its cached result set),
+        // the page's bodies and its includes all see the same state and take the lock once.
         let cached = token.flatMap { tenant.pages.entry($0) }
-        let entry: PageCache.Entry
-        if let cached {
-            entry = cached
-        } else {
-            entry = PageCache.Entry(
-                keys: try store.search(query), query: QueryString.encode(query.applied),
-                includes: query.includes.map { .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType) },
-                revIncludes: query.revIncludes.map {
-                    .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType)
-                },
-                warnings: query.warnings)
+        let (entry, matches, included) = try store.read { reader throws(FHIRError) in
+            let entry: PageCache.Entry
+            if let cached {
+                entry = cached
+            } else {
+                entry = PageCache.Entry(
+                    keys: try reader.search(query), query: QueryString.encode(query.applied),
+                    includes: query.includes.map {
+                        .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType)
+                    },
+                    revIncludes: query.revIncludes.map {
+                        .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType)
+                    },
+                    warnings: query.warnings)
+            }
+            guard !query.summaryCount else { return (entry, [(VersionKey, [UInt8])](), [(VersionKey, [UInt8])]()) }
+            let page = offset < entry.keys.count ? Array(entry.keys[offset..<min(offset + pageSize, entry.keys.count)]) : []
+            var seen = Set(page.map { "\($0.type)/\($0.id)" })
+            var included: [VersionKey] = []
+            for include in entry.includes {
+                included += try reader.included(from: page, parameter: include.parameter, targetType: include.targetType)
+            }
+            for include in entry.revIncludes {
+                included += try reader.revIncluded(page, sourceType: include.sourceType, parameter: include.parameter)
+            }
+            included = included.filter { seen.insert("\($0.type)/\($0.id)").inserted }
+            return (entry, try reader.bodies(page), try reader.bodies(included))
         }
         var bundle = BundleBuilder(type: "searchset", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
         if query.total != .none || query.summaryCount { bundle.total = entry.keys.count }
@@ -58,7 +74,6 @@ extension FHIRService {
             bundle.links.append(("self", link([])))
             return .json(200, bundle.bytes())
         }
-        let page = offset < entry.keys.count ? Array(entry.keys[offset..<min(offset + pageSize, entry.keys.count)]) : []
         let pageToken: String?
         if entry.keys.count > pageSize {
             let newToken = token.flatMap { cached != nil ? $0 : nil } ?? random.token()
@@ -79,19 +94,10 @@ extension FHIRService {
             let lastStart = max(0, (entry.keys.count - 1) / max(pageSize, 1) * pageSize)
             bundle.links.append(("last", link(paging(lastStart))))
         }
-        for (key, body) in try store.bodies(page) {
+        for (key, body) in matches {
             bundle.entries.append(.init(fullURL: "\(request.baseURL)/\(key.type)/\(key.id)", resource: body, searchMode: "match"))
         }
-        var seen = Set(page.map { "\($0.type)/\($0.id)" })
-        var included: [VersionKey] = []
-        for include in entry.includes {
-            included += try store.included(from: page, parameter: include.parameter, targetType: include.targetType)
-        }
-        for include in entry.revIncludes {
-            included += try store.revIncluded(page, sourceType: include.sourceType, parameter: include.parameter)
-        }
-        included = included.filter { seen.insert("\($0.type)/\($0.id)").inserted }
-        for (key, body) in try store.bodies(included) {
+        for (key, body) in included {
             bundle.entries.append(.init(fullURL: "\(request.baseURL)/\(key.type)/\(key.id)", resource: body, searchMode: "include"))
         }
         if !entry.warnings.isEmpty {
