@@ -50,6 +50,8 @@ let package = Package(
             dependencies: ["FHIRCore", "YAMLReader"],
             swiftSettings: swiftSettings
         ),
+        // Templates -> slots, and (next) booking, holds and $find/$hold/$book.
+        .target(name: "Scheduling", dependencies: ["FHIRCore", "SandboxSeed"], swiftSettings: swiftSettings),
         .target(
             name: "SandboxProfiles",
             dependencies: ["FHIRCore", "YAMLReader"],
@@ -101,6 +103,11 @@ let package = Package(
         .testTarget(
             name: "SandboxSeedTests",
             dependencies: ["SandboxSeed", "FHIRCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SchedulingTests",
+            dependencies: ["Scheduling", "SandboxSeed", "FHIRCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -4,18 +4,31 @@ import FHIRCore
 /// parameter's type and the element's shape (HumanName, Address, CodeableConcept, Identifier,
 /// ContactPoint, Period, Reference, Quantity, primitives).
 public struct IndexExtractor: Sendable {
+    /// One step of a parameter path: an element name and an optional `[key=value]` filter.
+    struct Step: Sendable {
+        let name: String
+        let filter: (key: String, value: String)?
+    }
+
     public let registry: SearchRegistry
     public let zone: TimeZoneRule
+    /// Each type's parameters with their paths parsed once.
+    private let compiled: [String: [(SearchParameter, [[Step]])]]
 
     public init(registry: SearchRegistry, zone: TimeZoneRule) {
         self.registry = registry
         self.zone = zone
+        var compiled: [String: [(SearchParameter, [[Step]])]] = [:]
+        for type in registry.resourceTypes {
+            compiled[type] = registry.parameters(of: type).map { ($0, $0.paths.map(Self.compile)) }
+        }
+        self.compiled = compiled
     }
 
     public func entries(for resource: JSON, type: String) -> [IndexEntry] {
         var entries: [IndexEntry] = []
-        for parameter in registry.parameters(of: type) {
-            for path in parameter.paths {
+        for (parameter, paths) in compiled[type] ?? [] {
+            for path in paths {
                 for element in Self.select(path, in: resource) {
                     values(of: element, for: parameter) { entries.append(IndexEntry(parameter.name, $0)) }
                 }
@@ -24,23 +37,28 @@ public struct IndexExtractor: Sendable {
         return entries
     }
 
-    /// The elements a path selects; arrays are flattened at every step.
-    public static func select(_ path: String, in resource: JSON) -> [JSON] {
-        var current: [JSON] = [resource]
-        for segment in path.split(separator: ".") {
-            var name = Substring(segment)
-            var filter: (key: String, value: String)?
+    static func compile(_ path: String) -> [Step] {
+        path.split(separator: ".").map { segment in
             if let open = segment.firstIndex(of: "["), segment.hasSuffix("]") {
-                name = segment[..<open]
                 let condition = segment[segment.index(after: open)..<segment.index(before: segment.endIndex)]
                 let parts = condition.split(separator: "=", maxSplits: 1)
-                if parts.count == 2 { filter = (String(parts[0]), String(parts[1])) }
+                return Step(name: String(segment[..<open]), filter: parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil)
             }
+            return Step(name: String(segment), filter: nil)
+        }
+    }
+
+    /// The elements a path selects; arrays are flattened at every step.
+    public static func select(_ path: String, in resource: JSON) -> [JSON] { select(compile(path), in: resource) }
+
+    static func select(_ steps: [Step], in resource: JSON) -> [JSON] {
+        var current: [JSON] = [resource]
+        for step in steps {
             var next: [JSON] = []
             for value in current {
-                guard let child = value[String(name)] else { continue }
+                guard let child = value[step.name] else { continue }
                 for item in child.asList {
-                    if let filter, item[filter.key]?.stringValue != filter.value { continue }
+                    if let filter = step.filter, item[filter.key]?.stringValue != filter.value { continue }
                     next.append(item)
                 }
             }

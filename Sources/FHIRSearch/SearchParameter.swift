@@ -38,9 +38,12 @@ public struct SearchParameter: Sendable, Equatable {
 /// The parameters of every resource type, keyed by type then name.
 public struct SearchRegistry: Sendable {
     private let table: [String: [String: SearchParameter]]
+    private let sorted: [String: [SearchParameter]]
 
     public init(_ table: [String: [SearchParameter]]) {
-        self.table = table.mapValues { Dictionary($0.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }) }
+        let byName = table.mapValues { Dictionary($0.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }) }
+        self.table = byName
+        sorted = byName.mapValues { $0.values.sorted { $0.name < $1.name } }
     }
 
     public var resourceTypes: [String] { table.keys.sorted() }
@@ -48,9 +51,7 @@ public struct SearchRegistry: Sendable {
     public func parameter(_ name: String, of type: String) -> SearchParameter? { table[type]?[name] }
 
     /// A type's parameters, sorted by name.
-    public func parameters(of type: String) -> [SearchParameter] {
-        (table[type] ?? [:]).values.sorted { $0.name < $1.name }
-    }
+    public func parameters(of type: String) -> [SearchParameter] { sorted[type] ?? [] }
 
     public func supports(_ type: String) -> Bool { table[type] != nil }
 

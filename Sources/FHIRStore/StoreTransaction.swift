@@ -26,7 +26,8 @@ public struct StoreTransaction {
             let rid = try upsert(type, id, version: version, lastUpdated: lastUpdated, deleted: false, body: body)
             try db.prepare("INSERT INTO resource_version (rid, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?)")
                 .run([.int(rid), .int(Int64(version)), .int(lastUpdated), .text(method), .blob(body)])
-            try Queries.clearIndexes(db, rid: rid)
+            // A first version has no index rows to clear.
+            if version > 1 { try Queries.clearIndexes(db, rid: rid) }
             try Queries.writeIndexes(db, rid: rid, entries: extractor.entries(for: resource, type: type))
         } catch {
             throw error.fhir
@@ -56,6 +57,7 @@ public struct StoreTransaction {
                 deleted = excluded.deleted, body = excluded.body
             """
         ).run([.text(type), .text(id), .int(Int64(version)), .int(lastUpdated), .int(deleted ? 1 : 0), bodyValue])
+        if version == 1 { return db.lastInsertRowID }
         let select = try db.prepare("SELECT rid FROM resource WHERE type = ? AND id = ?")
         try select.bind([.text(type), .text(id)])
         guard try select.step() else { throw StoreError(code: 0, message: "row vanished after upsert") }

@@ -51,7 +51,8 @@ extension Seed {
         return result
     }
 
-    private func codeDisplays() -> [String: String] {
+    /// SNOMED display texts used by the seed's resources, by code.
+    public func codeDisplays() -> [String: String] {
         var displays: [String: String] = [:]
         func walk(_ value: JSON) {
             switch value {
@@ -70,7 +71,8 @@ extension Seed {
         return displays
     }
 
-    private func concept(_ code: String?, _ displays: [String: String]) -> JSON? {
+    /// `[{"coding": [{SNOMED code, display}]}]` for a schedule's service type or specialty.
+    public func concept(_ code: String?, _ displays: [String: String]) -> JSON? {
         guard let code else { return nil }
         var coding = JSONObject()
         coding["system"] = .string(Self.snomed)
@@ -79,7 +81,7 @@ extension Seed {
         return .array([.object(JSONObject(["coding": .array([.object(coding)])]))])
     }
 
-    func displayName(_ type: String, _ id: String) -> String? {
+    public func displayName(_ type: String, _ id: String) -> String? {
         guard let resource = resources.first(where: { $0["resourceType"]?.stringValue == type && $0["id"]?.stringValue == id }) else {
             return nil
         }
@@ -90,7 +92,8 @@ extension Seed {
         return [prefix, given, name["family"]?.stringValue ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
     }
 
-    private func reference(_ type: String, _ id: String) -> JSON {
+    /// A Reference with the seed resource's display name.
+    public func reference(_ type: String, _ id: String) -> JSON {
         var object = JSONObject()
         object["reference"] = .string("\(type)/\(id)")
         if let display = displayName(type, id) { object["display"] = .string(display) }
@@ -121,7 +124,9 @@ extension Seed {
         return .object(object)
     }
 
-    func appointment(_ seed: SeedAppointment, clockDay: Int, displays: [String: String]) -> JSON? {
+    /// The Appointment for a seed appointment (without slot references), or nil if its
+    /// schedule or type is unknown.
+    public func appointment(_ seed: SeedAppointment, clockDay: Int, displays: [String: String]) -> JSON? {
         guard let template = schedules.first(where: { $0.id == seed.schedule }), let type = appointmentType(seed.type) else { return nil }
         let end = TimeOfDay(minutes: seed.time.minutes + type.minutes)
         // The first day on or after the offset on which the schedule is open at that time.

@@ -173,7 +173,8 @@ public enum InstantFormat {
             + "\(pad(inDay / 3600, 2)):\(pad(inDay / 60 % 60, 2)):\(pad(inDay % 60, 2)) GMT"
     }
 
-    static func pad(_ value: Int, _ width: Int) -> String {
+    /// Zero-padded decimal.
+    public static func pad(_ value: Int, _ width: Int) -> String {
         let text = String(value)
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
