@@ -51,7 +51,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Templates -> slots, and (next) booking, holds and $find/$hold/$book.
-        .target(name: "Scheduling", dependencies: ["FHIRCore", "SandboxSeed"], swiftSettings: swiftSettings),
+        .target(
+            name: "Scheduling", dependencies: ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed"],
+            swiftSettings: swiftSettings),
         .target(
             name: "SandboxProfiles",
             dependencies: ["FHIRCore", "YAMLReader"],
@@ -60,7 +62,7 @@ let package = Package(
         .target(
             name: "SandboxServer",
             dependencies: [
-                "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed", "SandboxProfiles",
+                "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed", "SandboxProfiles", "Scheduling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -17,8 +17,9 @@ PATIENT = "/fhir/r4/Patient/pat-0010"
 SEARCH = "/fhir/r4/Patient?family=garcia"
 CLOCK = "2026-04-13T08:00:00-05:00"
 ROUNDS = 3
+SLOTS = "/fhir/r4/Slot?schedule.actor=Practitioner/pract-okafor&start=ge2026-04-20&start=lt2026-04-27&status=free"
 NAMES = ["nginx static Patient (machine ceiling)", "bench-ceiling Patient (framework ceiling)", "sandbox Patient read by id",
-         "sandbox Patient search family=garcia"]
+         "sandbox Patient search family=garcia", "sandbox Slot search, 1 practitioner, 1 week"]
 
 
 def median_run(runs):
@@ -137,6 +138,7 @@ http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port}; location / {{ r
         NAMES[1]: f"http://127.0.0.1:{ceiling_port}{PATIENT}",
         NAMES[2]: base + PATIENT,
         NAMES[3]: base + SEARCH,
+        NAMES[4]: base + SLOTS,
     }
     for _ in range(ROUNDS):
         for name in NAMES:

@@ -329,6 +329,10 @@ def readme():
             "Schedule ids are the `id`s in `schedules.yaml` (`sched-okafor-main`, `sched-raman-main`, ...); appointment",
             "types are the `code`s in `appointment-types.yaml` (`NEW_PATIENT`, `FOLLOW_UP`, `ANNUAL_PHYSICAL`, `URGENT`,",
             "`TELEHEALTH`, `PROCEDURE_CONSULT`); appointments are `appt-0001` ... `appt-0008` in `appointments.yaml`.", "",
+            "Slots are generated from the templates relative to the clock, with ids",
+            "`slot-<schedule without \"sched-\">-<yyyymmdd>-<hhmm>` in local time (`slot-okafor-main-20260414-0900`).",
+            "The appointments that fill the next two weeks are `appt-<the first slot's id without \"slot-\">`",
+            "(`appt-okafor-main-20260414-0920`): same seed and clock date, same ids.", "",
             "## Patients", "",
             f"`pat-0001` ... `pat-{len(patients):04d}`; MRN `RB1` + the number (`pat-0010` has MRN `RB100010`, system",
             f"`{MRN}`). Patients with deliberate data problems:", "", "| id | name | birth date | why it is here |", "|---|---|---|---|"]

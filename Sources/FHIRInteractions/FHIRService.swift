@@ -28,12 +28,18 @@ public struct FHIRService: Sendable {
     public let validator: StructuralValidator
     public let settings: FHIRServiceSettings
     public let capabilities: CapabilityStatementBuilder
+    /// Types served by a provider instead of the generic store.
+    public let providers: [String: any ResourceProvider]
+    /// Hooks run before a type's versions are stored or deleted.
+    public let hooks: [String: any WriteHook]
 
     public init(
         tenant: Tenant, clock: SandboxClock, random: RandomSource, registry: SearchRegistry, zone: TimeZoneRule,
         validator: StructuralValidator = StructuralValidator(), settings: FHIRServiceSettings = .init(),
-        capabilities: CapabilityStatementBuilder
+        capabilities: CapabilityStatementBuilder, providers: [String: any ResourceProvider] = [:], hooks: [String: any WriteHook] = [:]
     ) {
+        self.providers = providers
+        self.hooks = hooks
         self.tenant = tenant
         self.clock = clock
         self.random = random
@@ -57,6 +63,15 @@ public struct FHIRService: Sendable {
 
     func dispatch(_ request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
         let route = try Route.classify(method: request.method, segments: request.segments, supports: registry.supports)
+        if let type = route.resourceType, let provider = providers[type],
+            let code = route.interactionCodes.first, !provider.interactions.contains(code)
+        {
+            throw FHIRError(
+                .methodNotAllowed,
+                "\(type) supports \(provider.interactions.joined(separator: ", ")) only"
+                    + (type == "Slot" ? "; slots come from schedule templates: book one by creating an Appointment that references it" : "")
+            )
+        }
         switch route {
         case .capabilities: return capabilities.response(baseURL: request.baseURL, now: clock.now())
         case .batch: return try batch(request)

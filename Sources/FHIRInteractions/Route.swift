@@ -81,3 +81,17 @@ public enum Route: Sendable, Equatable {
         throw FHIRError(.notFound, "no FHIR interaction at /\(segments.joined(separator: "/"))")
     }
 }
+
+extension Route {
+    /// The resource type the route addresses, if any.
+    public var resourceType: String? {
+        switch self {
+        case .capabilities, .batch, .systemHistory: return nil
+        case .search(let type), .create(let type), .typeHistory(let type): return type
+        case .read(let type, _), .vread(let type, _, _), .update(let type, _), .patch(let type, _), .delete(let type, _),
+            .instanceHistory(let type, _):
+            return type
+        case .operation(_, let type, _): return type
+        }
+    }
+}

@@ -55,6 +55,14 @@ public struct SearchRegistry: Sendable {
 
     public func supports(_ type: String) -> Bool { table[type] != nil }
 
+    /// This registry with `type` limited to the named parameters (for types whose provider
+    /// implements a subset).
+    public func restricting(_ type: String, to names: Set<String>) -> SearchRegistry {
+        var copy = table.mapValues { Array($0.values) }
+        copy[type] = copy[type]?.filter { names.contains($0.name) }
+        return SearchRegistry(copy)
+    }
+
     /// The result parameters (`_count`, `_sort`, ...) the search engine understands.
     public static let resultParameters: [String] = ["_count", "_sort", "_include", "_revinclude", "_summary", "_total"]
 }

@@ -65,6 +65,24 @@ enum Schema {
             CREATE INDEX idx_uri_rid ON idx_uri(rid, param);
             """
         ),
+        (
+            "v2-slots",
+            """
+            CREATE TABLE slot (
+                id TEXT PRIMARY KEY,
+                schedule TEXT NOT NULL,
+                start INTEGER NOT NULL,
+                end INTEGER NOT NULL CHECK (end > start),
+                status TEXT NOT NULL
+                    CHECK (status IN ('busy', 'free', 'busy-unavailable', 'busy-tentative', 'entered-in-error')),
+                types TEXT NOT NULL,
+                version INTEGER NOT NULL CHECK (version >= 1),
+                last_updated INTEGER NOT NULL
+            );
+            CREATE INDEX slot_start ON slot(start);
+            CREATE INDEX slot_schedule_start ON slot(schedule, start);
+            """
+        ),
     ]
 
     /// Applies the migrations this database has not seen, in order.

@@ -46,6 +46,26 @@ public struct StoreTransaction {
         }
     }
 
+    /// Adds slots; ids already present are left as they are.
+    public func insertSlots(_ rows: [SlotRow]) throws(FHIRError) {
+        do { try Queries.insertSlots(db, rows) } catch { throw error.fhir }
+    }
+
+    /// The stored rows of these slot ids (unknown ids are skipped).
+    public func slots(_ ids: [String]) throws(FHIRError) -> [SlotRow] {
+        do { return try Queries.slots(db, ids: ids) } catch { throw error.fhir }
+    }
+
+    /// Compare-and-set: moves every id from one of `expected` to `status`, or none and returns false.
+    public func setSlotStatus(_ ids: [String], from expected: Set<String>, to status: String, at instant: Int64) throws(FHIRError) -> Bool {
+        do { return try Queries.setSlotStatus(db, ids: ids, expected: expected, status: status, at: instant) } catch { throw error.fhir }
+    }
+
+    /// The start of the latest stored slot.
+    public func lastSlotStart() throws(FHIRError) -> Int64? {
+        do { return try Queries.lastSlotStart(db) } catch { throw error.fhir }
+    }
+
     private func upsert(
         _ type: String, _ id: String, version: Int, lastUpdated: Int64, deleted: Bool, body: [UInt8]?
     ) throws(StoreError) -> Int64 {

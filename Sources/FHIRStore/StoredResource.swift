@@ -25,8 +25,16 @@ public struct StoredResource: Sendable, Equatable {
 
 /// A pointer to one version of one resource.
 public struct VersionKey: Sendable, Hashable {
+    /// The store's row id; 0 for resources a provider serves from elsewhere (slots).
     public let rid: Int64
     public let type: String
     public let id: String
     public let version: Int
+
+    public init(rid: Int64, type: String, id: String, version: Int) {
+        self.rid = rid
+        self.type = type
+        self.id = id
+        self.version = version
+    }
 }

@@ -5,6 +5,7 @@ import FHIRStore
 import Foundation
 import SandboxProfiles
 import SandboxSeed
+import Scheduling
 
 /// The composition root: the seed, the clock, the random source, a snapshot of the seeded
 /// clinic, and one tenant per mounted profile.
@@ -14,6 +15,8 @@ public final class Sandbox: Sendable {
         public let profile: Profile
         public let tenant: Tenant
         public let pipeline: FHIRPipeline
+        /// Keeps the tenant's slots reaching the planning horizon.
+        public let horizon: SlotHorizon
     }
 
     public static let version = "0.1.0"
@@ -34,7 +37,8 @@ public final class Sandbox: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.random = random
-        registry = .r4
+        // Slots are served from the slot table, which implements these parameters.
+        registry = SearchRegistry.r4.restricting("Slot", to: SlotProvider.parameters)
         var profiles: [Profile]
         do {
             profiles = try ProfileLoader.loadAll(directory: configuration.profilesDirectory)
@@ -56,6 +60,7 @@ public final class Sandbox: Sendable {
             throw SandboxError("cannot load seed: \(error.message)")
         }
         seed = loaded.droppingResources()
+        let displays = loaded.codeDisplays()
         let extractor = IndexExtractor(registry: registry, zone: loaded.zone)
         do {
             snapshot = try ResourceStore(path: nil, extractor: extractor)
@@ -69,14 +74,22 @@ public final class Sandbox: Sendable {
                 let store = try ResourceStore(path: path, extractor: extractor)
                 let tenant = Tenant(name: profile.name, store: store)
                 if try store.metadata("seed") == nil { try tenant.reset(from: snapshot) }
+                let seededAt =
+                    try store.metadata("seededAt").flatMap { FHIRDateTime.parse($0, form: .instant) }?
+                    .startMilliseconds(in: .utc) ?? clock.now()
+                let slots = SlotProvider(renderer: SlotRenderer(seed: seed, displays: displays))
+                let horizon = SlotHorizon(seed: seed, store: store, clock: clock, seededAt: seededAt)
                 var settings = FHIRServiceSettings()
                 settings.defaultPageSize = profile.defaultPageSize
                 settings.maxPageSize = profile.maxPageSize
                 settings.strictByDefault = profile.unknownParameters == .strict
                 let service = FHIRService(
                     tenant: tenant, clock: clock, random: random, registry: registry, zone: loaded.zone, settings: settings,
-                    capabilities: CapabilityStatementBuilder(registry: registry, softwareVersion: Self.version))
-                mounts.append(Mount(profile: profile, tenant: tenant, pipeline: FHIRPipeline(steps: [JSONOnlyFormat()], service: service)))
+                    capabilities: CapabilityStatementBuilder(
+                        registry: registry, softwareVersion: Self.version, interactionsByType: ["Slot": slots.interactions]),
+                    providers: ["Slot": slots], hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)])
+                let pipeline = FHIRPipeline(steps: [JSONOnlyFormat(), horizon], service: service)
+                mounts.append(Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon))
             }
             self.mounts = mounts
             // Seeding parses and renders the whole clinic; give the freed heap back to the OS.
@@ -92,8 +105,10 @@ public final class Sandbox: Sendable {
 
     /// Writes the seed's resources into an empty store.
     static func load(seed: Seed, into store: ResourceStore, at now: Int64) throws(FHIRError) {
-        let resources = seed.render(at: now)
+        let clinic = ClinicRenderer(seed: seed).seeded(at: now)
+        let resources = clinic.resources
         try store.write { tx throws(FHIRError) in
+            try tx.insertSlots(clinic.slots)
             for resource in resources {
                 guard case .object(let object) = resource, let type = object["resourceType"]?.stringValue,
                     let id = object["id"]?.stringValue
@@ -114,7 +129,10 @@ public final class Sandbox: Sendable {
 
     /// Every tenant back to the seeded state.
     public func reset() throws(FHIRError) {
-        for mount in mounts { try mount.tenant.reset(from: snapshot) }
+        for mount in mounts {
+            try mount.tenant.reset(from: snapshot)
+            mount.horizon.reset()
+        }
     }
 
     public func mount(named name: String) -> Mount? { mounts.first { $0.profile.name == name } }

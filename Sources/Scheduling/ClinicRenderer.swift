@@ -1,4 +1,5 @@
 import FHIRCore
+import FHIRStore
 import SandboxSeed
 
 /// The seeded clinic as of a clock instant: the seed's resources, a Slot for every slot of the
@@ -13,13 +14,39 @@ public struct ClinicRenderer: Sendable {
 
     public init(seed: Seed) { self.seed = seed }
 
+    /// The seeded clinic: every resource but Slots, and the slot rows with their statuses.
+    public func seeded(at now: Int64) -> (resources: [JSON], slots: [SlotRow]) {
+        let (resources, specs, busy) = build(at: now)
+        let rows = specs.map {
+            SlotRow(
+                id: $0.id, schedule: $0.schedule, start: $0.start, end: $0.end, status: busy.contains($0.id) ? "busy" : "free",
+                types: $0.types, lastUpdated: now)
+        }
+        return (resources, rows)
+    }
+
+    /// Everything as resources, Slots included (rendered as the Slot provider serves them).
     public func render(at now: Int64) -> [JSON] {
+        let (resources, rows) = seeded(at: now)
+        let renderer = SlotRenderer(seed: seed, displays: seed.codeDisplays())
+        return resources + rows.map { renderer.json($0, now: now) }
+    }
+
+    /// The slots of the planning horizon from `fromDay` (local days), all free: for extending the
+    /// horizon as the clock moves.
+    public func slots(fromDay: Int, throughDay: Int, clockDay: Int, at now: Int64) -> [SlotRow] {
+        guard fromDay < throughDay else { return [] }
+        return SlotCalendar(seed: seed).slots(days: fromDay..<throughDay, clockDay: clockDay).map {
+            SlotRow(id: $0.id, schedule: $0.schedule, start: $0.start, end: $0.end, status: "free", types: $0.types, lastUpdated: now)
+        }
+    }
+
+    func build(at now: Int64) -> ([JSON], [SlotSpec], Set<String>) {
         let clockDay = seed.localDay(now)
         let displays = seed.codeDisplays()
         let calendar = SlotCalendar(seed: seed)
         let slots = calendar.slots(days: clockDay..<(clockDay + seed.planningHorizonDays), clockDay: clockDay)
         var busy = Set<String>()
-        var resources: [JSON] = []
         var appointments: [JSON] = []
         let bySchedule = Dictionary(grouping: slots, by: \.schedule)
 
@@ -39,10 +66,7 @@ public struct ClinicRenderer: Sendable {
             appointments.append(appointment)
         }
         appointments += fill(bySchedule: bySchedule, busy: &busy, clockDay: clockDay, now: now, displays: displays)
-        for slot in slots {
-            resources.append(self.slot(slot, status: busy.contains(slot.id) ? "busy" : "free", displays: displays))
-        }
-        return seed.render(at: now).filter { $0["resourceType"]?.stringValue != "Appointment" } + appointments + resources
+        return (seed.render(at: now).filter { $0["resourceType"]?.stringValue != "Appointment" } + appointments, slots, busy)
     }
 
     /// Books about `occupancy` of the next `busyDays` days with follow-ups, physicals, video
@@ -122,40 +146,6 @@ public struct ClinicRenderer: Sendable {
                 ]),
                 "text": .string(type.display),
             ]))
-    }
-
-    /// A Slot resource. `serviceType` lists the schedule's service and every visit type the
-    /// slot accepts (visit-type system), so `service-type` finds slots by visit type;
-    /// `appointmentType` (0..1 in R4) is set when the window takes exactly one visit type.
-    func slot(_ spec: SlotSpec, status: String, displays: [String: String]) -> JSON {
-        let template = seed.schedules.first { $0.id == spec.schedule }
-        var object = JSONObject()
-        object["resourceType"] = .string("Slot")
-        object["id"] = .string(spec.id)
-        var services = seed.concept(template?.serviceType, displays)?.arrayValue ?? []
-        for code in spec.types {
-            guard let type = seed.appointmentType(code) else { continue }
-            services.append(
-                .object(
-                    JSONObject([
-                        "coding": .array([
-                            .object(
-                                JSONObject([
-                                    "system": .string(AppointmentType.system), "code": .string(type.code), "display": .string(type.display),
-                                ]))
-                        ])
-                    ])))
-        }
-        if !services.isEmpty { object["serviceType"] = .array(services) }
-        object["specialty"] = seed.concept(template?.specialty, displays)
-        if spec.types.count == 1, let type = seed.appointmentType(spec.types[0]) {
-            object["appointmentType"] = Self.appointmentType(type)
-        }
-        object["schedule"] = .object(JSONObject(["reference": .string("Schedule/\(spec.schedule)")]))
-        object["status"] = .string(status)
-        object["start"] = .string(seed.format(spec.start))
-        object["end"] = .string(seed.format(spec.end))
-        return .object(object)
     }
 
     /// FNV-1a, for deterministic choices that do not depend on iteration order.

@@ -87,7 +87,10 @@ extension FHIRService {
                     case .delete(let type, let id):
                         results[index] = try deleteCore(tx, type: type, id: id, ifMatch: entry.ifMatch)
                     case .create(let type):
-                        let resource = try entryResource(entry, type: type, references: references)
+                        var resource = try entryResource(entry, type: type, references: references)
+                        if let hook = hooks[type] {
+                            resource = try hook.willStore(resource, old: nil, id: assigned[index]!, tx: tx, now: clock.now())
+                        }
                         results[index] = try storeVersion(
                             tx, type: type, id: assigned[index]!, resource: resource, version: 1, method: "POST", status: 201)
                     case .update(let type, let id):

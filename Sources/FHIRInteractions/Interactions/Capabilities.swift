@@ -14,11 +14,17 @@ public struct CapabilityStatementBuilder: Sendable {
     public let registry: SearchRegistry
     public let softwareName: String
     public let softwareVersion: String
+    /// Types whose interactions differ from `typeInteractions` (provider-served types).
+    public let interactionsByType: [String: [String]]
 
-    public init(registry: SearchRegistry, softwareName: String = "fhir-sandbox", softwareVersion: String) {
+    public init(
+        registry: SearchRegistry, softwareName: String = "fhir-sandbox", softwareVersion: String,
+        interactionsByType: [String: [String]] = [:]
+    ) {
         self.registry = registry
         self.softwareName = softwareName
         self.softwareVersion = softwareVersion
+        self.interactionsByType = interactionsByType
     }
 
     public func statement(baseURL: String, now: Int64) -> JSON {
@@ -45,11 +51,12 @@ public struct CapabilityStatementBuilder: Sendable {
     private func resource(_ type: String) -> JSON {
         var object = JSONObject()
         object["type"] = .string(type)
-        object["interaction"] = .array(Self.typeInteractions.map { .object(JSONObject(["code": .string($0)])) })
+        let interactions = interactionsByType[type] ?? Self.typeInteractions
+        object["interaction"] = .array(interactions.map { .object(JSONObject(["code": .string($0)])) })
         object["versioning"] = .string("versioned")
-        object["readHistory"] = .bool(true)
-        object["updateCreate"] = .bool(true)
-        object["conditionalCreate"] = .bool(true)
+        object["readHistory"] = .bool(interactions.contains("vread"))
+        object["updateCreate"] = .bool(interactions.contains("update"))
+        object["conditionalCreate"] = .bool(interactions.contains("create"))
         object["conditionalRead"] = .string("not-supported")
         object["conditionalUpdate"] = .bool(false)
         object["conditionalDelete"] = .string("not-supported")

@@ -37,7 +37,9 @@ extension FHIRService {
             }
         }
         let newID = id ?? random.uuid()
-        return try storeVersion(tx, type: type, id: newID, resource: resource, version: 1, method: method, status: 201)
+        var stored = resource
+        if let hook = hooks[type] { stored = try hook.willStore(resource, old: nil, id: newID, tx: tx, now: clock.now()) }
+        return try storeVersion(tx, type: type, id: newID, resource: stored, version: 1, method: method, status: 201)
     }
 
     /// Runs conditional search criteria (`identifier=x|y`) strictly: unknown parameters are errors.

@@ -21,6 +21,9 @@ extension FHIRService {
         if current.deleted { return WriteResult(status: 204, stored: current) }
         try Self.checkIfMatch(ifMatch, current: current, type: type, id: id)
         let now = clock.now()
+        if let hook = hooks[type], let old = current.body.flatMap({ try? JSONParser.parse($0) })?.objectValue {
+            try hook.willDelete(old, id: id, tx: tx, now: now)
+        }
         let version = current.version + 1
         try tx.delete(type, id, version: version, lastUpdated: now)
         return WriteResult(

@@ -39,6 +39,7 @@ extension FHIRService {
             throw FHIRError(.invalidResource, "a patch may not change resourceType or id")
         }
         try validate(patched)
-        return try storeVersion(tx, type: type, id: id, resource: object, version: current.version + 1, method: "PATCH", status: 200)
+        let stored = try hookedResource(object, type: type, id: id, current: current, tx: tx)
+        return try storeVersion(tx, type: type, id: id, resource: stored, version: current.version + 1, method: "PATCH", status: 200)
     }
 }

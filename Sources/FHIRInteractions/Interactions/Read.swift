@@ -5,7 +5,14 @@ extension FHIRService {
     /// `GET [base]/[type]/[id]`: the stored bytes unchanged, with `ETag` and `Last-Modified`;
     /// 304 when `If-None-Match` names the current version; 410 once deleted.
     func read(_ request: FHIRRequest, type: String, id: String) throws(FHIRError) -> FHIRResponse {
-        guard let stored = try store.read(type, id) else {
+        let found: StoredResource?
+        if let provider = providers[type] {
+            let now = clock.now()
+            found = try store.read { reader throws(FHIRError) in try provider.read(id, reader: reader, now: now) }
+        } else {
+            found = try store.read(type, id)
+        }
+        guard let stored = found else {
             throw FHIRError(.notFound, "\(type)/\(id) does not exist")
         }
         if stored.deleted {

@@ -35,13 +35,20 @@ extension FHIRService {
         // One store session: the query (unless a continuation page reads its cached result set),
         // the page's bodies and its includes all see the same state and take the lock once.
         let cached = token.flatMap { tenant.pages.entry($0) }
+        let now = clock.now()
         let (entry, matches, included) = try store.read { reader throws(FHIRError) in
             let entry: PageCache.Entry
             if let cached {
                 entry = cached
             } else {
+                let keys: [VersionKey]
+                if let provider = providers[type] {
+                    keys = try provider.search(query, reader: reader, now: now)
+                } else {
+                    keys = try reader.search(query)
+                }
                 entry = PageCache.Entry(
-                    keys: try reader.search(query), query: QueryString.encode(query.applied),
+                    keys: keys, query: QueryString.encode(query.applied),
                     includes: query.includes.map {
                         .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType)
                     },
@@ -55,13 +62,13 @@ extension FHIRService {
             var seen = Set(page.map { "\($0.type)/\($0.id)" })
             var included: [VersionKey] = []
             for include in entry.includes {
-                included += try reader.included(from: page, parameter: include.parameter, targetType: include.targetType)
+                included += try self.included(from: page, include, reader: reader)
             }
             for include in entry.revIncludes {
                 included += try reader.revIncluded(page, sourceType: include.sourceType, parameter: include.parameter)
             }
             included = included.filter { seen.insert("\($0.type)/\($0.id)").inserted }
-            return (entry, try reader.bodies(page), try reader.bodies(included))
+            return (entry, try bodies(page, reader: reader, now: now), try bodies(included, reader: reader, now: now))
         }
         var bundle = BundleBuilder(type: "searchset", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
         if query.total != .none || query.summaryCount { bundle.total = entry.keys.count }
@@ -104,5 +111,34 @@ extension FHIRService {
             bundle.entries.append(.init(resource: OperationOutcome.make(entry.warnings).bytes, searchMode: "outcome"))
         }
         return .json(200, bundle.bytes())
+    }
+
+    /// `_include` targets, through the provider of the source or the target type when there is one.
+    func included(from page: [VersionKey], _ include: PageCache.IncludeRequest, reader: StoreReader) throws(FHIRError) -> [VersionKey] {
+        if let provider = providers[include.sourceType] {
+            return try provider.included(from: page, parameter: include.parameter, targetType: include.targetType, reader: reader)
+        }
+        let targets = registry.parameter(include.parameter, of: include.sourceType)?.targets ?? []
+        var keys = try reader.included(from: page, parameter: include.parameter, targetType: include.targetType)
+        for target in targets where include.targetType == nil || include.targetType == target {
+            guard let provider = providers[target] else { continue }
+            let ids = try reader.referencedIDs(from: page, parameter: include.parameter, targetType: target)
+            keys += try provider.keys(ids, reader: reader)
+        }
+        return keys
+    }
+
+    /// Bodies of generic and provider-served resources, in key order.
+    func bodies(_ keys: [VersionKey], reader: StoreReader, now: Int64) throws(FHIRError) -> [(VersionKey, [UInt8])] {
+        guard keys.contains(where: { providers[$0.type] != nil }) else { return try reader.bodies(keys) }
+        var result: [(VersionKey, [UInt8])] = []
+        for key in keys {
+            if let provider = providers[key.type] {
+                result += try provider.bodies([key], reader: reader, now: now)
+            } else {
+                result += try reader.bodies([key])
+            }
+        }
+        return result
     }
 }

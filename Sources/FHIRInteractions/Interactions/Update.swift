@@ -27,9 +27,19 @@ extension FHIRService {
         let current = try tx.current(type, id)
         try Self.checkIfMatch(ifMatch, current: current, type: type, id: id)
         let exists = current.map { !$0.deleted } ?? false
+        let stored = try hookedResource(resource, type: type, id: id, current: exists ? current : nil, tx: tx)
         return try storeVersion(
-            tx, type: type, id: id, resource: resource, version: (current?.version ?? 0) + 1, method: "PUT",
+            tx, type: type, id: id, resource: stored, version: (current?.version ?? 0) + 1, method: "PUT",
             status: exists ? 200 : 201)
+    }
+
+    /// The resource after the type's write hook, if it has one.
+    func hookedResource(
+        _ resource: JSONObject, type: String, id: String, current: StoredResource?, tx: StoreTransaction
+    ) throws(FHIRError) -> JSONObject {
+        guard let hook = hooks[type] else { return resource }
+        let old = current?.body.flatMap { try? JSONParser.parse($0) }?.objectValue
+        return try hook.willStore(resource, old: old, id: id, tx: tx, now: clock.now())
     }
 
     /// 412 unless `ifMatch` (when given) names the current, live version.

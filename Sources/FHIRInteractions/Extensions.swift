@@ -1,0 +1,27 @@
+import FHIRCore
+import FHIRSearch
+import FHIRStore
+
+/// Serves a resource type that is not stored as generic versioned JSON (Slots: compact rows
+/// rendered on read). The service asks it for reads, searches, bodies and includes; its
+/// `interactions` are what the CapabilityStatement lists and the router allows.
+public protocol ResourceProvider: Sendable {
+    /// CapabilityStatement interaction codes for the type (e.g. read, search-type).
+    var interactions: [String] { get }
+    func read(_ id: String, reader: StoreReader, now: Int64) throws(FHIRError) -> StoredResource?
+    /// Matches in result order.
+    func search(_ query: SearchQuery, reader: StoreReader, now: Int64) throws(FHIRError) -> [VersionKey]
+    func bodies(_ keys: [VersionKey], reader: StoreReader, now: Int64) throws(FHIRError) -> [(VersionKey, [UInt8])]
+    /// Keys for these ids (for `_include` into the type).
+    func keys(_ ids: [String], reader: StoreReader) throws(FHIRError) -> [VersionKey]
+    /// `_include` from the type's resources through `parameter`.
+    func included(from keys: [VersionKey], parameter: String, targetType: String?, reader: StoreReader) throws(FHIRError) -> [VersionKey]
+}
+
+/// Runs inside the write transaction, before a version of its type is stored or deleted:
+/// where booking rules and slot changes happen, atomically with the write.
+public protocol WriteHook: Sendable {
+    /// `old` is the current live version, nil for a create. Returns the resource to store.
+    func willStore(_ resource: JSONObject, old: JSONObject?, id: String, tx: StoreTransaction, now: Int64) throws(FHIRError) -> JSONObject
+    func willDelete(_ old: JSONObject, id: String, tx: StoreTransaction, now: Int64) throws(FHIRError)
+}

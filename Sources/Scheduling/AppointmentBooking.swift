@@ -1,0 +1,109 @@
+import FHIRCore
+import FHIRInteractions
+import FHIRSearch
+import FHIRStore
+import SandboxSeed
+
+/// The write hook for Appointment: booking, cancelling and rescheduling move slots in the same
+/// transaction as the Appointment itself, after the status model and the booking rules agree.
+/// Slots change by compare-and-set (free → busy), so a slot can be taken once only.
+public struct AppointmentBooking: WriteHook {
+    public let rules: BookingRules
+    public let parser: SearchQueryParser
+
+    public init(seed: Seed, registry: SearchRegistry) {
+        rules = BookingRules(seed: seed)
+        parser = SearchQueryParser(registry: registry, zone: seed.zone)
+    }
+
+    public func willStore(
+        _ resource: JSONObject, old: JSONObject?, id: String, tx: StoreTransaction, now: Int64
+    ) throws(FHIRError) -> JSONObject {
+        let status = resource["status"]?.stringValue ?? ""
+        let oldStatus = old?["status"]?.stringValue
+        if let oldStatus, !AppointmentStatusModel.allows(from: oldStatus, to: status) {
+            throw FHIRError(
+                .businessRule, "an appointment cannot go from \(oldStatus) to \(status)", expression: ["Appointment.status"])
+        }
+        let slots = try Self.slotIDs(resource)
+        let oldSlots = old.flatMap { try? Self.slotIDs($0) } ?? []
+        let wasHolding = oldStatus.map { AppointmentStatusModel.occupying.contains($0) } ?? false
+        let holds = AppointmentStatusModel.occupying.contains(status)
+        let held = wasHolding ? Set(oldSlots) : []
+        let wanted = holds ? Set(slots) : []
+        let release = held.subtracting(wanted)
+        let take = wanted.subtracting(held)
+
+        if holds && !slots.isEmpty && (!take.isEmpty || old == nil) {
+            var known: [String: SlotState] = [:]
+            for row in try tx.slots(slots) {
+                let spec = SlotSpec(id: row.id, schedule: row.schedule, start: row.start, end: row.end, types: row.types)
+                // Slots this appointment already holds count as free for its own reschedule.
+                known[row.id] = SlotState(spec: spec, status: held.contains(row.id) ? "free" : row.status)
+            }
+            let request = BookingRequest(
+                slots: slots, start: Self.instant(resource["start"], rules.seed), end: Self.instant(resource["end"], rules.seed),
+                minutesDuration: resource["minutesDuration"]?.numberText.flatMap { Int($0) }, visitType: Self.visitType(resource),
+                patientIsNew: try isNew(patient: Self.patient(resource), excluding: id, tx: tx))
+            if let error = rules.check(request, slots: known, now: now) { throw error }
+        }
+        _ = try tx.setSlotStatus(Array(release), from: ["busy", "busy-tentative"], to: "free", at: now)
+        let target = status == "pending" ? "busy-tentative" : "busy"
+        guard try tx.setSlotStatus(Array(take), from: ["free"], to: target, at: now) else {
+            throw FHIRError(
+                .conflict, "a requested slot was taken meanwhile; search for availability again", expression: ["Appointment.slot"])
+        }
+        let kept = Array(held.intersection(wanted))
+        // pending → booked on the same slots turns them from busy-tentative to busy (and back).
+        _ = try tx.setSlotStatus(kept, from: target == "busy" ? ["busy-tentative"] : ["busy"], to: target, at: now)
+        return resource
+    }
+
+    public func willDelete(_ old: JSONObject, id: String, tx: StoreTransaction, now: Int64) throws(FHIRError) {
+        guard let status = old["status"]?.stringValue, AppointmentStatusModel.occupying.contains(status) else { return }
+        _ = try tx.setSlotStatus(try Self.slotIDs(old), from: ["busy", "busy-tentative"], to: "free", at: now)
+    }
+
+    /// `Appointment.slot` references as slot ids; anything but `Slot/<id>` is a 422.
+    static func slotIDs(_ appointment: JSONObject) throws(FHIRError) -> [String] {
+        var ids: [String] = []
+        for (index, reference) in (appointment["slot"]?.arrayValue ?? []).enumerated() {
+            guard let text = reference["reference"]?.stringValue, let parsed = ReferenceSyntax.parse(text), parsed.type == "Slot" else {
+                throw FHIRError(.businessRule, "slot references must be Slot/<id>", expression: ["Appointment.slot[\(index)]"])
+            }
+            ids.append(parsed.id)
+        }
+        return ids
+    }
+
+    static func instant(_ value: JSON?, _ seed: Seed) -> Int64? {
+        value?.stringValue.flatMap { FHIRDateTime.parse($0, form: .instant) }?.startMilliseconds(in: seed.zone)
+    }
+
+    /// The seed's visit-type code from `appointmentType`, if it uses the clinic's system.
+    static func visitType(_ appointment: JSONObject) -> String? {
+        appointment["appointmentType"]?["coding"]?.arrayValue?.first { $0["system"]?.stringValue == AppointmentType.system }?["code"]?
+            .stringValue
+    }
+
+    static func patient(_ appointment: JSONObject) -> String? {
+        for participant in appointment["participant"]?.arrayValue ?? [] {
+            if let text = participant["actor"]?["reference"]?.stringValue, let parsed = ReferenceSyntax.parse(text),
+                parsed.type == "Patient"
+            {
+                return parsed.id
+            }
+        }
+        return nil
+    }
+
+    /// A patient is new when no other appointment of theirs is booked, attended or fulfilled.
+    func isNew(patient: String?, excluding id: String, tx: StoreTransaction) throws(FHIRError) -> Bool {
+        guard let patient else { return false }
+        let query = try parser.parse(
+            type: "Appointment",
+            parameters: [(name: "patient", value: "Patient/\(patient)"), (name: "status", value: "booked,arrived,checked-in,fulfilled")],
+            strict: true, now: 0)
+        return try tx.search(query).allSatisfy { $0.id == id }
+    }
+}

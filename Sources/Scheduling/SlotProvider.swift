@@ -1,0 +1,150 @@
+import FHIRCore
+import FHIRInteractions
+import FHIRSearch
+import FHIRStore
+import SandboxSeed
+
+/// Serves Slot from the slot table: read and search (the R4 Slot parameters, one-level chains
+/// through `schedule`, `_include=Slot:schedule`), sorted by start. Slots are generated from
+/// the templates, so create, update and delete are not offered; booking changes them.
+public struct SlotProvider: ResourceProvider {
+    /// The Slot search parameters implemented here.
+    public static let parameters: Set<String> = [
+        "_id", "appointment-type", "identifier", "schedule", "service-category", "service-type", "specialty", "start", "status",
+    ]
+
+    public let renderer: SlotRenderer
+    public var interactions: [String] { ["read", "search-type"] }
+
+    public init(renderer: SlotRenderer) { self.renderer = renderer }
+
+    var seed: Seed { renderer.seed }
+
+    public func read(_ id: String, reader: StoreReader, now: Int64) throws(FHIRError) -> StoredResource? {
+        try reader.slots(ids: [id]).first.map { renderer.stored($0, now: now) }
+    }
+
+    public func keys(_ ids: [String], reader: StoreReader) throws(FHIRError) -> [VersionKey] {
+        try reader.slots(ids: ids).map { VersionKey(rid: 0, type: "Slot", id: $0.id, version: $0.version) }
+    }
+
+    public func bodies(_ keys: [VersionKey], reader: StoreReader, now: Int64) throws(FHIRError) -> [(VersionKey, [UInt8])] {
+        let rows = Dictionary(uniqueKeysWithValues: try reader.slots(ids: keys.map(\.id)).map { ($0.id, $0) })
+        return keys.compactMap { key in rows[key.id].map { (key, renderer.json($0, now: now).bytes) } }
+    }
+
+    public func included(
+        from keys: [VersionKey], parameter: String, targetType: String?, reader: StoreReader
+    ) throws(FHIRError) -> [VersionKey] {
+        guard parameter == "schedule", targetType == nil || targetType == "Schedule" else { return [] }
+        let schedules = Set(try reader.slots(ids: keys.map(\.id)).map(\.schedule)).sorted()
+        return try reader.keys("Schedule", ids: schedules)
+    }
+
+    public func search(_ query: SearchQuery, reader: StoreReader, now: Int64) throws(FHIRError) -> [VersionKey] {
+        var filter = SlotFilter()
+        // Free slots are offered from now on; past ones are not offered at all.
+        filter.freeFrom = now
+        for clause in query.clauses {
+            try apply(clause, to: &filter, reader: reader, now: now)
+        }
+        var rows = try reader.slots(filter)
+        for key in query.sort.reversed() {
+            guard key.parameter.name == "start" else {
+                throw FHIRError(.invalidParameter, "Slot results sort by start only", expression: ["_sort"])
+            }
+            if key.descending { rows.reverse() }
+        }
+        return rows.map { VersionKey(rid: 0, type: "Slot", id: $0.id, version: $0.version) }
+    }
+
+    private func apply(_ clause: SearchClause, to filter: inout SlotFilter, reader: StoreReader, now: Int64) throws(FHIRError) {
+        let name = clause.parameter.name
+        if let missing = clause.missing {
+            // schedule, start and status are always present; the others never are, except types.
+            let alwaysPresent = ["schedule", "start", "status", "_id", "specialty", "service-type"].contains(name)
+            if missing == alwaysPresent { filter.ids = [] }
+            return
+        }
+        if let chained = clause.chain.first {
+            guard chained.targetType == "Schedule" else { filter.ids = []; return }
+            var scheduleQuery = SearchQuery(type: "Schedule")
+            scheduleQuery.clauses = [chained.clause]
+            intersect(&filter.schedules, with: Set(try reader.search(scheduleQuery).map(\.id)))
+            return
+        }
+        switch name {
+        case "_id":
+            let ids = clause.values.compactMap { value -> String? in
+                if case .token(_, let code) = value { return code }
+                return nil
+            }
+            if clause.modifier == "not" {
+                throw FHIRError(.invalidParameter, "_id:not is not supported for Slot", expression: ["_id"])
+            }
+            filter.ids = (filter.ids.map { Set($0).intersection(ids) }.map(Array.init)) ?? ids
+        case "schedule":
+            let ids = clause.values.compactMap { value -> String? in
+                if case .reference(let type, let id) = value, type == nil || type == "Schedule" { return id }
+                return nil
+            }
+            intersect(&filter.schedules, with: Set(ids))
+        case "start":
+            filter.times.append(
+                clause.values.flatMap { value -> [SlotFilter.TimeCondition] in
+                    guard case .date(let comparator, let lo, let hi) = value else { return [] }
+                    return Self.condition(comparator, lo, hi)
+                })
+        case "status":
+            var statuses = Set(tokenCodes(clause))
+            if clause.modifier == "not" {
+                statuses = Set(["busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"]).subtracting(statuses)
+            }
+            filter.statuses = filter.statuses.map { $0.intersection(statuses) } ?? statuses
+        case "service-type", "appointment-type":
+            let codes = tokenCodes(clause)
+            let visitTypes = Set(codes.compactMap { code in seed.appointmentTypes.first { $0.code == code || $0.v2 == code }?.code })
+            let services = Set(seed.schedules.filter { codes.contains($0.serviceType ?? "") }.map(\.id))
+            if clause.modifier == "not" {
+                filter.excludedTypes = (filter.excludedTypes ?? []).union(visitTypes)
+            } else if name == "service-type" && visitTypes.isEmpty {
+                intersect(&filter.schedules, with: services)
+            } else {
+                filter.types = (filter.types.map { $0.intersection(visitTypes) } ?? visitTypes)
+                if filter.types?.isEmpty == true { filter.ids = [] }
+            }
+        case "specialty":
+            let codes = Set(tokenCodes(clause))
+            intersect(&filter.schedules, with: Set(seed.schedules.filter { codes.contains($0.specialty ?? "") }.map(\.id)))
+        default:
+            // identifier, service-category: slots carry neither, so nothing matches.
+            filter.ids = []
+        }
+    }
+
+    private func tokenCodes(_ clause: SearchClause) -> [String] {
+        clause.values.compactMap { value in
+            if case .token(_, let code) = value { return code }
+            return nil
+        }
+    }
+
+    private func intersect(_ target: inout Set<String>?, with values: Set<String>) {
+        target = target.map { $0.intersection(values) } ?? values
+    }
+
+    /// R4 date comparisons for a slot start of second precision, [s, s + 1 s), as ranges of s.
+    static func condition(_ comparator: SearchComparator, _ lo: Int64, _ hi: Int64) -> [SlotFilter.TimeCondition] {
+        switch comparator {
+        case .eq: return [.range(from: lo, before: hi - 999)]
+        case .ne: return [.range(from: nil, before: lo), .range(from: hi - 999, before: nil)]
+        case .gt: return [.range(from: hi - 999, before: nil)]
+        case .lt: return [.range(from: nil, before: lo)]
+        case .ge: return [.range(from: lo, before: nil)]
+        case .le: return [.range(from: nil, before: hi - 999)]
+        case .sa: return [.range(from: hi, before: nil)]
+        case .eb: return [.range(from: nil, before: lo - 999)]
+        case .ap: return [.range(from: lo - 999, before: hi)]
+        }
+    }
+}
