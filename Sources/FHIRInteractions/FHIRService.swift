@@ -32,12 +32,16 @@ public struct FHIRService: Sendable {
     public let providers: [String: any ResourceProvider]
     /// Hooks run before a type's versions are stored or deleted.
     public let hooks: [String: any WriteHook]
+    /// Operations by `Type/$name`.
+    public let operations: [String: any OperationHandler]
 
     public init(
         tenant: Tenant, clock: SandboxClock, random: RandomSource, registry: SearchRegistry, zone: TimeZoneRule,
         validator: StructuralValidator = StructuralValidator(), settings: FHIRServiceSettings = .init(),
-        capabilities: CapabilityStatementBuilder, providers: [String: any ResourceProvider] = [:], hooks: [String: any WriteHook] = [:]
+        capabilities: CapabilityStatementBuilder, providers: [String: any ResourceProvider] = [:], hooks: [String: any WriteHook] = [:],
+        operations: [any OperationHandler] = []
     ) {
+        self.operations = Dictionary(operations.map { ("\($0.type)/$\($0.name)", $0) }, uniquingKeysWith: { first, _ in first })
         self.providers = providers
         self.hooks = hooks
         self.tenant = tenant
@@ -85,9 +89,8 @@ public struct FHIRService: Sendable {
         case .patch(let type, let id): return try patch(request, type: type, id: id)
         case .delete(let type, let id): return try delete(request, type: type, id: id)
         case .instanceHistory(let type, let id): return try history(request, type: type, id: id)
-        case .operation(let name, let type, _):
-            let scope = type.map { "\($0)/" } ?? ""
-            throw FHIRError(.notFound, "operation \(scope)$\(name) is not supported by this server")
+        case .operation(let name, let type, let id):
+            return try operation(request, name: name, type: type, id: id)
         }
     }
 

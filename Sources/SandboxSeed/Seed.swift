@@ -9,6 +9,8 @@ public struct Seed: Sendable {
     public let directory: String
     public let zone: TimeZoneRule
     public let planningHorizonDays: Int
+    /// How long `$hold` keeps slots, in minutes of sandbox time.
+    public var holdMinutes: Int = 10
     /// Resources as written in the seed, in file order.
     public let resources: [JSON]
     public let appointmentTypes: [AppointmentType]
@@ -22,10 +24,12 @@ public struct Seed: Sendable {
     /// This seed without its parsed resources (templates and settings kept): what a running
     /// sandbox needs once the seeded snapshot exists, at a fraction of the memory.
     public func droppingResources() -> Seed {
-        Seed(
+        var copy = Seed(
             name: name, description: description, directory: directory, zone: zone, planningHorizonDays: planningHorizonDays,
             resources: [], appointmentTypes: appointmentTypes, schedules: schedules, closures: closures, vacations: vacations,
             appointments: appointments)
+        copy.holdMinutes = holdMinutes
+        return copy
     }
 }
 

@@ -26,7 +26,7 @@ public enum SeedLoader {
 
     private static func loadUnchecked(directory: String) throws -> Seed {
         let settings = try YAMLValue.load(file: "\(directory)/seed.yaml")
-            .mapping(keys: ["name", "description", "timeZone", "planningHorizonDays"])
+            .mapping(keys: ["name", "description", "timeZone", "planningHorizonDays", "holdMinutes"])
         let zoneName = try settings.required("timeZone").string()
         guard let zone = TimeZoneRule(identifier: zoneName) else {
             throw try settings.required("timeZone").fail("unknown time zone '\(zoneName)'")
@@ -48,10 +48,13 @@ public enum SeedLoader {
                 "\(directory)/appointments.yaml", patients: ids["Patient"] ?? [], schedules: Set(schedules.map(\.id)),
                 typeCodes: Set(types.map(\.code)))
             : []
-        let seed = Seed(
+        let holdMinutes = try settings["holdMinutes"]?.int() ?? 10
+        guard (1...1440).contains(holdMinutes) else { throw try settings.required("holdMinutes").fail("must be between 1 and 1440") }
+        var seed = Seed(
             name: try settings.required("name").string(), description: try settings["description"]?.string() ?? "",
             directory: directory, zone: zone, planningHorizonDays: horizon, resources: resources, appointmentTypes: types,
             schedules: schedules, closures: closures, vacations: vacations, appointments: appointments)
+        seed.holdMinutes = holdMinutes
         try checkReferences(seed.render(at: 0))
         return seed
     }

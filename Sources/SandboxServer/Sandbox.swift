@@ -17,6 +17,8 @@ public final class Sandbox: Sendable {
         public let pipeline: FHIRPipeline
         /// Keeps the tenant's slots reaching the planning horizon.
         public let horizon: SlotHorizon
+        /// The tenant's `$find` proposals and `$hold`s.
+        public let scheduling: SchedulingContext
     }
 
     public static let version = "0.1.0"
@@ -83,13 +85,18 @@ public final class Sandbox: Sendable {
                 settings.defaultPageSize = profile.defaultPageSize
                 settings.maxPageSize = profile.maxPageSize
                 settings.strictByDefault = profile.unknownParameters == .strict
+                let scheduling = SchedulingContext(seed: seed, displays: displays, holdMinutes: seed.holdMinutes)
+                let operations = scheduling.operations()
                 let service = FHIRService(
                     tenant: tenant, clock: clock, random: random, registry: registry, zone: loaded.zone, settings: settings,
                     capabilities: CapabilityStatementBuilder(
-                        registry: registry, softwareVersion: Self.version, interactionsByType: ["Slot": slots.interactions]),
-                    providers: ["Slot": slots], hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)])
-                let pipeline = FHIRPipeline(steps: [JSONOnlyFormat(), horizon], service: service)
-                mounts.append(Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon))
+                        registry: registry, softwareVersion: Self.version, interactionsByType: ["Slot": slots.interactions],
+                        operations: operations),
+                    providers: ["Slot": slots], hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)],
+                    operations: operations)
+                let sweeper = HoldSweeper(context: scheduling, service: { service })
+                let pipeline = FHIRPipeline(steps: [JSONOnlyFormat(), horizon, sweeper], service: service)
+                mounts.append(Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon, scheduling: scheduling))
             }
             self.mounts = mounts
             // Seeding parses and renders the whole clinic; give the freed heap back to the OS.
@@ -132,6 +139,7 @@ public final class Sandbox: Sendable {
         for mount in mounts {
             try mount.tenant.reset(from: snapshot)
             mount.horizon.reset()
+            mount.scheduling.reset()
         }
     }
 

@@ -16,11 +16,14 @@ public struct CapabilityStatementBuilder: Sendable {
     public let softwareVersion: String
     /// Types whose interactions differ from `typeInteractions` (provider-served types).
     public let interactionsByType: [String: [String]]
+    /// Operations by type: (name, OperationDefinition canonical).
+    public let operationsByType: [String: [(name: String, definition: String)]]
 
     public init(
         registry: SearchRegistry, softwareName: String = "fhir-sandbox", softwareVersion: String,
-        interactionsByType: [String: [String]] = [:]
+        interactionsByType: [String: [String]] = [:], operations: [any OperationHandler] = []
     ) {
+        self.operationsByType = Dictionary(grouping: operations, by: \.type).mapValues { $0.map { ($0.name, $0.definition) } }
         self.registry = registry
         self.softwareName = softwareName
         self.softwareVersion = softwareVersion
@@ -70,6 +73,10 @@ public struct CapabilityStatementBuilder: Sendable {
                 .map { JSON.string("\(source):\($0.name)") }
         }
         if !revIncludes.isEmpty { object["searchRevInclude"] = .array(revIncludes) }
+        if let operations = operationsByType[type] {
+            object["operation"] = .array(
+                operations.map { .object(JSONObject(["name": .string($0.name), "definition": .string($0.definition)])) })
+        }
         object["searchParam"] = .array(
             parameters.map { parameter in
                 var param = JSONObject()

@@ -1,0 +1,186 @@
+import FHIRCore
+import FHIRStore
+
+/// A FHIR operation (`$find`, `$hold`, `$book`, ...) the service routes to by name and type.
+public protocol OperationHandler: Sendable {
+    /// The operation's name without `$`.
+    var name: String { get }
+    /// The resource type it is defined on (type and/or instance level).
+    var type: String { get }
+    /// Canonical URL of its OperationDefinition, listed in the CapabilityStatement.
+    var definition: String { get }
+    /// Whether it may be invoked with GET (operations without side effects only).
+    var allowsGet: Bool { get }
+    func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse
+}
+
+/// An operation call: the instance id (instance level), its parameters and the request.
+public struct OperationInvocation: Sendable {
+    public let id: String?
+    public let parameters: OperationParameters
+    public let request: FHIRRequest
+}
+
+/// Operation input, from the query string (GET, or POST with a form body) or a `Parameters`
+/// resource. Values keep their order: repeated parameters are preferences in order.
+public struct OperationParameters: Sendable {
+    public enum Value: Sendable {
+        case text(String)
+        case resource(JSONObject)
+    }
+
+    public var values: [(name: String, value: Value)] = []
+
+    public init(values: [(name: String, value: Value)] = []) { self.values = values }
+
+    public func strings(_ name: String) -> [String] {
+        values.compactMap { $0.name == name ? ($0.value.text) : nil }
+    }
+
+    public func string(_ name: String) -> String? { strings(name).first }
+
+    public func resources(_ name: String) -> [JSONObject] {
+        values.compactMap { entry in
+            guard entry.name == name, case .resource(let resource) = entry.value else { return nil }
+            return resource
+        }
+    }
+
+    /// Reads a `Parameters` resource; primitive values of any `value[x]` become text.
+    static func from(parameters resource: JSONObject) throws(FHIRError) -> OperationParameters {
+        var result = OperationParameters()
+        for (index, parameter) in (resource["parameter"]?.arrayValue ?? []).enumerated() {
+            guard let name = parameter["name"]?.stringValue else {
+                throw FHIRError(.malformedRequest, "parameter \(index) has no name", expression: ["Parameters.parameter[\(index)]"])
+            }
+            if let embedded = parameter["resource"]?.objectValue {
+                result.values.append((name, .resource(embedded)))
+                continue
+            }
+            guard let object = parameter.objectValue,
+                let member = object.members.first(where: { $0.key.hasPrefix("value") })
+            else {
+                throw FHIRError(.malformedRequest, "parameter '\(name)' has no value", expression: ["Parameters.parameter[\(index)]"])
+            }
+            switch member.value {
+            case .string(let text): result.values.append((name, .text(text)))
+            case .number(let text): result.values.append((name, .text(text)))
+            case .bool(let flag): result.values.append((name, .text(flag ? "true" : "false")))
+            case .object(let value):
+                // Reference, Coding or Identifier: the reference or system|code form.
+                if let reference = value["reference"]?.stringValue {
+                    result.values.append((name, .text(reference)))
+                } else if let code = value["code"]?.stringValue ?? value["value"]?.stringValue {
+                    let system = value["system"]?.stringValue
+                    result.values.append((name, .text(system.map { "\($0)|\(code)" } ?? code)))
+                } else {
+                    throw FHIRError(
+                        .malformedRequest, "parameter '\(name)' has an unsupported value", expression: ["Parameters.parameter[\(index)]"])
+                }
+            default:
+                throw FHIRError(
+                    .malformedRequest, "parameter '\(name)' has an unsupported value", expression: ["Parameters.parameter[\(index)]"])
+            }
+        }
+        return result
+    }
+}
+
+extension OperationParameters.Value {
+    var text: String? {
+        if case .text(let value) = self { return value }
+        return nil
+    }
+}
+
+/// Writes inside one store transaction, through the same paths (validation, hooks, versions)
+/// as the REST interactions; for operations that change several resources atomically.
+public struct FHIRWriter {
+    let service: FHIRService
+    let tx: StoreTransaction
+
+    /// The underlying store transaction, for reads hooks share (e.g. "is this patient new").
+    public var transaction: StoreTransaction { tx }
+
+    /// The current live version of a resource, or nil.
+    public func current(_ type: String, _ id: String) throws(FHIRError) -> (resource: JSONObject, version: Int)? {
+        guard let stored = try tx.current(type, id), !stored.deleted, let body = stored.body,
+            let object = (try? JSONParser.parse(body))?.objectValue
+        else { return nil }
+        return (object, stored.version)
+    }
+
+    /// Creates (id nil: server-assigned) or updates a resource; returns what was stored.
+    @discardableResult
+    public func put(_ type: String, id: String?, _ resource: JSONObject) throws(FHIRError) -> StoredResource {
+        var object = resource
+        object["resourceType"] = .string(type)
+        try service.validate(.object(object))
+        if let id {
+            object.set("id", .string(id), after: "resourceType")
+            return try service.updateCore(tx, type: type, id: id, resource: object, ifMatch: nil).stored
+        }
+        return try service.createCore(tx, type: type, resource: object, ifNoneExist: nil, id: nil, method: "POST").stored
+    }
+}
+
+extension FHIRService {
+    /// Runs `body` in one store transaction with a writer: all its writes land, or none.
+    public func write<T: Sendable>(_ body: (FHIRWriter) throws(FHIRError) -> T) throws(FHIRError) -> T {
+        try store.write { tx throws(FHIRError) in try body(FHIRWriter(service: self, tx: tx)) }
+    }
+
+    /// A search inside the service's store, for operations (result keys in order).
+    public func read<T: Sendable>(_ body: (StoreReader) throws(FHIRError) -> T) throws(FHIRError) -> T {
+        try store.read(body)
+    }
+
+    func operation(_ request: FHIRRequest, name: String, type: String?, id: String?) throws(FHIRError) -> FHIRResponse {
+        guard let type, let handler = operations["\(type)/$\(name)"] else {
+            let scope = type.map { "\($0)/" } ?? ""
+            throw FHIRError(.notFound, "operation \(scope)$\(name) is not supported by this server")
+        }
+        guard request.method == "POST" || (request.method == "GET" && handler.allowsGet) else {
+            throw FHIRError(.methodNotAllowed, "$\(name) must be invoked with POST\(handler.allowsGet ? " or GET" : "")")
+        }
+        var parameters = OperationParameters(
+            values: request.query.filter { !$0.name.hasPrefix("_format") }.map { ($0.name, .text($0.value)) })
+        if request.method == "POST", let body = request.body, !body.isEmpty {
+            let media = request.headers.contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: " ").lowercased() }
+            if media == "application/x-www-form-urlencoded" {
+                parameters.values += QueryString.parse(String(decoding: body, as: UTF8.self)).map { ($0.name, .text($0.value)) }
+            } else {
+                let json: JSON
+                do {
+                    json = try JSONParser.parse(body)
+                } catch {
+                    throw FHIRError(.invalidJSON, "the body is not valid JSON: \(error.description)")
+                }
+                try validate(json)
+                guard case .object(let object) = json else { throw FHIRError(.malformedRequest, "the body must be a resource") }
+                if object["resourceType"]?.stringValue == "Parameters" {
+                    parameters.values += try OperationParameters.from(parameters: object).values
+                } else {
+                    // A bare resource stands for the operation's main resource parameter.
+                    parameters.values.append(("resource", .resource(object)))
+                }
+            }
+        }
+        return try handler.invoke(OperationInvocation(id: id, parameters: parameters, request: request), service: self)
+    }
+
+    /// A searchset Bundle of stored or proposed resources, with an optional outcome entry.
+    public func searchset(_ resources: [JSONObject], baseURL: String, outcome: [FHIRError.Issue] = []) -> [UInt8] {
+        var bundle = BundleBuilder(type: "searchset", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
+        bundle.total = resources.count
+        for resource in resources {
+            let type = resource["resourceType"]?.stringValue ?? ""
+            let id = resource["id"]?.stringValue ?? ""
+            bundle.entries.append(.init(fullURL: "\(baseURL)/\(type)/\(id)", resource: JSON.object(resource).bytes, searchMode: "match"))
+        }
+        if !outcome.isEmpty {
+            bundle.entries.append(.init(resource: OperationOutcome.make(outcome).bytes, searchMode: "outcome"))
+        }
+        return bundle.bytes()
+    }
+}

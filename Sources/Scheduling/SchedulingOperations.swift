@@ -1,0 +1,372 @@
+import FHIRCore
+import FHIRInteractions
+import FHIRSearch
+import FHIRStore
+import SandboxSeed
+
+/// What the three scheduling operations share: the seed, booking rules, proposals and holds.
+public struct SchedulingContext: Sendable {
+    public let seed: Seed
+    public let rules: BookingRules
+    public let proposals: ProposalCache
+    public let holds: HoldRegistry
+    /// How long a `$hold` lasts, in minutes of sandbox time.
+    public let holdMinutes: Int
+    let displays: [String: String]
+
+    public init(seed: Seed, displays: [String: String], holdMinutes: Int) {
+        self.seed = seed
+        self.displays = displays
+        self.holdMinutes = holdMinutes
+        rules = BookingRules(seed: seed)
+        proposals = ProposalCache()
+        holds = HoldRegistry()
+    }
+
+    public func operations() -> [any OperationHandler] {
+        [FindOperation(context: self), HoldOperation(context: self), BookOperation(context: self)]
+    }
+
+    /// Drops proposals and holds (after a reset).
+    public func reset() {
+        proposals.removeAll()
+        holds.removeAll()
+    }
+
+    static func id(fromReference text: String) -> String {
+        if let parsed = ReferenceSyntax.parse(text) { return parsed.id }
+        return text
+    }
+
+    /// The appointment an `appt-id` / `appointment-reference` names: a proposal or a stored one.
+    func appointment(named text: String, writer: FHIRWriter) throws(FHIRError) -> (resource: JSONObject, stored: Bool) {
+        let id = Self.id(fromReference: text)
+        if let stored = try writer.current("Appointment", id) { return (stored.resource, true) }
+        if let proposal = proposals.take(id) { return (proposal, false) }
+        throw FHIRError(.notFound, "Appointment/\(id) is neither stored nor a current $find proposal", expression: ["appt-id"])
+    }
+
+    /// Every participant's status set to `status`.
+    static func participants(_ appointment: JSONObject, status: String) -> JSONObject {
+        var result = appointment
+        result["participant"] = .array(
+            (appointment["participant"]?.arrayValue ?? []).map { participant in
+                guard case .object(var object) = participant else { return participant }
+                object["status"] = .string(status)
+                return .object(object)
+            })
+        return result
+    }
+}
+
+/// `Appointment/$find` (Argonaut and IHE parameter names): proposed appointments on free,
+/// contiguous slots that satisfy the booking rules, different actor types ANDed, repeats ORed
+/// in preference order.
+public struct FindOperation: OperationHandler {
+    public let context: SchedulingContext
+    public var name: String { "find" }
+    public var type: String { "Appointment" }
+    public var definition: String { "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-find" }
+    public var allowsGet: Bool { true }
+
+    public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
+        let seed = context.seed
+        let input = invocation.parameters
+        guard invocation.id == nil else { throw FHIRError(.methodNotAllowed, "$find is a type-level operation") }
+        func instant(_ name: String) throws(FHIRError) -> Int64 {
+            guard let text = input.string(name) else { throw FHIRError(.invalidParameter, "\(name) is required", expression: [name]) }
+            guard let value = FHIRDateTime.parse(text, form: .search) else {
+                throw FHIRError(.invalidParameter, "\(name) '\(text)' is not a date or dateTime", expression: [name])
+            }
+            return value.startMilliseconds(in: seed.zone)
+        }
+        let start = try instant("start")
+        let end = try instant("end")
+        guard end > start else { throw FHIRError(.invalidParameter, "end must be after start", expression: ["end"]) }
+        var notes: [FHIRError.Issue] = []
+        let count = input.string("_count").flatMap { Int($0) } ?? 20
+
+        // Actor types AND; repeated values OR, in preference order.
+        let practitioners = input.strings("practitioner").map(SchedulingContext.id(fromReference:))
+        let locations = (input.strings("location-reference") + input.strings("location")).map(SchedulingContext.id(fromReference:))
+        let specialties = input.strings("specialty").map { $0.split(separator: "|").last.map(String.init) ?? $0 }
+        let visitTypes = (input.strings("visit-type") + input.strings("service-type")).compactMap { token -> AppointmentType? in
+            let code = token.split(separator: "|").last.map(String.init) ?? token
+            return seed.appointmentTypes.first { $0.code == code || $0.v2 == code }
+        }
+        if !input.strings("visit-type").isEmpty && visitTypes.isEmpty {
+            notes.append(
+                .init(
+                    severity: "warning", code: "code-invalid", message: "no visit-type matched the clinic's visit types; none were applied",
+                    expression: ["visit-type"]))
+        }
+        for ignored in ["organization", "location-string", "reason", "coverage", "insurance-reference", "referral-identifier", "timing"]
+        where !input.strings(ignored).isEmpty {
+            notes.append(
+                .init(
+                    severity: "information", code: "informational", message: "\(ignored) does not narrow availability here",
+                    expression: [ignored]))
+        }
+        let patient = input.string("patient-reference").map(SchedulingContext.id(fromReference:))
+        let newPatient = !input.resources("patient-resource").isEmpty
+
+        var templates = seed.schedules
+        if !practitioners.isEmpty { templates = templates.filter { practitioners.contains($0.practitioner) } }
+        if !locations.isEmpty { templates = templates.filter { locations.contains($0.location) } }
+        if !specialties.isEmpty { templates = templates.filter { specialties.contains($0.specialty ?? "") } }
+        func rank(_ template: ScheduleTemplate) -> Int {
+            (practitioners.firstIndex(of: template.practitioner) ?? 0) * 1000 + (locations.firstIndex(of: template.location) ?? 0)
+        }
+        let now = service.clock.now()
+        let candidates: [(rank: Int, slots: [SlotRow], type: AppointmentType?)] = try service.read { reader throws(FHIRError) in
+            var filter = SlotFilter()
+            filter.schedules = Set(templates.map(\.id))
+            filter.statuses = ["free"]
+            filter.freeFrom = now
+            filter.times = [[.range(from: start, before: end)]]
+            let rows = try reader.slots(filter)
+            let bySchedule = Dictionary(grouping: rows, by: \.schedule)
+            var found: [(rank: Int, slots: [SlotRow], type: AppointmentType?)] = []
+            for template in templates {
+                let slots = bySchedule[template.id] ?? []
+                let types: [AppointmentType?] = visitTypes.isEmpty ? [nil] : visitTypes
+                for (preference, type) in types.enumerated() {
+                    let needed = type.map { max(1, $0.minutes / template.slotMinutes) } ?? 1
+                    if let type, type.minutes % template.slotMinutes != 0 { continue }
+                    for index in slots.indices where index + needed <= slots.count {
+                        let run = Array(slots[index..<(index + needed)])
+                        guard zip(run, run.dropFirst()).allSatisfy({ $0.end == $1.start }), run.last!.end <= end else { continue }
+                        found.append((rank(template) * 10 + preference, run, type))
+                    }
+                }
+            }
+            return found
+        }
+        let isNew: Bool
+        if newPatient {
+            isNew = true
+        } else if let patient {
+            isNew = try service.write { writer throws(FHIRError) in
+                try AppointmentBooking(seed: seed, registry: service.registry).isNew(
+                    patient: patient, excluding: "", tx: writer.transaction)
+            }
+        } else {
+            isNew = false
+        }
+        var proposals: [JSONObject] = []
+        for candidate in candidates.sorted(by: { ($0.rank, $0.slots[0].start) < ($1.rank, $1.slots[0].start) }) {
+            guard proposals.count < count else { break }
+            let states = Dictionary(
+                uniqueKeysWithValues: candidate.slots.map {
+                    (
+                        $0.id,
+                        SlotState(
+                            spec: SlotSpec(id: $0.id, schedule: $0.schedule, start: $0.start, end: $0.end, types: $0.types), status: "free")
+                    )
+                })
+            let request = BookingRequest(slots: candidate.slots.map(\.id), visitType: candidate.type?.code, patientIsNew: isNew)
+            guard context.rules.check(request, slots: states, now: now) == nil else { continue }
+            if proposals.contains(where: {
+                ($0["slot"]?.arrayValue ?? []).first?["reference"]?.stringValue == "Slot/\(candidate.slots[0].id)"
+            }) {
+                continue
+            }
+            let id = service.random.uuid()
+            let proposal = self.proposal(id: id, slots: candidate.slots, type: candidate.type, patient: patient, window: (start, end))
+            context.proposals.store(proposal, id: id)
+            proposals.append(proposal)
+        }
+        notes.insert(
+            .init(
+                severity: "information", code: "informational",
+                message: proposals.isEmpty ? "no availability matches the request" : "the appointment availability operation was successful"
+            ),
+            at: 0)
+        return .json(200, service.searchset(proposals, baseURL: invocation.request.baseURL, outcome: notes))
+    }
+
+    func proposal(id: String, slots: [SlotRow], type: AppointmentType?, patient: String?, window: (Int64, Int64)) -> JSONObject {
+        let seed = context.seed
+        let template = seed.schedules.first { $0.id == slots[0].schedule }
+        var object = JSONObject()
+        object["resourceType"] = .string("Appointment")
+        object["id"] = .string(id)
+        object["status"] = .string("proposed")
+        object["serviceType"] = seed.concept(template?.serviceType, context.displays)
+        object["specialty"] = seed.concept(template?.specialty, context.displays)
+        if let type {
+            object["appointmentType"] = ClinicRenderer.appointmentType(type)
+            object["description"] = .string(type.display)
+        }
+        object["start"] = .string(seed.format(slots[0].start))
+        object["end"] = .string(seed.format(slots[slots.count - 1].end))
+        object["minutesDuration"] = .int(Int((slots[slots.count - 1].end - slots[0].start) / 60_000))
+        object["slot"] = .array(slots.map { .object(JSONObject(["reference": .string("Slot/\($0.id)")])) })
+        object["requestedPeriod"] = .array([
+            .object(JSONObject(["start": .string(seed.format(window.0)), "end": .string(seed.format(window.1))]))
+        ])
+        var participants: [JSON] = []
+        if let patient { participants.append(participant(seed.reference("Patient", patient))) }
+        if let template {
+            participants.append(participant(seed.reference("Practitioner", template.practitioner)))
+            participants.append(participant(seed.reference("Location", template.location)))
+        }
+        object["participant"] = .array(participants)
+        return object
+    }
+
+    func participant(_ actor: JSON) -> JSON {
+        .object(JSONObject(["actor": actor, "required": .string("required"), "status": .string("needs-action")]))
+    }
+}
+
+/// `Appointment/$hold`: the appointment becomes `pending`, its participants `tentative` and its
+/// slots `busy-tentative`, for `holdMinutes` of sandbox time (`Expires` header).
+public struct HoldOperation: OperationHandler {
+    public let context: SchedulingContext
+    public var name: String { "hold" }
+    public var type: String { "Appointment" }
+    public var definition: String { "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-hold" }
+    public var allowsGet: Bool { false }
+
+    public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
+        let input = invocation.parameters
+        let now = service.clock.now()
+        let held: JSONObject = try service.write { writer throws(FHIRError) in
+            var appointment: JSONObject
+            var id: String
+            if let reference = invocation.id ?? input.string("appt-id") ?? input.string("appointment-reference") {
+                (appointment, _) = try context.appointment(named: reference, writer: writer)
+                id = SchedulingContext.id(fromReference: reference)
+            } else if let resource = input.resources("appt-resource").first ?? input.resources("appointment-resource").first
+                ?? input.resources("resource").first
+            {
+                appointment = resource
+                id = service.random.uuid()
+            } else {
+                throw FHIRError(.invalidParameter, "$hold needs appt-id or appt-resource", expression: ["appt-id"])
+            }
+            guard ["proposed", "pending", nil].contains(appointment["status"]?.stringValue) || writerIsNew(appointment) else {
+                throw FHIRError(
+                    .businessRule, "only a proposed appointment can be held; this one is \(appointment["status"]?.stringValue ?? "")",
+                    expression: ["Appointment.status"])
+            }
+            appointment["status"] = .string("pending")
+            appointment = SchedulingContext.participants(appointment, status: "tentative")
+            appointment["meta"] = nil
+            let stored = try writer.put("Appointment", id: id, appointment)
+            let slots = (appointment["slot"]?.arrayValue ?? []).compactMap {
+                $0["reference"]?.stringValue.map(SchedulingContext.id(fromReference:))
+            }
+            context.holds.add(Hold(slots: slots, heldAt: now, minutes: context.holdMinutes), appointment: id)
+            return (try? JSONParser.parse(stored.body ?? []))?.objectValue ?? appointment
+        }
+        let expires = now + Int64(context.holdMinutes) * 60_000
+        return .json(
+            200, service.searchset([held], baseURL: invocation.request.baseURL), headers: [("Expires", InstantFormat.http(expires))])
+    }
+
+    func writerIsNew(_ appointment: JSONObject) -> Bool { appointment["id"] == nil }
+}
+
+/// `Appointment/$book`: the appointment (held, proposed, or given whole) becomes `booked` with
+/// every participant `accepted`; `cancelled-appt-id` cancels another appointment in the same
+/// transaction (reschedule in one call).
+public struct BookOperation: OperationHandler {
+    public let context: SchedulingContext
+    public var name: String { "book" }
+    public var type: String { "Appointment" }
+    public var definition: String { "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-book" }
+    public var allowsGet: Bool { false }
+
+    public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
+        let input = invocation.parameters
+        let now = service.clock.now()
+        let booked: JSONObject = try service.write { writer throws(FHIRError) in
+            if let cancelled = input.string("cancelled-appt-id") {
+                let id = SchedulingContext.id(fromReference: cancelled)
+                guard var old = try writer.current("Appointment", id)?.resource else {
+                    throw FHIRError(.notFound, "Appointment/\(id) to cancel does not exist", expression: ["cancelled-appt-id"])
+                }
+                old["status"] = .string("cancelled")
+                old["meta"] = nil
+                try writer.put("Appointment", id: id, SchedulingContext.participants(old, status: "declined"))
+            }
+            var appointment: JSONObject
+            var id: String?
+            if let reference = invocation.id ?? input.string("appt-id") ?? input.string("appointment-reference") {
+                let (found, stored) = try context.appointment(named: reference, writer: writer)
+                appointment = found
+                id = SchedulingContext.id(fromReference: reference)
+                if stored, found["status"]?.stringValue == "pending" {
+                    switch context.holds.event(.book(now: now), appointment: id!) {
+                    case .refuse(let reason, _)?: throw FHIRError(.conflict, reason, expression: ["appt-id"])
+                    default: break
+                    }
+                }
+            } else if let resource = input.resources("appt-resource").first ?? input.resources("appointment-resource").first
+                ?? input.resources("resource").first
+            {
+                appointment = resource
+                id = nil
+            } else {
+                throw FHIRError(.invalidParameter, "$book needs appt-id or appt-resource", expression: ["appt-id"])
+            }
+            var participants = appointment["participant"]?.arrayValue ?? []
+            for patient in input.strings("patient-id") + input.resources("patient-resource").compactMap({ $0["id"]?.stringValue }) {
+                let reference = "Patient/\(SchedulingContext.id(fromReference: patient))"
+                if !participants.contains(where: { $0["actor"]?["reference"]?.stringValue == reference }) {
+                    participants.insert(
+                        .object(
+                            JSONObject([
+                                "actor": .object(JSONObject(["reference": .string(reference)])), "required": .string("required"),
+                                "status": .string("accepted"),
+                            ])), at: 0)
+                }
+            }
+            appointment["participant"] = .array(participants)
+            guard participants.contains(where: { $0["actor"]?["reference"]?.stringValue?.hasPrefix("Patient/") == true }) else {
+                throw FHIRError(.businessRule, "a booked appointment needs a patient: pass patient-id", expression: ["patient-id"])
+            }
+            if let comment = input.string("comment") { appointment["comment"] = .string(comment) }
+            appointment["status"] = .string("booked")
+            appointment["meta"] = nil
+            appointment = SchedulingContext.participants(appointment, status: "accepted")
+            let stored = try writer.put("Appointment", id: id, appointment)
+            return (try? JSONParser.parse(stored.body ?? []))?.objectValue ?? appointment
+        }
+        return .json(200, service.searchset([booked], baseURL: invocation.request.baseURL))
+    }
+}
+
+/// Lapses holds whose time has passed in sandbox time: before each request, an expired hold's
+/// appointment is cancelled (participants declined) and its slots freed, through the service.
+public struct HoldSweeper: FHIRRequestStep {
+    public let context: SchedulingContext
+    let service: @Sendable () -> FHIRService?
+
+    public init(context: SchedulingContext, service: @escaping @Sendable () -> FHIRService?) {
+        self.context = context
+        self.service = service
+    }
+
+    public func check(_ request: FHIRRequest) -> FHIRResponse? {
+        guard let service = service() else { return nil }
+        for id in context.holds.expired(at: service.clock.now()) {
+            do {
+                try service.write { writer throws(FHIRError) in
+                    guard var appointment = try writer.current("Appointment", id)?.resource,
+                        appointment["status"]?.stringValue == "pending"
+                    else { return }
+                    appointment["status"] = .string("cancelled")
+                    appointment["cancelationReason"] = .object(JSONObject(["text": .string("Hold expired")]))
+                    appointment["meta"] = nil
+                    try writer.put("Appointment", id: id, SchedulingContext.participants(appointment, status: "declined"))
+                }
+            } catch {
+                return .error(error)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,187 @@
+"""$find, $hold and $book (Argonaut and IHE names), hold expiry in sandbox time, reschedule in
+one call, and a race of every booking path on one slot. Clock: Monday 2026-04-13 08:00 Chicago."""
+import threading
+
+import requests
+
+from conftest import outcome_text
+
+
+def params(**values):
+    parameters = []
+    for name, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                parameters.append({"name": name.replace("_", "-"), "resource": item})
+            else:
+                parameters.append({"name": name.replace("_", "-"), "valueString": item})
+    return {"resourceType": "Parameters", "parameter": parameters}
+
+
+def find(client, **query):
+    response = client.get("Appointment/$find", params=query)
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    proposals = [e["resource"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+    outcomes = [e["resource"] for e in bundle.get("entry", []) if e["search"]["mode"] == "outcome"]
+    assert bundle["total"] == len(proposals) and len(outcomes) == 1
+    return proposals, outcomes[0]
+
+
+def slot_status(client, reference):
+    return client.get(reference).json()["status"]
+
+
+def test_find_hold_book_for_a_new_patient(client):
+    proposals, outcome = find(client, start="2026-04-20", end="2026-04-25", practitioner="Practitioner/pract-raman",
+                              **{"visit-type": "http://riverbend.example.org/fhir/CodeSystem/visit-type|NEW_PATIENT",
+                                 "patient-reference": "Patient/pat-0300", "_count": 3})
+    assert outcome["issue"][0]["severity"] == "information"
+    assert 1 <= len(proposals) <= 3
+    for proposal in proposals:
+        assert proposal["status"] == "proposed" and proposal["minutesDuration"] == 40 and len(proposal["slot"]) == 2
+        assert proposal["start"].startswith("2026-04-21T1") and proposal["start"][11:13] >= "13"  # Tuesday afternoon
+        assert {p["status"] for p in proposal["participant"]} == {"needs-action"}
+    again, _ = find(client, start="2026-04-20", end="2026-04-25", practitioner="Practitioner/pract-raman", **{"visit-type": "NEW_PATIENT",
+                                                                                                           "patient-reference": "Patient/pat-0300", "_count": 3})
+    assert {p["id"] for p in again}.isdisjoint({p["id"] for p in proposals})  # ephemeral ids
+    chosen = proposals[0]
+    held = client.post("Appointment/$hold", params(appt_id=f"Appointment/{chosen['id']}"))
+    assert held.status_code == 200, held.text
+    appointment = held.json()["entry"][0]["resource"]
+    assert appointment["status"] == "pending" and {p["status"] for p in appointment["participant"]} == {"tentative"}
+    assert held.headers["Expires"] == "Mon, 13 Apr 2026 13:10:00 GMT"
+    assert [slot_status(client, s["reference"]) for s in chosen["slot"]] == ["busy-tentative"] * 2
+    booked = client.post(f"Appointment/{chosen['id']}/$book", params(patient_id="Patient/pat-0300", comment="Booked by the voice agent"))
+    assert booked.status_code == 200, booked.text
+    result = booked.json()["entry"][0]["resource"]
+    assert result["status"] == "booked" and {p["status"] for p in result["participant"]} == {"accepted"}
+    assert result["comment"] == "Booked by the voice agent"
+    assert [slot_status(client, s["reference"]) for s in chosen["slot"]] == ["busy"] * 2
+    assert client.get(f"Appointment/{chosen['id']}").json()["status"] == "booked"
+
+
+def test_find_preference_order_and_and_across_actor_types(client):
+    proposals, _ = find(client, start="2026-04-20T00:00:00-05:00", end="2026-04-24T00:00:00-05:00",
+                        practitioner=["Practitioner/pract-reyes", "Practitioner/pract-okafor"], _count=200)
+    actors = [next(p["actor"]["reference"] for p in a["participant"] if p["actor"]["reference"].startswith("Practitioner/")) for a in proposals]
+    first_okafor = actors.index("Practitioner/pract-okafor")
+    assert all(a == "Practitioner/pract-reyes" for a in actors[:first_okafor])  # reyes preferred
+    at_northside, _ = find(client, start="2026-04-20", end="2026-04-24", practitioner="Practitioner/pract-hoffmann",
+                           **{"location-reference": "Location/loc-northside"})
+    assert at_northside and all(any(p["actor"]["reference"] == "Location/loc-northside" for p in a["participant"]) for a in at_northside)
+    none, outcome = find(client, start="2026-04-20", end="2026-04-24", practitioner="Practitioner/pract-okafor",
+                         **{"location-reference": "Location/loc-northside"})
+    assert none == [] and "no availability" in outcome["issue"][0]["diagnostics"]
+
+
+def test_find_by_post_and_ihe_names(client):
+    response = client.post("Appointment/$find", params(start="2026-04-20", end="2026-04-22", specialty="http://snomed.info/sct|394582007",
+                                                       reason="http://snomed.info/sct|271807003"))
+    assert response.status_code == 200
+    bundle = response.json()
+    proposals = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    assert proposals and all("Practitioner/pract-larsen" in str(p["participant"]) for p in proposals)
+    notes = [i["diagnostics"] for e in bundle["entry"] if e["search"]["mode"] == "outcome" for i in e["resource"]["issue"]]
+    assert any("reason" in n for n in notes)
+
+
+def test_find_errors(client):
+    assert client.get("Appointment/$find", params={"end": "2026-04-22"}).status_code == 400
+    assert client.get("Appointment/$find", params={"start": "soon", "end": "2026-04-22"}).status_code == 400
+    assert client.get("Appointment/$find", params={"start": "2026-04-22", "end": "2026-04-20"}).status_code == 400
+    assert client.get("Appointment/$hold").status_code == 405
+    assert client.get("Appointment/$nothing").status_code == 404
+    assert client.post("Appointment/$hold", params(appt_id="Appointment/unknown")).status_code == 404
+    assert client.post("Appointment/$book", params(comment="x")).status_code == 400
+
+
+def test_hold_lapses_when_the_clock_passes_it(client):
+    proposal = find(client, start="2026-04-21", end="2026-04-23", practitioner="Practitioner/pract-chen", _count=1)[0][0]
+    held = client.post("Appointment/$hold", params(appt_id=proposal["id"]))
+    assert held.status_code == 200
+    slot = proposal["slot"][0]["reference"]
+    client.admin("POST", "/_admin/clock/advance", {"seconds": 9 * 60})
+    assert slot_status(client, slot) == "busy-tentative"
+    client.admin("POST", "/_admin/clock/advance", {"seconds": 2 * 60})
+    assert slot_status(client, slot) == "free"
+    lapsed = client.get(f"Appointment/{proposal['id']}").json()
+    assert lapsed["status"] == "cancelled" and {p["status"] for p in lapsed["participant"]} == {"declined"}
+    late = client.post(f"Appointment/{proposal['id']}/$book", params(patient_id="Patient/pat-0001"))
+    assert late.status_code in (409, 422)
+
+
+def test_book_with_cancelled_appt_id_reschedules_in_one_call(client):
+    first = find(client, start="2026-04-21", end="2026-04-23", practitioner="Practitioner/pract-reyes", _count=1)[0][0]
+    booked = client.post("Appointment/$book", params(appt_id=first["id"], patient_id="Patient/pat-0005")).json()["entry"][0]["resource"]
+    later = find(client, start="2026-04-28", end="2026-04-30", practitioner="Practitioner/pract-reyes", _count=1)[0][0]
+    moved = client.post("Appointment/$book", params(appt_id=later["id"], patient_id="Patient/pat-0005", cancelled_appt_id=f"Appointment/{booked['id']}"))
+    assert moved.status_code == 200, moved.text
+    assert client.get(f"Appointment/{booked['id']}").json()["status"] == "cancelled"
+    assert slot_status(client, first["slot"][0]["reference"]) == "free"
+    assert slot_status(client, later["slot"][0]["reference"]) == "busy"
+    # All or nothing: a failing book leaves the old appointment booked.
+    again = client.post("Appointment/$book", params(appt_id=later["id"], patient_id="Patient/pat-0005",
+                                                    cancelled_appt_id=f"Appointment/{moved.json()['entry'][0]['resource']['id']}"))
+    assert again.status_code in (409, 422)
+
+
+def test_book_an_inline_appointment_resource(client):
+    proposal = find(client, start="2026-04-22", end="2026-04-24", practitioner="Practitioner/pract-hoffmann", _count=1)[0][0]
+    inline = dict(proposal)
+    inline.pop("id")
+    response = client.post("Appointment/$book", params(appt_resource=inline, patient_id="Patient/pat-0011"))
+    assert response.status_code == 200, response.text
+    assert response.json()["entry"][0]["resource"]["status"] == "booked"
+    again = client.post("Appointment/$book", params(appt_resource=inline, patient_id="Patient/pat-0012"))
+    assert again.status_code == 409 and proposal["slot"][0]["reference"][5:] in outcome_text(again)
+
+
+def test_capability_lists_the_operations(client):
+    statement = client.get("metadata").json()
+    appointment = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Appointment")
+    assert {o["name"] for o in appointment["operation"]} == {"find", "hold", "book"}
+    assert all(o["definition"].startswith("http://fhir.org/guides/argonaut/scheduling/OperationDefinition/") for o in appointment["operation"])
+
+
+def test_every_booking_path_races_for_one_slot_and_one_wins(client):
+    proposals, _ = find(client, start="2026-04-22", end="2026-04-24", practitioner="Practitioner/pract-martinez-garcia", _count=1)
+    slot = proposals[0]["slot"]
+    base = client.base
+    # 34 plain creates, 33 holds of fresh proposals, 33 direct books of fresh proposals, same slot.
+    fresh = [find(client, start=proposals[0]["start"], end=proposals[0]["end"], practitioner="Practitioner/pract-martinez-garcia", _count=1)[0][0]
+             for _ in range(66)]
+    assert all(p["slot"] == slot for p in fresh)
+    results = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(100)
+
+    def run(kind, index):
+        session = requests.Session()
+        headers = {"Content-Type": "application/fhir+json"}
+        barrier.wait()
+        if kind == "create":
+            body = {"resourceType": "Appointment", "status": "booked", "slot": slot,
+                    "participant": [{"actor": {"reference": f"Patient/pat-{index + 50:04d}"}, "status": "accepted"}]}
+            response = session.post(base + "/Appointment", json=body, headers=headers, timeout=60)
+        elif kind == "hold":
+            response = session.post(base + "/Appointment/$hold", json=params(appt_id=fresh[index]["id"]), headers=headers, timeout=60)
+        else:
+            response = session.post(base + "/Appointment/$book", json=params(appt_id=fresh[33 + index]["id"], patient_id=f"Patient/pat-{index + 150:04d}"),
+                                    headers=headers, timeout=60)
+        with lock:
+            results.append((kind, response.status_code))
+
+    threads = [threading.Thread(target=run, args=("create", n)) for n in range(34)]
+    threads += [threading.Thread(target=run, args=("hold", n)) for n in range(33)]
+    threads += [threading.Thread(target=run, args=("book", n)) for n in range(33)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    codes = sorted(code for _, code in results)
+    winners = [r for r in results if r[1] in (200, 201)]
+    assert len(winners) == 1, results
+    assert codes.count(409) == 99, results
+    holders = client.search("Appointment", {"slot": slot[0]["reference"], "status": "booked,pending"})
+    assert holders["total"] == 1
