@@ -86,7 +86,7 @@ public final class Sandbox: Sendable {
                 settings.maxPageSize = profile.maxPageSize
                 settings.strictByDefault = profile.unknownParameters == .strict
                 let scheduling = SchedulingContext(seed: seed, displays: displays, holdMinutes: seed.holdMinutes)
-                let operations = scheduling.operations()
+                let operations = scheduling.operations() + [PatientMatch()]
                 let service = FHIRService(
                     tenant: tenant, clock: clock, random: random, registry: registry, zone: loaded.zone, settings: settings,
                     capabilities: CapabilityStatementBuilder(

@@ -185,3 +185,62 @@ def test_every_booking_path_races_for_one_slot_and_one_wins(client):
     assert codes.count(409) == 99, results
     holders = client.search("Appointment", {"slot": slot[0]["reference"], "status": "booked,pending"})
     assert holders["total"] == 1
+
+
+def test_patient_match_scores_name_birth_date_and_phone(client):
+    candidate = {"resourceType": "Patient", "name": [{"family": "MARTIN", "given": ["Chloe"]}], "birthDate": "1995-11-11",
+                 "telecom": [{"system": "phone", "value": "+1 (847) 555-0160"}]}
+    response = client.post("Patient/$match", params(resource=candidate))
+    assert response.status_code == 200, response.text
+    entries = response.json()["entry"]
+    top = {e["resource"]["id"]: e["search"] for e in entries}
+    assert top["pat-0020"]["score"] == 1.0 and top["pat-0021"]["score"] == 1.0
+    assert top["pat-0020"]["extension"][0]["valueCode"] == "certain"
+    maria = {"resourceType": "Patient", "name": [{"family": "Garcia", "given": ["Maria"]}], "birthDate": "1991-07-30"}
+    graded = {e["resource"]["id"]: e["search"]["extension"][0]["valueCode"] for e in client.post("Patient/$match", params(resource=maria)).json()["entry"]}
+    assert graded["pat-0002"] == "certain" and graded["pat-0001"] == "possible"
+    only = client.post("Patient/$match", {"resourceType": "Parameters", "parameter": [
+        {"name": "resource", "resource": maria}, {"name": "onlyCertainMatches", "valueBoolean": True}]}).json()
+    assert [e["resource"]["id"] for e in only["entry"]] == ["pat-0002"]
+    assert client.post("Patient/$match", params(count="1")).status_code == 400
+    nobody = client.post("Patient/$match", params(resource={"resourceType": "Patient", "name": [{"family": "Zzyzx"}]})).json()
+    assert nobody["total"] == 0
+
+
+def test_new_patient_through_operations_reschedule_and_cancel(client):
+    patient = client.post("Patient", {"resourceType": "Patient", "name": [{"family": "Opsflow", "given": ["Ines"]}], "birthDate": "1988-08-08"}).json()
+    assert client.post("Patient/$match", params(resource={"resourceType": "Patient", "name": [{"family": "Opsflow", "given": ["Ines"]}],
+                                                            "birthDate": "1988-08-08"})).json()["entry"][0]["resource"]["id"] == patient["id"]
+    query = {"start": "2026-04-20", "end": "2026-04-25", "practitioner": "Practitioner/pract-okafor", "visit-type": "NEW_PATIENT",
+             "patient-reference": f"Patient/{patient['id']}", "_count": 10}
+    proposals = find(client, **query)[0]
+    first = proposals[0]
+    # Proposals may overlap (09:00-09:40 and 09:20-10:00 are both options); take one that does not.
+    second = next(p for p in proposals[1:] if not {s["reference"] for s in p["slot"]} & {s["reference"] for s in first["slot"]})
+    assert client.post("Appointment/$hold", params(appt_id=first["id"])).status_code == 200
+    booked = client.post("Appointment/$book", params(appt_id=first["id"], patient_id=f"Patient/{patient['id']}")).json()["entry"][0]["resource"]
+    assert [slot_status(client, s["reference"]) for s in first["slot"]] == ["busy", "busy"]
+    # Reschedule: a fresh proposal for the same patient (still new: the first visit is being replaced).
+    moved = client.post("Appointment/$book", params(appt_id=second["id"], patient_id=f"Patient/{patient['id']}",
+                                                    cancelled_appt_id=booked["id"]))
+    assert moved.status_code == 200, moved.text
+    assert [slot_status(client, s["reference"]) for s in first["slot"]] == ["free", "free"]
+    cancel = client.patch(f"Appointment/{second['id']}", [{"op": "replace", "path": "/status", "value": "cancelled"}])
+    assert cancel.status_code == 200
+    assert [slot_status(client, s["reference"]) for s in second["slot"]] == ["free", "free"]
+
+
+def test_lead_time_is_enforced(client):
+    # New-patient visits need 24 hours' notice; the clock is Monday 08:00.
+    today = client.search("Slot", {"schedule": "sched-okafor-main", "status": "free", "start": "lt2026-04-14", "_count": 100})
+    slots = [e["resource"] for e in today.get("entry", [])]
+    pairs = [(a, b) for a, b in zip(slots, slots[1:]) if a["end"] == b["start"]]
+    if not pairs:
+        return
+    a, b = pairs[0]
+    body = {"resourceType": "Appointment", "status": "booked",
+            "appointmentType": {"coding": [{"system": "http://riverbend.example.org/fhir/CodeSystem/visit-type", "code": "NEW_PATIENT"}]},
+            "slot": [{"reference": f"Slot/{a['id']}"}, {"reference": f"Slot/{b['id']}"}],
+            "participant": [{"actor": {"reference": "Patient/pat-0319"}, "status": "accepted"}]}
+    response = client.post("Appointment", body)
+    assert response.status_code == 422 and "24 hours" in outcome_text(response)

@@ -5,6 +5,9 @@ public struct BundleBuilder: Sendable {
         /// The resource as already-serialised JSON bytes (stored bytes are embedded unchanged).
         public var resource: [UInt8]?
         public var searchMode: String?
+        /// `search.score` (0...1) and the `match-grade` extension, for `$match` results.
+        public var searchScore: String?
+        public var matchGrade: String?
         public var request: (method: String, url: String)?
         public var response: (status: String, location: String?, etag: String?, lastModified: String?)?
         public var outcome: [UInt8]?
@@ -99,8 +102,18 @@ public struct BundleBuilder: Sendable {
                 }
                 if let mode = entry.searchMode {
                     key("search")
-                    raw("{\"mode\":")
+                    raw("{")
+                    if let grade = entry.matchGrade {
+                        raw("\"extension\":[{\"url\":\"http://hl7.org/fhir/StructureDefinition/match-grade\",\"valueCode\":")
+                        string(grade)
+                        raw("}],")
+                    }
+                    raw("\"mode\":")
                     string(mode)
+                    if let score = entry.searchScore {
+                        raw(",\"score\":")
+                        out.append(contentsOf: score.utf8)
+                    }
                     raw("}")
                 }
                 if let request = entry.request {

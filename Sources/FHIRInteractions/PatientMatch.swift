@@ -1,0 +1,87 @@
+import FHIRCore
+import FHIRSearch
+import FHIRStore
+
+/// `Patient/$match` (R4): scores existing patients against a candidate on family and given
+/// name (case- and accent-insensitive), birth date and phone digits, so a client can avoid
+/// creating a duplicate. Grades: certain ≥ 0.9, probable ≥ 0.7, possible ≥ 0.45.
+public struct PatientMatch: OperationHandler {
+    public var name: String { "match" }
+    public var type: String { "Patient" }
+    public var definition: String { "http://hl7.org/fhir/OperationDefinition/Patient-match" }
+    public var allowsGet: Bool { false }
+
+    public init() {}
+
+    public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
+        let input = invocation.parameters
+        guard let patient = input.resources("resource").first, patient["resourceType"]?.stringValue == "Patient" else {
+            throw FHIRError(.invalidParameter, "$match needs a Patient in the 'resource' parameter", expression: ["resource"])
+        }
+        let onlyCertain = input.string("onlyCertainMatches") == "true"
+        let count = input.string("count").flatMap { Int($0) } ?? 10
+        let name = patient["name"]?.arrayValue?.first
+        let family = name?["family"]?.stringValue.map(StringFolding.fold)
+        let given = (name?["given"]?.arrayValue?.first?.stringValue).map(StringFolding.fold)
+        let birthDate = patient["birthDate"]?.stringValue
+        let phones = Set(
+            (patient["telecom"]?.arrayValue ?? []).filter { $0["system"]?.stringValue == "phone" }.compactMap { $0["value"]?.stringValue }
+                .map(Self.digits).filter { $0.count >= 7 })
+        guard family != nil || birthDate != nil || !phones.isEmpty else {
+            throw FHIRError(
+                .invalidParameter, "the Patient needs a family name, a birth date or a phone to match on", expression: ["resource"])
+        }
+        var criteria: [[(name: String, value: String)]] = []
+        if let family { criteria.append([("family", family)]) }
+        if let birthDate { criteria.append([("birthdate", birthDate)]) }
+        for phone in phones { criteria.append([("phone", String(phone.suffix(10)))]) }
+        let parser = service.searchParser()
+        let candidates: [(VersionKey, [UInt8])] = try service.read { reader throws(FHIRError) in
+            var keys: [VersionKey] = []
+            var seen = Set<String>()
+            for parameters in criteria {
+                let query = try parser.parse(type: "Patient", parameters: parameters, strict: true, now: 0)
+                for key in try reader.search(query) where seen.insert(key.id).inserted { keys.append(key) }
+            }
+            return try reader.bodies(keys)
+        }
+        // Points out of 100: family 35, given 25 (initial only 10), birth date 30, phone 20.
+        var scored: [(score: Int, body: [UInt8], id: String)] = []
+        for (key, body) in candidates {
+            guard let existing = (try? JSONParser.parse(body))?.objectValue else { continue }
+            var score = 0
+            let names = existing["name"]?.arrayValue ?? []
+            if let family, names.contains(where: { $0["family"]?.stringValue.map(StringFolding.fold) == family }) { score += 35 }
+            if let given {
+                let givens = names.flatMap { ($0["given"]?.arrayValue ?? []).compactMap(\.stringValue).map(StringFolding.fold) }
+                if givens.contains(given) {
+                    score += 25
+                } else if givens.contains(where: { $0.first == given.first }) {
+                    score += 10
+                }
+            }
+            if let birthDate, existing["birthDate"]?.stringValue == birthDate { score += 30 }
+            let existingPhones = Set(
+                (existing["telecom"]?.arrayValue ?? []).compactMap { $0["value"]?.stringValue }.map(Self.digits).map {
+                    String($0.suffix(10))
+                })
+            if phones.contains(where: { existingPhones.contains(String($0.suffix(10))) }) { score += 20 }
+            score = min(score, 100)
+            guard score >= 45, !onlyCertain || score >= 90 else { continue }
+            scored.append((score, body, key.id))
+        }
+        scored.sort { ($0.score, $1.id) > ($1.score, $0.id) }
+        var bundle = BundleBuilder(type: "searchset", id: service.random.uuid(), timestamp: InstantFormat.iso(service.clock.now()))
+        bundle.total = min(scored.count, count)
+        for match in scored.prefix(count) {
+            var entry = BundleBuilder.Entry(
+                fullURL: "\(invocation.request.baseURL)/Patient/\(match.id)", resource: match.body, searchMode: "match")
+            entry.searchScore = match.score == 100 ? "1" : "0." + (match.score < 10 ? "0" : "") + String(match.score)
+            entry.matchGrade = match.score >= 90 ? "certain" : match.score >= 70 ? "probable" : "possible"
+            bundle.entries.append(entry)
+        }
+        return .json(200, bundle.bytes())
+    }
+
+    static func digits(_ text: String) -> String { String(text.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init)) }
+}
