@@ -41,10 +41,13 @@ public struct AppointmentBooking: WriteHook {
                 // Slots this appointment already holds count as free for its own reschedule.
                 known[row.id] = SlotState(spec: spec, status: held.contains(row.id) ? "free" : row.status)
             }
+            let visitType = Self.visitType(resource)
+            // Whether the patient is new only matters for new-patient-only visit types.
+            let needsNew = visitType.flatMap { rules.seed.appointmentType($0) }?.newPatientsOnly ?? false
             let request = BookingRequest(
                 slots: slots, start: Self.instant(resource["start"], rules.seed), end: Self.instant(resource["end"], rules.seed),
-                minutesDuration: resource["minutesDuration"]?.numberText.flatMap { Int($0) }, visitType: Self.visitType(resource),
-                patientIsNew: try isNew(patient: Self.patient(resource), excluding: id, tx: tx))
+                minutesDuration: resource["minutesDuration"]?.numberText.flatMap { Int($0) }, visitType: visitType,
+                patientIsNew: needsNew ? try isNew(patient: Self.patient(resource), excluding: id, tx: tx) : false)
             if let error = rules.check(request, slots: known, now: now) { throw error }
         }
         _ = try tx.setSlotStatus(Array(release), from: ["busy", "busy-tentative"], to: "free", at: now)
