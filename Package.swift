@@ -109,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulingTests",
-            dependencies: ["Scheduling", "SandboxSeed", "FHIRCore"],
+            dependencies: ["Scheduling", "SandboxSeed", "FHIRCore", "FHIRStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

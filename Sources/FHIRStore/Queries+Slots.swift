@@ -6,7 +6,7 @@ extension Queries {
         for row in rows {
             try statement.run([
                 .text(row.id), .text(row.schedule), .int(row.start), .int(row.end), .text(row.status),
-                .text(row.types.joined(separator: ",")), .int(Int64(row.version)), .int(row.lastUpdated),
+                .text(row.typeList), .int(Int64(row.version)), .int(row.lastUpdated),
             ])
         }
     }
@@ -14,8 +14,7 @@ extension Queries {
     static func slotRow(_ statement: Statement) -> SlotRow {
         SlotRow(
             id: statement.text(0), schedule: statement.text(1), start: statement.int(2), end: statement.int(3), status: statement.text(4),
-            types: statement.text(5).split(separator: ",").map(String.init), version: Int(statement.int(6)),
-            lastUpdated: statement.int(7))
+            typeList: statement.text(5), version: Int(statement.int(6)), lastUpdated: statement.int(7))
     }
 
     static let slotColumns = "id, schedule, start, end, status, types, version, last_updated"

@@ -8,20 +8,31 @@ public struct SlotRow: Sendable, Equatable {
     public let start: Int64
     public let end: Int64
     public var status: String
-    /// Visit-type codes the slot takes.
-    public let types: [String]
+    /// Visit-type codes the slot takes, comma-separated as stored.
+    public let typeList: String
     public var version: Int
     public var lastUpdated: Int64
 
+    /// Visit-type codes the slot takes.
+    public var types: [String] { typeList.split(separator: ",").map(String.init) }
+
     public init(
         id: String, schedule: String, start: Int64, end: Int64, status: String, types: [String], version: Int = 1, lastUpdated: Int64
+    ) {
+        self.init(
+            id: id, schedule: schedule, start: start, end: end, status: status, typeList: types.joined(separator: ","), version: version,
+            lastUpdated: lastUpdated)
+    }
+
+    public init(
+        id: String, schedule: String, start: Int64, end: Int64, status: String, typeList: String, version: Int, lastUpdated: Int64
     ) {
         self.id = id
         self.schedule = schedule
         self.start = start
         self.end = end
         self.status = status
-        self.types = types
+        self.typeList = typeList
         self.version = version
         self.lastUpdated = lastUpdated
     }

@@ -30,7 +30,7 @@ public struct SlotProvider: ResourceProvider {
 
     public func bodies(_ keys: [VersionKey], reader: StoreReader, now: Int64) throws(FHIRError) -> [(VersionKey, [UInt8])] {
         let rows = Dictionary(uniqueKeysWithValues: try reader.slots(ids: keys.map(\.id)).map { ($0.id, $0) })
-        return keys.compactMap { key in rows[key.id].map { (key, renderer.json($0, now: now).bytes) } }
+        return keys.compactMap { key in rows[key.id].map { (key, renderer.bytes($0, now: now)) } }
     }
 
     public func included(

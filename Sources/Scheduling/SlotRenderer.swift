@@ -10,11 +10,81 @@ public struct SlotRenderer: Sendable {
     public let seed: Seed
     let displays: [String: String]
     let templates: [String: ScheduleTemplate]
+    /// The serviceType/specialty/appointmentType JSON of each (schedule, visit types) pair,
+    /// identical for all its slots: rendered once, spliced into every slot's bytes.
+    let fragments: [String: [UInt8]]
 
     public init(seed: Seed, displays: [String: String]) {
         self.seed = seed
         self.displays = displays
         templates = Dictionary(uniqueKeysWithValues: seed.schedules.map { ($0.id, $0) })
+        var fragments: [String: [UInt8]] = [:]
+        for template in seed.schedules {
+            var typeLists = Set(template.week.values.flatMap { $0 }.map { template.types(of: $0).joined(separator: ",") })
+            typeLists.insert(template.types.joined(separator: ","))
+            for list in typeLists {
+                fragments[template.id + "|" + list] = Self.fragment(seed, displays, template, list)
+            }
+        }
+        self.fragments = fragments
+    }
+
+    /// `"serviceType":[...],"specialty":[...],"appointmentType":{...},` (members present only).
+    static func fragment(_ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String) -> [UInt8] {
+        var object = JSONObject()
+        let types = typeList.split(separator: ",").map(String.init)
+        var services = seed.concept(template?.serviceType, displays)?.arrayValue ?? []
+        for code in types {
+            guard let type = seed.appointmentType(code) else { continue }
+            services.append(
+                .object(
+                    JSONObject([
+                        "coding": .array([
+                            .object(
+                                JSONObject([
+                                    "system": .string(AppointmentType.system), "code": .string(type.code), "display": .string(type.display),
+                                ]))
+                        ])
+                    ])))
+        }
+        if !services.isEmpty { object["serviceType"] = .array(services) }
+        object["specialty"] = seed.concept(template?.specialty, displays)
+        if types.count == 1, let type = seed.appointmentType(types[0]) {
+            object["appointmentType"] = ClinicRenderer.appointmentType(type)
+        }
+        guard !object.isEmpty else { return [] }
+        var bytes = JSON.object(object).bytes
+        bytes.removeFirst()
+        bytes[bytes.count - 1] = UInt8(ascii: ",")
+        return bytes
+    }
+
+    /// The Slot's JSON bytes, assembled from the row and the pre-rendered fragment.
+    public func bytes(_ row: SlotRow, now: Int64) -> [UInt8] {
+        let fragment =
+            fragments[row.schedule + "|" + row.typeList] ?? Self.fragment(seed, displays, templates[row.schedule], row.typeList)
+        var out: [UInt8] = []
+        out.reserveCapacity(fragment.count + 320)
+        func raw(_ text: StaticString) { text.withUTF8Buffer { out.append(contentsOf: $0) } }
+        func string(_ text: String) { JSONWriter.writeString(text, into: &out) }
+        raw("{\"resourceType\":\"Slot\",\"id\":")
+        string(row.id)
+        raw(",\"meta\":{\"versionId\":")
+        string(String(row.version))
+        raw(",\"lastUpdated\":")
+        string(InstantFormat.iso(row.lastUpdated))
+        raw("},")
+        out.append(contentsOf: fragment)
+        raw("\"schedule\":{\"reference\":")
+        string("Schedule/" + row.schedule)
+        raw("},\"status\":")
+        string(status(row, now: now))
+        raw(",\"start\":")
+        string(seed.format(row.start))
+        raw(",\"end\":")
+        string(seed.format(row.end))
+        raw("}")
+        return out
     }
 
     public func status(_ row: SlotRow, now: Int64) -> String {
@@ -59,6 +129,6 @@ public struct SlotRenderer: Sendable {
     public func stored(_ row: SlotRow, now: Int64) -> StoredResource {
         StoredResource(
             type: "Slot", id: row.id, version: row.version, lastUpdated: row.lastUpdated, deleted: false, method: "",
-            body: json(row, now: now).bytes)
+            body: bytes(row, now: now))
     }
 }

@@ -1,4 +1,5 @@
 import FHIRCore
+import FHIRStore
 import Foundation
 import SandboxSeed
 import Testing
@@ -130,5 +131,22 @@ import Testing
 
     @Test func renderingIsDeterministic() {
         #expect(ClinicRenderer(seed: seed).render(at: SlotCalendarTests.monday).map(\.text) == resources.map(\.text))
+    }
+}
+
+@Suite struct SlotRendererTests {
+    @Test func assembledBytesEqualTheJSONRendering() throws {
+        let seed = try SeedLoader.load(directory: SlotCalendarTests.root.appendingPathComponent("Seeds/default").path)
+        let renderer = SlotRenderer(seed: seed, displays: seed.codeDisplays())
+        let (_, rows) = ClinicRenderer(seed: seed).seeded(at: SlotCalendarTests.monday)
+        for row in rows.prefix(400) + rows.suffix(200) {
+            for now in [SlotCalendarTests.monday, row.start + 1] {
+                #expect(try JSONParser.parse(renderer.bytes(row, now: now)) == renderer.json(row, now: now), "\(row.id)")
+            }
+        }
+        var unusual = rows[0]
+        unusual = SlotRow(
+            id: "x", schedule: unusual.schedule, start: unusual.start, end: unusual.end, status: "busy", types: ["URGENT"], lastUpdated: 0)
+        #expect(try JSONParser.parse(renderer.bytes(unusual, now: 0)) == renderer.json(unusual, now: 0))
     }
 }

@@ -131,6 +131,9 @@ extension FHIRService {
     /// Bodies of generic and provider-served resources, in key order.
     func bodies(_ keys: [VersionKey], reader: StoreReader, now: Int64) throws(FHIRError) -> [(VersionKey, [UInt8])] {
         guard keys.contains(where: { providers[$0.type] != nil }) else { return try reader.bodies(keys) }
+        if let type = keys.first?.type, let provider = providers[type], keys.allSatisfy({ $0.type == type }) {
+            return try provider.bodies(keys, reader: reader, now: now)
+        }
         var result: [(VersionKey, [UInt8])] = []
         for key in keys {
             if let provider = providers[key.type] {
