@@ -142,17 +142,7 @@ extension Seed {
         }
         object["serviceType"] = concept(template.serviceType, displays)
         object["specialty"] = concept(template.specialty, displays)
-        object["appointmentType"] = .object(
-            JSONObject([
-                "coding": .array([
-                    .object(JSONObject(["system": .string(AppointmentType.v2System), "code": .string(type.v2)])),
-                    .object(
-                        JSONObject([
-                            "system": .string(AppointmentType.system), "code": .string(type.code), "display": .string(type.display),
-                        ])),
-                ]),
-                "text": .string(type.display),
-            ]))
+        object["appointmentType"] = type.concept
         object["description"] = .string(type.display)
         object["start"] = .string(format(start))
         object["end"] = .string(format(start + Int64(type.minutes) * 60_000))

@@ -50,6 +50,20 @@ public struct AppointmentType: Sendable, Equatable {
     public let locations: [String]
 }
 
+extension AppointmentType {
+    /// `appointmentType` as a CodeableConcept: the v2-0276 code and the clinic's visit-type code.
+    public var concept: JSON {
+        .object(
+            JSONObject([
+                "coding": .array([
+                    .object(JSONObject(["system": .string(Self.v2System), "code": .string(v2)])),
+                    .object(JSONObject(["system": .string(Self.system), "code": .string(code), "display": .string(display)])),
+                ]),
+                "text": .string(display),
+            ]))
+    }
+}
+
 /// A wall-clock time of day in minutes after midnight.
 public struct TimeOfDay: Sendable, Equatable, Comparable {
     public let minutes: Int

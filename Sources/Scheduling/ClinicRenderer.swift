@@ -134,19 +134,7 @@ public struct ClinicRenderer: Sendable {
         return .object(object)
     }
 
-    static func appointmentType(_ type: AppointmentType) -> JSON {
-        .object(
-            JSONObject([
-                "coding": .array([
-                    .object(JSONObject(["system": .string(AppointmentType.v2System), "code": .string(type.v2)])),
-                    .object(
-                        JSONObject([
-                            "system": .string(AppointmentType.system), "code": .string(type.code), "display": .string(type.display),
-                        ])),
-                ]),
-                "text": .string(type.display),
-            ]))
-    }
+    static func appointmentType(_ type: AppointmentType) -> JSON { type.concept }
 
     /// FNV-1a, for deterministic choices that do not depend on iteration order.
     static func hash(_ text: String) -> UInt64 {

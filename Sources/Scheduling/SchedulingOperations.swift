@@ -46,6 +46,25 @@ public struct SchedulingContext: Sendable {
         throw FHIRError(.notFound, "Appointment/\(id) is neither stored nor a current $find proposal", expression: ["appt-id"])
     }
 
+    /// The appointment an operation acts on: named by the instance id, `appt-id` or
+    /// `appointment-reference` (stored or proposed; `stored` says which), or given whole as
+    /// `appt-resource` / `appointment-resource` / the body (id nil: a new appointment).
+    func target(
+        of invocation: OperationInvocation, writer: FHIRWriter, operation: String
+    ) throws(FHIRError) -> (resource: JSONObject, id: String?, stored: Bool) {
+        let input = invocation.parameters
+        if let reference = invocation.id ?? input.string("appt-id") ?? input.string("appointment-reference") {
+            let (resource, stored) = try appointment(named: reference, writer: writer)
+            return (resource, Self.id(fromReference: reference), stored)
+        }
+        if let resource = input.resources("appt-resource").first ?? input.resources("appointment-resource").first
+            ?? input.resources("resource").first
+        {
+            return (resource, nil, false)
+        }
+        throw FHIRError(.invalidParameter, "$\(operation) needs appt-id or appt-resource", expression: ["appt-id"])
+    }
+
     /// Every participant's status set to `status`.
     static func participants(_ appointment: JSONObject, status: String) -> JSONObject {
         var result = appointment
@@ -230,22 +249,11 @@ public struct HoldOperation: OperationHandler {
     public var allowsGet: Bool { false }
 
     public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
-        let input = invocation.parameters
         let now = service.clock.now()
         let held: JSONObject = try service.write { writer throws(FHIRError) in
-            var appointment: JSONObject
-            var id: String
-            if let reference = invocation.id ?? input.string("appt-id") ?? input.string("appointment-reference") {
-                (appointment, _) = try context.appointment(named: reference, writer: writer)
-                id = SchedulingContext.id(fromReference: reference)
-            } else if let resource = input.resources("appt-resource").first ?? input.resources("appointment-resource").first
-                ?? input.resources("resource").first
-            {
-                appointment = resource
-                id = service.random.uuid()
-            } else {
-                throw FHIRError(.invalidParameter, "$hold needs appt-id or appt-resource", expression: ["appt-id"])
-            }
+            let target = try context.target(of: invocation, writer: writer, operation: "hold")
+            var appointment = target.resource
+            let id = target.id ?? service.random.uuid()
             guard ["proposed", "pending", nil].contains(appointment["status"]?.stringValue) || writerIsNew(appointment) else {
                 throw FHIRError(
                     .businessRule, "only a proposed appointment can be held; this one is \(appointment["status"]?.stringValue ?? "")",
@@ -292,25 +300,13 @@ public struct BookOperation: OperationHandler {
                 old["meta"] = nil
                 try writer.put("Appointment", id: id, SchedulingContext.participants(old, status: "declined"))
             }
-            var appointment: JSONObject
-            var id: String?
-            if let reference = invocation.id ?? input.string("appt-id") ?? input.string("appointment-reference") {
-                let (found, stored) = try context.appointment(named: reference, writer: writer)
-                appointment = found
-                id = SchedulingContext.id(fromReference: reference)
-                if stored, found["status"]?.stringValue == "pending" {
-                    switch context.holds.event(.book(now: now), appointment: id!) {
-                    case .refuse(let reason, _)?: throw FHIRError(.conflict, reason, expression: ["appt-id"])
-                    default: break
-                    }
-                }
-            } else if let resource = input.resources("appt-resource").first ?? input.resources("appointment-resource").first
-                ?? input.resources("resource").first
+            let target = try context.target(of: invocation, writer: writer, operation: "book")
+            var appointment = target.resource
+            let id = target.id
+            if let id, target.stored, appointment["status"]?.stringValue == "pending",
+                case .refuse(let reason, _)? = context.holds.event(.book(now: now), appointment: id)
             {
-                appointment = resource
-                id = nil
-            } else {
-                throw FHIRError(.invalidParameter, "$book needs appt-id or appt-resource", expression: ["appt-id"])
+                throw FHIRError(.conflict, reason, expression: ["appt-id"])
             }
             var participants = appointment["participant"]?.arrayValue ?? []
             for patient in input.strings("patient-id") + input.resources("patient-resource").compactMap({ $0["id"]?.stringValue }) {

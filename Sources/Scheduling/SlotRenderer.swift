@@ -29,8 +29,11 @@ public struct SlotRenderer: Sendable {
         self.fragments = fragments
     }
 
-    /// `"serviceType":[...],"specialty":[...],"appointmentType":{...},` (members present only).
-    static func fragment(_ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String) -> [UInt8] {
+    /// The members every slot of a schedule and visit-type list shares: `serviceType` (the
+    /// schedule's service and each visit type), `specialty`, and `appointmentType` for one type.
+    static func classification(
+        _ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String
+    ) -> JSONObject {
         var object = JSONObject()
         let types = typeList.split(separator: ",").map(String.init)
         var services = seed.concept(template?.serviceType, displays)?.arrayValue ?? []
@@ -49,9 +52,13 @@ public struct SlotRenderer: Sendable {
         }
         if !services.isEmpty { object["serviceType"] = .array(services) }
         object["specialty"] = seed.concept(template?.specialty, displays)
-        if types.count == 1, let type = seed.appointmentType(types[0]) {
-            object["appointmentType"] = ClinicRenderer.appointmentType(type)
-        }
+        if types.count == 1, let type = seed.appointmentType(types[0]) { object["appointmentType"] = type.concept }
+        return object
+    }
+
+    /// `"serviceType":[...],"specialty":[...],"appointmentType":{...},` (members present only).
+    static func fragment(_ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String) -> [UInt8] {
+        let object = classification(seed, displays, template, typeList)
         guard !object.isEmpty else { return [] }
         var bytes = JSON.object(object).bytes
         bytes.removeFirst()
@@ -100,25 +107,7 @@ public struct SlotRenderer: Sendable {
         meta["versionId"] = .string(String(row.version))
         meta["lastUpdated"] = .string(InstantFormat.iso(row.lastUpdated))
         object["meta"] = .object(meta)
-        var services = seed.concept(template?.serviceType, displays)?.arrayValue ?? []
-        for code in row.types {
-            guard let type = seed.appointmentType(code) else { continue }
-            services.append(
-                .object(
-                    JSONObject([
-                        "coding": .array([
-                            .object(
-                                JSONObject([
-                                    "system": .string(AppointmentType.system), "code": .string(type.code), "display": .string(type.display),
-                                ]))
-                        ])
-                    ])))
-        }
-        if !services.isEmpty { object["serviceType"] = .array(services) }
-        object["specialty"] = seed.concept(template?.specialty, displays)
-        if row.types.count == 1, let type = seed.appointmentType(row.types[0]) {
-            object["appointmentType"] = ClinicRenderer.appointmentType(type)
-        }
+        for member in Self.classification(seed, displays, template, row.typeList) { object[member.key] = member.value }
         object["schedule"] = .object(JSONObject(["reference": .string("Schedule/\(row.schedule)")]))
         object["status"] = .string(status(row, now: now))
         object["start"] = .string(seed.format(row.start))

@@ -60,6 +60,11 @@ enum Options {
         return relative
     }
 
+    /// `--profiles-dir`, else `FHIR_SANDBOX_PROFILES_DIR`, else `Profiles` located as above.
+    static func profilesDirectory(_ explicit: String?) -> String {
+        locate(explicit ?? ProcessInfo.processInfo.environment["FHIR_SANDBOX_PROFILES_DIR"], default: "Profiles")
+    }
+
     /// Prints a one-line reason to standard error and exits non-zero.
     static func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("fhir-sandbox: \(message)\n".utf8))

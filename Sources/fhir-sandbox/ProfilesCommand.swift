@@ -13,8 +13,7 @@ struct ProfilesCommand: ParsableCommand {
         var profilesDirectory: String?
 
         func run() throws {
-            let directory = Options.locate(
-                profilesDirectory ?? ProcessInfo.processInfo.environment["FHIR_SANDBOX_PROFILES_DIR"], default: "Profiles")
+            let directory = Options.profilesDirectory(profilesDirectory)
             do {
                 for profile in try ProfileLoader.loadAll(directory: directory) {
                     print(
@@ -34,8 +33,7 @@ struct ProfilesCommand: ParsableCommand {
         var profilesDirectory: String?
 
         func run() throws {
-            let directory = Options.locate(
-                profilesDirectory ?? ProcessInfo.processInfo.environment["FHIR_SANDBOX_PROFILES_DIR"], default: "Profiles")
+            let directory = Options.profilesDirectory(profilesDirectory)
             do {
                 guard let profile = try ProfileLoader.loadAll(directory: directory).first(where: { $0.name == name }) else {
                     Options.fail("no profile named '\(name)' in \(directory)")
