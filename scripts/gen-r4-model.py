@@ -121,11 +121,11 @@ def main(schema_path, out_path):
         f.write("extension R4Model {\n")
         f.write("    /// Element tables for the served resource types and every datatype they reach.\n")
         f.write('    static let json = #"""\n')
-        # Break the single JSON line into ~100-character lines (inside the JSON, whitespace is free).
+        # Break the single JSON line into ~136-character lines (inside the JSON, whitespace is free).
         parts = []
         line = ""
         for token in text.split(","):
-            if len(line) + len(token) > 100:
+            if len(line) + len(token) > 136:
                 parts.append(line)
                 line = ""
             line += token + ","
