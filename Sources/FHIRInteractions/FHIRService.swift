@@ -97,7 +97,8 @@ public struct FHIRService: Sendable {
     /// Whether unknown parameters are errors for this request.
     func isStrict(_ request: FHIRRequest) -> Bool { request.headers.prefer.strict ?? settings.strictByDefault }
 
-    func searchParser() -> SearchQueryParser {
+    /// The search parser for this service's registry and zone.
+    public func searchParser() -> SearchQueryParser {
         SearchQueryParser(registry: registry, zone: zone, maxCount: settings.maxPageSize)
     }
 }

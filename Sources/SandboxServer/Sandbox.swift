@@ -94,6 +94,7 @@ public final class Sandbox: Sendable {
                         operations: operations),
                     providers: ["Slot": slots], hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)],
                     operations: operations)
+                try scheduling.recoverHolds(service: service)
                 let sweeper = HoldSweeper(context: scheduling, service: { service })
                 let pipeline = FHIRPipeline(steps: [JSONOnlyFormat(), horizon, sweeper], service: service)
                 mounts.append(Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon, scheduling: scheduling))

@@ -27,6 +27,21 @@ public struct SchedulingContext: Sendable {
         [FindOperation(context: self), HoldOperation(context: self), BookOperation(context: self)]
     }
 
+    /// Re-registers the holds of stored `pending` appointments (after a restart with a data
+    /// directory): each lapses `holdMinutes` after the version that made it pending.
+    public func recoverHolds(service: FHIRService) throws(FHIRError) {
+        let query = try service.searchParser().parse(
+            type: "Appointment", parameters: [(name: "status", value: "pending")], strict: true, now: 0)
+        let pending = try service.read { reader throws(FHIRError) in try reader.bodies(try reader.search(query)) }
+        for (key, body) in pending {
+            guard let appointment = (try? JSONParser.parse(body))?.objectValue,
+                let updated = appointment["meta"]?["lastUpdated"]?.stringValue.flatMap({ FHIRDateTime.parse($0, form: .instant) })
+            else { continue }
+            let slots = (appointment["slot"]?.arrayValue ?? []).compactMap { $0["reference"]?.stringValue.map(Self.id(fromReference:)) }
+            holds.add(Hold(slots: slots, heldAt: updated.startMilliseconds(in: .utc), minutes: holdMinutes), appointment: key.id)
+        }
+    }
+
     /// Drops proposals and holds (after a reset).
     public func reset() {
         proposals.removeAll()

@@ -244,3 +244,25 @@ def test_lead_time_is_enforced(client):
             "participant": [{"actor": {"reference": "Patient/pat-0319"}, "status": "accepted"}]}
     response = client.post("Appointment", body)
     assert response.status_code == 422 and "24 hours" in outcome_text(response)
+
+
+def test_holds_survive_a_restart_with_a_data_directory(tmp_path):
+    import signal
+
+    from conftest import CLOCK, Client, Sandbox
+    data = str(tmp_path / "data")
+    server = Sandbox("--clock", CLOCK, "--data-dir", data)
+    client = Client(server.origin)
+    proposal = find(client, start="2026-04-21", end="2026-04-23", practitioner="Practitioner/pract-chen", _count=1)[0][0]
+    assert client.post("Appointment/$hold", params(appt_id=proposal["id"])).status_code == 200
+    server.stop(signal.SIGKILL)
+    again = Sandbox("--clock", CLOCK, "--data-dir", data)
+    try:
+        client = Client(again.origin)
+        slot = proposal["slot"][0]["reference"]
+        assert slot_status(client, slot) == "busy-tentative"
+        client.admin("POST", "/_admin/clock/advance", {"seconds": 11 * 60})
+        assert slot_status(client, slot) == "free"
+        assert client.get(f"Appointment/{proposal['id']}").json()["status"] == "cancelled"
+    finally:
+        again.stop()
