@@ -1,25 +1,19 @@
 import FHIRCore
+import FHIRInteractions
 import Synchronization
 
 /// Proposed appointments `$find` returned, kept briefly so `$hold` and `$book` can name them by
 /// id. Ephemeral by design (every `$find` mints new ids); the oldest are dropped beyond capacity.
 public final class ProposalCache: Sendable {
-    private let state = Mutex<(entries: [String: JSONObject], order: [String])>(([:], []))
-    public let capacity: Int
+    private let cache: BoundedCache<JSONObject>
 
-    public init(capacity: Int = 4096) { self.capacity = capacity }
+    public init(capacity: Int = 4096) { cache = BoundedCache(capacity: capacity) }
 
-    public func store(_ appointment: JSONObject, id: String) {
-        state.withLock { state in
-            state.entries[id] = appointment
-            state.order.append(id)
-            while state.order.count > capacity { state.entries[state.order.removeFirst()] = nil }
-        }
-    }
+    public func store(_ appointment: JSONObject, id: String) { cache.store(appointment, for: id) }
 
-    public func take(_ id: String) -> JSONObject? { state.withLock { $0.entries[id] } }
+    public func take(_ id: String) -> JSONObject? { cache.value(for: id) }
 
-    public func removeAll() { state.withLock { $0 = ([:], []) } }
+    public func removeAll() { cache.removeAll() }
 }
 
 /// Active holds by appointment id, each a `Hold` state machine in sandbox time.

@@ -127,3 +127,19 @@ import Testing
         #expect(step.check(request(accept: "application/xml, application/json")) == nil)
     }
 }
+
+@Suite struct BoundedCacheTests {
+    @Test func dropsTheLeastRecentlyUsedBeyondCapacity() {
+        let cache = BoundedCache<Int>(capacity: 2)
+        cache.store(1, for: "a")
+        cache.store(2, for: "b")
+        #expect(cache.value(for: "a") == 1)  // a is now the most recently used
+        cache.store(3, for: "c")
+        #expect(cache.value(for: "b") == nil && cache.value(for: "a") == 1 && cache.value(for: "c") == 3)
+        cache.store(4, for: "a")  // storing again does not count a twice
+        cache.store(5, for: "d")
+        #expect(cache.value(for: "a") == 4 && cache.value(for: "c") == nil && cache.value(for: "d") == 5)
+        cache.removeAll()
+        #expect(cache.value(for: "a") == nil)
+    }
+}
