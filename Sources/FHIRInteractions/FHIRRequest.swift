@@ -13,6 +13,8 @@ public struct FHIRRequest: Sendable {
     public var body: [UInt8]?
     /// Absolute FHIR base URL (no trailing slash) used in links, `fullUrl` and `Location`.
     public var baseURL: String
+    /// What the request's access token allows; nil for anonymous access (no enforcement).
+    public var access: Access?
 
     public init(
         method: String, segments: [String], query: [(name: String, value: String)] = [], headers: Headers = .init(),

@@ -11,7 +11,14 @@ public protocol OperationHandler: Sendable {
     var definition: String { get }
     /// Whether it may be invoked with GET (operations without side effects only).
     var allowsGet: Bool { get }
+    /// What an access token must allow for a call: the types the operation touches and how.
+    var access: [(type: String, action: Access.Action)] { get }
     func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse
+}
+
+extension OperationHandler {
+    /// By default an operation reads its own type (GET-able) or writes it (POST only).
+    public var access: [(type: String, action: Access.Action)] { allowsGet ? [(type, .read)] : [(type, .update)] }
 }
 
 /// An operation call: the instance id (instance level), its parameters and the request.
@@ -142,6 +149,9 @@ extension FHIRService {
         }
         guard request.method == "POST" || (request.method == "GET" && handler.allowsGet) else {
             throw FHIRError(.methodNotAllowed, "$\(name) must be invoked with POST\(handler.allowsGet ? " or GET" : "")")
+        }
+        if let access = request.access {
+            for (type, action) in handler.access { _ = try access.require(type, action) }
         }
         var parameters = OperationParameters(
             values: request.query.filter { !$0.name.hasPrefix("_format") }.map { ($0.name, .text($0.value)) })

@@ -10,6 +10,8 @@ public struct PatientMatch: OperationHandler {
     public var type: String { "Patient" }
     public var definition: String { "http://hl7.org/fhir/OperationDefinition/Patient-match" }
     public var allowsGet: Bool { false }
+    /// Searches patients.
+    public var access: [(type: String, action: Access.Action)] { [("Patient", .search)] }
 
     public init() {}
 

@@ -102,11 +102,20 @@ public struct AppointmentBooking: WriteHook {
 
     /// A patient is new when no other appointment of theirs is booked, attended or fulfilled.
     func isNew(patient: String?, excluding id: String, tx: StoreTransaction) throws(FHIRError) -> Bool {
-        guard let patient else { return false }
-        let query = try parser.parse(
+        guard let query = try activeAppointments(of: patient) else { return false }
+        return try tx.search(query).allSatisfy { $0.id == id }
+    }
+
+    func isNew(patient: String?, excluding id: String, reader: StoreReader) throws(FHIRError) -> Bool {
+        guard let query = try activeAppointments(of: patient) else { return false }
+        return try reader.search(query).allSatisfy { $0.id == id }
+    }
+
+    private func activeAppointments(of patient: String?) throws(FHIRError) -> SearchQuery? {
+        guard let patient else { return nil }
+        return try parser.parse(
             type: "Appointment",
             parameters: [(name: "patient", value: "Patient/\(patient)"), (name: "status", value: "booked,arrived,checked-in,fulfilled")],
             strict: true, now: 0)
-        return try tx.search(query).allSatisfy { $0.id == id }
     }
 }

@@ -102,6 +102,8 @@ public struct FindOperation: OperationHandler {
     public var type: String { "Appointment" }
     public var definition: String { "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-find" }
     public var allowsGet: Bool { true }
+    /// Reads availability: slots and the schedules they belong to.
+    public var access: [(type: String, action: Access.Action)] { [("Slot", .search), ("Schedule", .read)] }
 
     public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
         let seed = context.seed
@@ -152,63 +154,51 @@ public struct FindOperation: OperationHandler {
             (practitioners.firstIndex(of: template.practitioner) ?? 0) * 1000 + (locations.firstIndex(of: template.location) ?? 0)
         }
         let now = service.clock.now()
-        let candidates: [(rank: Int, slots: [SlotRow], type: AppointmentType?)] = try service.read { reader throws(FHIRError) in
-            var filter = SlotFilter()
-            filter.schedules = Set(templates.map(\.id))
-            filter.statuses = ["free"]
-            filter.freeFrom = now
-            filter.times = [[.range(from: start, before: end)]]
-            let rows = try reader.slots(filter)
-            let bySchedule = Dictionary(grouping: rows, by: \.schedule)
-            var found: [(rank: Int, slots: [SlotRow], type: AppointmentType?)] = []
-            for template in templates {
-                let slots = bySchedule[template.id] ?? []
-                let types: [AppointmentType?] = visitTypes.isEmpty ? [nil] : visitTypes
-                for (preference, type) in types.enumerated() {
-                    let needed = type.map { max(1, $0.minutes / template.slotMinutes) } ?? 1
-                    if let type, type.minutes % template.slotMinutes != 0 { continue }
-                    for index in slots.indices where index + needed <= slots.count {
-                        let run = Array(slots[index..<(index + needed)])
-                        guard zip(run, run.dropFirst()).allSatisfy({ $0.end == $1.start }), run.last!.end <= end else { continue }
-                        found.append((rank(template) * 10 + preference, run, type))
-                    }
-                }
-            }
-            return found
-        }
         let isNew: Bool
         if newPatient {
             isNew = true
         } else if let patient {
-            isNew = try service.write { writer throws(FHIRError) in
-                try AppointmentBooking(seed: seed, registry: service.registry).isNew(
-                    patient: patient, excluding: "", tx: writer.transaction)
+            isNew = try service.read { reader throws(FHIRError) in
+                try AppointmentBooking(seed: seed, registry: service.registry).isNew(patient: patient, excluding: "", reader: reader)
             }
         } else {
             isNew = false
         }
+        // Proposals come in (actor preference, visit-type preference, start) order, so the
+        // window is read a day at a time in that order and the search stops at `_count`.
+        let types: [AppointmentType?] = visitTypes.isEmpty ? [nil] : visitTypes
+        let longest = Int64((types.compactMap { $0?.minutes }.max() ?? 0) + (templates.map(\.slotMinutes).max() ?? 0)) * 60_000
         var proposals: [JSONObject] = []
-        for candidate in candidates.sorted(by: { ($0.rank, $0.slots[0].start) < ($1.rank, $1.slots[0].start) }) {
-            guard proposals.count < count else { break }
-            let states = Dictionary(
-                uniqueKeysWithValues: candidate.slots.map {
-                    (
-                        $0.id,
-                        SlotState(
-                            spec: SlotSpec(id: $0.id, schedule: $0.schedule, start: $0.start, end: $0.end, types: $0.types), status: "free")
-                    )
-                })
-            let request = BookingRequest(slots: candidate.slots.map(\.id), visitType: candidate.type?.code, patientIsNew: isNew)
-            guard context.rules.check(request, slots: states, now: now) == nil else { continue }
-            if proposals.contains(where: {
-                ($0["slot"]?.arrayValue ?? []).first?["reference"]?.stringValue == "Slot/\(candidate.slots[0].id)"
-            }) {
-                continue
+        var firstSlots: Set<String> = []
+        search: for (_, group) in Dictionary(grouping: templates, by: rank).sorted(by: { $0.key < $1.key }) {
+            for type in types {
+                var day = start
+                while day < end {
+                    guard proposals.count < count else { break search }
+                    let dayEnd = min(day + 86_400_000, end)
+                    for run in try runs(
+                        of: group, type: type, from: day, before: dayEnd, until: min(dayEnd + longest, end), now: now, service)
+                    where proposals.count < count && !firstSlots.contains(run.first!.id) {
+                        let states = Dictionary(
+                            uniqueKeysWithValues: run.map {
+                                (
+                                    $0.id,
+                                    SlotState(
+                                        spec: SlotSpec(id: $0.id, schedule: $0.schedule, start: $0.start, end: $0.end, types: $0.types),
+                                        status: "free")
+                                )
+                            })
+                        let request = BookingRequest(slots: run.map(\.id), visitType: type?.code, patientIsNew: isNew)
+                        guard context.rules.check(request, slots: states, now: now) == nil else { continue }
+                        firstSlots.insert(run.first!.id)
+                        let id = service.random.uuid()
+                        let proposal = self.proposal(id: id, slots: Array(run), type: type, patient: patient, window: (start, end))
+                        context.proposals.store(proposal, id: id)
+                        proposals.append(proposal)
+                    }
+                    day = dayEnd
+                }
             }
-            let id = service.random.uuid()
-            let proposal = self.proposal(id: id, slots: candidate.slots, type: candidate.type, patient: patient, window: (start, end))
-            context.proposals.store(proposal, id: id)
-            proposals.append(proposal)
         }
         notes.insert(
             .init(
@@ -217,6 +207,37 @@ public struct FindOperation: OperationHandler {
             ),
             at: 0)
         return .json(200, service.searchset(proposals, baseURL: invocation.request.baseURL, outcome: notes))
+    }
+
+    /// Runs of contiguous free slots of one schedule in `group`, long enough for `type`, that
+    /// start in [from, before) and end by `until`; ordered by start, then schedule.
+    func runs(
+        of group: [ScheduleTemplate], type: AppointmentType?, from: Int64, before: Int64, until: Int64, now: Int64, _ service: FHIRService
+    ) throws(FHIRError) -> [ArraySlice<SlotRow>] {
+        let rows = try service.read { reader throws(FHIRError) in
+            var filter = SlotFilter()
+            filter.schedules = Set(group.map(\.id))
+            filter.statuses = ["free"]
+            filter.freeFrom = now
+            filter.times = [[.range(from: from, before: until)]]
+            if let type { filter.types = [type.code] }
+            return try reader.slots(filter)
+        }
+        let bySchedule = Dictionary(grouping: rows, by: \.schedule)
+        var found: [ArraySlice<SlotRow>] = []
+        for template in group {
+            if let type, type.minutes % template.slotMinutes != 0 { continue }
+            let needed = type.map { max(1, $0.minutes / template.slotMinutes) } ?? 1
+            let slots = bySchedule[template.id] ?? []
+            for index in slots.indices where slots[index].start < before && index + needed <= slots.count {
+                let run = slots[index..<(index + needed)]
+                guard run.last!.end <= until, (index..<(index + needed - 1)).allSatisfy({ slots[$0].end == slots[$0 + 1].start }) else {
+                    continue
+                }
+                found.append(run)
+            }
+        }
+        return found.sorted { ($0.first!.start, $0.first!.schedule) < ($1.first!.start, $1.first!.schedule) }
     }
 
     func proposal(id: String, slots: [SlotRow], type: AppointmentType?, patient: String?, window: (Int64, Int64)) -> JSONObject {
@@ -262,6 +283,8 @@ public struct HoldOperation: OperationHandler {
     public var type: String { "Appointment" }
     public var definition: String { "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-hold" }
     public var allowsGet: Bool { false }
+    /// Writes an Appointment (a new one from a proposal or resource, or the one named).
+    public var access: [(type: String, action: Access.Action)] { [("Appointment", .create), ("Appointment", .update)] }
 
     public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
         let now = service.clock.now()
@@ -301,6 +324,8 @@ public struct BookOperation: OperationHandler {
     public var type: String { "Appointment" }
     public var definition: String { "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-book" }
     public var allowsGet: Bool { false }
+    /// Writes an Appointment (a new one from a proposal or resource, or the one named).
+    public var access: [(type: String, action: Access.Action)] { [("Appointment", .create), ("Appointment", .update)] }
 
     public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
         let input = invocation.parameters

@@ -142,4 +142,24 @@ import Testing
         cache.removeAll()
         #expect(cache.value(for: "a") == nil)
     }
+
+    /// Thousands of mixed stores and reads agree with a plain LRU list, through the queue's compactions.
+    @Test func agreesWithAReferenceLRUOverManyOperations() {
+        let cache = BoundedCache<Int>(capacity: 8)
+        var reference: [(key: String, value: Int)] = []
+        var generator = SystemRandomNumberGenerator()
+        for step in 0..<20_000 {
+            let key = "k\(Int.random(in: 0..<20, using: &generator))"
+            if Bool.random(using: &generator) {
+                cache.store(step, for: key)
+                reference.removeAll { $0.key == key }
+                reference.append((key, step))
+                if reference.count > 8 { reference.removeFirst() }
+            } else {
+                let expected = reference.first { $0.key == key }?.value
+                #expect(cache.value(for: key) == expected)
+                if let index = reference.firstIndex(where: { $0.key == key }) { reference.append(reference.remove(at: index)) }
+            }
+        }
+    }
 }
