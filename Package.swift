@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // JWS verification and token signing (RSA via _CryptoExtras, ECDSA via Crypto).
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // The system SQLite (libsqlite3-dev). Only FHIRStore imports it.
@@ -54,15 +56,25 @@ let package = Package(
         .target(
             name: "Scheduling", dependencies: ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed"],
             swiftSettings: swiftSettings),
+        // SMART on FHIR authorization server: clients, JWS, tokens, scopes.
+        .target(
+            name: "SandboxAuth",
+            dependencies: [
+                "FHIRCore", "FHIRInteractions", "YAMLReader",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SandboxProfiles",
-            dependencies: ["FHIRCore", "YAMLReader"],
+            dependencies: ["FHIRCore", "YAMLReader", "SandboxAuth"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SandboxServer",
             dependencies: [
-                "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed", "SandboxProfiles", "Scheduling",
+                "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed", "SandboxProfiles", "Scheduling", "SandboxAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -73,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "fhir-sandbox",
             dependencies: [
-                "SandboxServer", "FHIRCore", "SandboxProfiles",
+                "SandboxServer", "FHIRCore", "SandboxProfiles", "SandboxAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
@@ -105,6 +117,11 @@ let package = Package(
         .testTarget(
             name: "SandboxSeedTests",
             dependencies: ["SandboxSeed", "FHIRCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SandboxAuthTests",
+            dependencies: ["SandboxAuth", "FHIRCore", "FHIRInteractions", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -76,11 +76,18 @@ public struct FHIRService: Sendable {
                     + (type == "Slot" ? "; slots come from schedule templates: book one by creating an Appointment that references it" : "")
             )
         }
+        let decision = try authorize(route, request)
+        // Under a patient-level grant a written body must stay in the compartment (a body that
+        // does not parse is left to the interaction, which names the syntax error).
+        if decision != .allowed, let body = request.body, let resource = (try? JSONParser.parse(body))?.objectValue {
+            if case .create(let type) = route { try Self.checkWrite(resource, type: type, id: nil, decision: decision) }
+            if case .update(let type, let id) = route { try Self.checkWrite(resource, type: type, id: id, decision: decision) }
+        }
         switch route {
         case .capabilities: return capabilities.response(baseURL: request.baseURL, now: clock.now())
         case .batch: return try batch(request)
         case .systemHistory: return try history(request, type: nil, id: nil)
-        case .search(let type): return try search(request, type: type)
+        case .search(let type): return try search(request, type: type, decision: decision)
         case .create(let type): return try create(request, type: type)
         case .typeHistory(let type): return try history(request, type: type, id: nil)
         case .read(let type, let id): return try read(request, type: type, id: id)

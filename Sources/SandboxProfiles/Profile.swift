@@ -1,3 +1,5 @@
+import SandboxAuth
+
 /// A vendor profile: how one mounted FHIR API looks and behaves. Data, read from
 /// `Profiles/<name>.yaml`.
 public struct Profile: Sendable, Equatable {
@@ -19,6 +21,8 @@ public struct Profile: Sendable, Equatable {
     public var unknownParameters: UnknownParameters
     /// `limits.maxBodyBytes` (default 4 MiB).
     public var maxBodyBytes: Int
+    /// `auth` — the authorization server's rules (see AuthSettings).
+    public var auth = AuthSettings()
     /// The file the profile came from.
     public var file: String
 

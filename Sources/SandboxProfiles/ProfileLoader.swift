@@ -1,4 +1,5 @@
 import Foundation
+import SandboxAuth
 import YAMLReader
 
 /// Reads and checks profile files. Unknown keys and bad values fail with file, line and key.
@@ -36,7 +37,7 @@ public enum ProfileLoader {
     }
 
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
-        let map = try root.mapping(keys: ["name", "description", "fhirBase", "search", "limits"])
+        let map = try root.mapping(keys: ["name", "description", "fhirBase", "search", "limits", "auth"])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
             throw try map.required("name").fail("profile names are lowercase letters, digits and '-'")
@@ -67,6 +68,73 @@ public enum ProfileLoader {
             profile.maxBodyBytes = try value.int()
             guard (1024...(256 << 20)).contains(profile.maxBodyBytes) else { throw value.fail("must be between 1024 and 268435456") }
         }
+        if let auth = map["auth"] { profile.auth = try parseAuth(auth) }
         return profile
+    }
+
+    static func parseAuth(_ value: YAMLValue) throws(YAMLError) -> AuthSettings {
+        let map = try value.mapping(keys: [
+            "mode", "path", "tokenFormat", "tokenMinutes", "codeSeconds", "refreshDays", "rotateRefreshTokens", "clientAuthMethods",
+            "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType",
+        ])
+        var auth = AuthSettings()
+        func choice<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
+            guard let item = map[key] else { return nil }
+            let text = try item.string()
+            guard let value = T(rawValue: text) else {
+                throw item.fail("must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+            }
+            return value
+        }
+        func positive(_ key: String) throws(YAMLError) -> Int? {
+            guard let item = map[key] else { return nil }
+            let number = try item.int()
+            guard number >= 1 else { throw item.fail("must be at least 1") }
+            return number
+        }
+        auth.mode = try choice("mode", AuthSettings.Mode.self) ?? auth.mode
+        auth.tokenFormat = try choice("tokenFormat", AuthSettings.TokenFormat.self) ?? auth.tokenFormat
+        if let item = map["path"] {
+            let path = try item.string()
+            guard path.hasPrefix("/"), !path.hasSuffix("/"), !path.hasPrefix("/_") else {
+                throw item.fail("must be an absolute path like /fhir/auth without a trailing slash, not under /_")
+            }
+            auth.path = path
+        }
+        auth.tokenMinutes = try positive("tokenMinutes") ?? auth.tokenMinutes
+        auth.codeSeconds = try positive("codeSeconds") ?? auth.codeSeconds
+        auth.refreshDays = try positive("refreshDays") ?? auth.refreshDays
+        auth.assertionMaxSeconds = try positive("assertionMaxSeconds") ?? auth.assertionMaxSeconds
+        if let item = map["rotateRefreshTokens"] { auth.rotateRefreshTokens = try item.bool() }
+        if let item = map["pkcePlain"] { auth.pkcePlain = try item.bool() }
+        auth.scopeSyntax = try choice("scopeSyntax", ScopeSyntax.self) ?? auth.scopeSyntax
+        if let item = map["tokenType"] {
+            auth.tokenType = try item.string()
+            guard auth.tokenType.lowercased() == "bearer" else { throw item.fail("must be Bearer or bearer") }
+        }
+        if let item = map["clientAuthMethods"] {
+            var methods = Set<AuthSettings.ClientAuthMethod>()
+            for text in try item.strings() {
+                guard let method = AuthSettings.ClientAuthMethod(rawValue: text) else {
+                    throw item.fail(
+                        "'\(text)' is not one of \(AuthSettings.ClientAuthMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                methods.insert(method)
+            }
+            auth.clientAuthMethods = methods
+        }
+        if let item = map["assertionAlgorithms"] {
+            var algorithms = Set<JWSAlgorithm>()
+            for text in try item.strings() {
+                guard let algorithm = JWSAlgorithm(rawValue: text) else {
+                    throw item.fail(
+                        "'\(text)' is not one of \(JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (none and HS* are never accepted)"
+                    )
+                }
+                algorithms.insert(algorithm)
+            }
+            auth.assertionAlgorithms = algorithms
+        }
+        return auth
     }
 }

@@ -2,6 +2,7 @@ import FHIRCore
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SandboxAuth
 import SandboxProfiles
 import SandboxSeed
 
@@ -39,6 +40,34 @@ struct AdminController: Sendable {
             "additionalProperties": .bool(false),
         ]))
 
+    static let clientSchema: JSON = .object(
+        JSONObject([
+            "type": .string("object"),
+            "properties": .object(
+                JSONObject([
+                    "id": .object(JSONObject(["type": .string("string")])),
+                    "type": .object(
+                        JSONObject([
+                            "type": .string("string"),
+                            "enum": .array(OAuthClient.Kind.allCases.map { .string($0.rawValue) }),
+                        ])),
+                    "secret": .object(JSONObject(["type": .string("string")])),
+                    "jwks": .object(JSONObject(["type": .string("object")])),
+                    "jwksUri": .object(JSONObject(["type": .string("string"), "format": .string("uri")])),
+                    "redirectUris": .object(
+                        JSONObject(["type": .string("array"), "items": .object(JSONObject(["type": .string("string")]))])),
+                    "scopes": .object(JSONObject(["type": .string("array"), "items": .object(JSONObject(["type": .string("string")]))])),
+                    "grantTypes": .object(
+                        JSONObject(["type": .string("array"), "items": .object(JSONObject(["type": .string("string")]))])),
+                    "autoApprove": .object(JSONObject(["type": .string("boolean")])),
+                    "launchPatient": .object(JSONObject(["type": .string("string")])),
+                    "tokenMinutes": .object(JSONObject(["type": .string("integer")])),
+                    "enabled": .object(JSONObject(["type": .string("boolean")])),
+                ])),
+            "required": .array([.string("id"), .string("type")]),
+            "additionalProperties": .bool(false),
+        ]))
+
     static let routes: [Route] = [
         Route(method: .post, path: "/_admin/reset", summary: "Reset every tenant to its seeded state", requestSchema: nil) {
             controller, _ throws(AdminError) in try controller.reset()
@@ -54,6 +83,26 @@ struct AdminController: Sendable {
             method: .post, path: "/_admin/clock/advance", summary: "Move the sandbox clock by {\"seconds\": N} (negative goes back)",
             requestSchema: advanceSchema
         ) { controller, body throws(AdminError) in try controller.advance(body) },
+        Route(method: .get, path: "/_admin/clients", summary: "The registered OAuth clients (secrets omitted)", requestSchema: nil) {
+            controller, _ in .array(controller.sandbox.clients.all.map { .object($0.json) })
+        },
+        Route(
+            method: .post, path: "/_admin/clients",
+            summary: "Register or replace an OAuth client (the keys of Seeds/default/clients.yaml); reset forgets it",
+            requestSchema: clientSchema
+        ) { controller, body throws(AdminError) in
+            guard case .object(let object) = body ?? .null else { throw AdminError("expected a client object") }
+            do throws(JOSEError) {
+                let client = try OAuthClient.from(json: object)
+                let created = controller.sandbox.clients.register(client)
+                var echo = client.json
+                echo["created"] = .bool(created)
+                return .object(echo)
+            } catch {
+                let field = error.description.split(separator: ":").first.map(String.init)
+                throw AdminError(error.description, field: field.flatMap { object[$0] != nil ? $0 : nil })
+            }
+        },
         Route(method: .get, path: "/_admin/openapi.json", summary: "This document", requestSchema: nil) { _, _ in
             AdminController.openAPI()
         },

@@ -23,6 +23,7 @@ public func buildApplication(
     IndexController(sandbox: sandbox).addRoutes(to: router)
     AdminController(sandbox: sandbox).addRoutes(to: router)
     for mount in sandbox.mounts {
+        AuthController(mount: mount, publicURL: configuration.publicURL).addRoutes(to: router)
         FHIRController(mount: mount, publicURL: configuration.publicURL).addRoutes(to: router)
     }
     var log = logger ?? Logger(label: "fhir-sandbox")

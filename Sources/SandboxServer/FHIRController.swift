@@ -2,6 +2,7 @@ import FHIRCore
 import FHIRInteractions
 import HTTPTypes
 import Hummingbird
+import SandboxAuth
 import SandboxProfiles
 
 /// Serves one profile's FHIR API under its base path: builds a `FHIRRequest` from the HTTP
@@ -35,7 +36,7 @@ struct FHIRController: Sendable {
             }
         }
         let headers = request.headers
-        let fhirRequest = FHIRRequest(
+        var fhirRequest = FHIRRequest(
             method: request.method.rawValue, segments: request.segments(after: profile.fhirBase),
             query: QueryString.parse(request.uri.query ?? ""),
             headers: .init(
@@ -43,6 +44,40 @@ struct FHIRController: Sendable {
                 contentType: headers[.contentType], accept: headers[.accept],
                 prefer: Prefer(header: headers[values: .prefer].joined(separator: ","))),
             body: body, baseURL: request.origin(publicURL: publicURL) + profile.fhirBase)
-        return Response(mount.pipeline.handle(fhirRequest))
+        if profile.auth.mode != .anonymous, !(fhirRequest.segments == ["metadata"] && request.method == .get) {
+            switch bearer(headers[.authorization], mode: profile.auth.mode) {
+            case .success(let access): fhirRequest.access = access
+            case .failure(let error):
+                var response = FHIRResponse.error(FHIRError(.unauthorized, error.description))
+                response.headers.append(("WWW-Authenticate", Self.challenge(error.error, error.description)))
+                return Response(response)
+            }
+        }
+        var response = mount.pipeline.handle(fhirRequest)
+        if response.status == 403, fhirRequest.access != nil {
+            response.headers.append(
+                (
+                    "WWW-Authenticate",
+                    Self.challenge("insufficient_scope", "The access token provided is valid, but is not authorized for this request")
+                ))
+        }
+        return Response(response)
+    }
+
+    /// The request's access: nil (anonymous) when the profile allows it and no token came.
+    func bearer(_ header: String?, mode: AuthSettings.Mode) -> Result<Access?, OAuthError> {
+        guard let header else {
+            return mode == .required
+                ? .failure(OAuthError("invalid_token", "a bearer token is required (Authorization: Bearer <token>)", status: 401))
+                : .success(nil)
+        }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            return .failure(OAuthError("invalid_token", "the Authorization header must be 'Bearer <token>'", status: 401))
+        }
+        return mount.auth.authenticate(bearer: String(header.dropFirst(7).drop { $0 == " " })).map { $0 }
+    }
+
+    static func challenge(_ error: String, _ description: String) -> String {
+        "Bearer realm=\"fhir-sandbox\", error=\"\(error)\", error_description=\"\(description.replacing("\"", with: "'"))\""
     }
 }

@@ -2,6 +2,7 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import NIOCore
+import SandboxAuth
 import SandboxProfiles
 import SandboxSeed
 
@@ -22,12 +23,20 @@ struct IndexController: Sendable {
         root["clock"] = .string(InstantFormat.iso(sandbox.clock.now()))
         root["profiles"] = .array(
             sandbox.mounts.map { mount in
-                .object(
-                    JSONObject([
-                        "name": .string(mount.profile.name), "description": .string(mount.profile.description),
-                        "fhirBase": .string(origin + mount.profile.fhirBase),
-                        "metadata": .string(origin + mount.profile.fhirBase + "/metadata"),
-                    ]))
+                var profile = JSONObject([
+                    "name": .string(mount.profile.name), "description": .string(mount.profile.description),
+                    "fhirBase": .string(origin + mount.profile.fhirBase),
+                    "metadata": .string(origin + mount.profile.fhirBase + "/metadata"),
+                    "smartConfiguration": .string(origin + mount.profile.fhirBase + "/.well-known/smart-configuration"),
+                    "auth": .string(mount.profile.auth.mode.rawValue),
+                ])
+                if mount.profile.auth.mode != .anonymous {
+                    let auth = mount.profile.auth
+                    profile["authorize"] = .string(origin + auth.authorizePath)
+                    profile["token"] = .string(origin + auth.tokenPath)
+                    profile["jwks"] = .string(origin + auth.jwksPath)
+                }
+                return .object(profile)
             })
         root["admin"] = .string(origin + "/_admin/openapi.json")
         return .object(root)
@@ -40,10 +49,12 @@ struct IndexController: Sendable {
         var html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>fhir-sandbox</title></head><body>"
         html += "<h1>fhir-sandbox \(Sandbox.version)</h1><p>Seed <code>\(escape(sandbox.seed.name))</code>, "
         html +=
-            "clock \(escape(InstantFormat.iso(sandbox.clock.now())))</p><table><tr><th>profile</th><th>FHIR base</th><th>description</th></tr>"
+            "clock \(escape(InstantFormat.iso(sandbox.clock.now())))</p><table><tr><th>profile</th><th>FHIR base</th><th>token</th><th>auth</th><th>description</th></tr>"
         for mount in sandbox.mounts {
             let base = origin + mount.profile.fhirBase
             html += "<tr><td>\(escape(mount.profile.name))</td><td><a href=\"\(escape(base))/metadata\">\(escape(base))</a></td>"
+            html += "<td>\(mount.profile.auth.mode == .anonymous ? "" : escape(origin + mount.profile.auth.tokenPath))</td>"
+            html += "<td>\(mount.profile.auth.mode.rawValue)</td>"
             html += "<td>\(escape(mount.profile.description))</td></tr>"
         }
         html += "</table><p>Admin API: <a href=\"/_admin/openapi.json\">/_admin/openapi.json</a></p></body></html>"

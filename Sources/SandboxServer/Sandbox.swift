@@ -3,6 +3,7 @@ import FHIRInteractions
 import FHIRSearch
 import FHIRStore
 import Foundation
+import SandboxAuth
 import SandboxProfiles
 import SandboxSeed
 import Scheduling
@@ -19,6 +20,8 @@ public final class Sandbox: Sendable {
         public let horizon: SlotHorizon
         /// The tenant's `$find` proposals and `$hold`s.
         public let scheduling: SchedulingContext
+        /// The profile's SMART authorization server.
+        public let auth: AuthorizationServer
     }
 
     public static let version = "0.1.0"
@@ -29,6 +32,10 @@ public final class Sandbox: Sendable {
     public let random: RandomSource
     public let registry: SearchRegistry
     public let mounts: [Mount]
+    /// OAuth clients known to every profile (the seed's `clients.yaml` and run-time additions).
+    public let clients: ClientRegistry
+    /// Signs every profile's access tokens (the seed's `keys/server-es256.pem`).
+    public let signer: TokenSigner
     /// The seeded clinic, loaded once; tenants are copies of it.
     let snapshot: ResourceStore
 
@@ -62,6 +69,7 @@ public final class Sandbox: Sendable {
             throw SandboxError("cannot load seed: \(error.message)")
         }
         seed = loaded.droppingResources()
+        (clients, signer) = try Self.loadAuth(seedDirectory: configuration.seedDirectory)
         let displays = loaded.codeDisplays()
         let extractor = IndexExtractor(registry: registry, zone: loaded.zone)
         do {
@@ -89,15 +97,17 @@ public final class Sandbox: Sendable {
                 let operations = scheduling.operations() + [PatientMatch()]
                 let service = FHIRService(
                     tenant: tenant, clock: clock, random: random, registry: registry, zone: loaded.zone, settings: settings,
-                    capabilities: CapabilityStatementBuilder(
-                        registry: registry, softwareVersion: Self.version, interactionsByType: ["Slot": slots.interactions],
-                        operations: operations),
+                    capabilities: Self.capabilities(profile, registry: registry, slots: slots, operations: operations),
                     providers: ["Slot": slots], hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)],
                     operations: operations)
                 try scheduling.recoverHolds(service: service)
                 let sweeper = HoldSweeper(context: scheduling, service: { service })
                 let pipeline = FHIRPipeline(steps: [JSONOnlyFormat(), horizon, sweeper], service: service)
-                mounts.append(Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon, scheduling: scheduling))
+                let auth = AuthorizationServer(
+                    profile: profile.name, settings: profile.auth, clients: clients, signer: signer, clock: clock, random: random,
+                    patients: { Self.pickerPatients(store) })
+                mounts.append(
+                    Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon, scheduling: scheduling, auth: auth))
             }
             self.mounts = mounts
             // Seeding parses and renders the whole clinic; give the freed heap back to the OS.
@@ -108,6 +118,64 @@ public final class Sandbox: Sendable {
             throw SandboxError("cannot prepare storage: \(error.message)")
         } catch {
             throw SandboxError("cannot prepare storage: \(error.localizedDescription)")
+        }
+    }
+
+    static func capabilities(
+        _ profile: Profile, registry: SearchRegistry, slots: SlotProvider, operations: [any OperationHandler]
+    ) -> CapabilityStatementBuilder {
+        var builder = CapabilityStatementBuilder(
+            registry: registry, softwareVersion: Self.version, interactionsByType: ["Slot": slots.interactions], operations: operations)
+        if profile.auth.mode != .anonymous {
+            let auth = profile.auth
+            builder.oauth = (
+                profile.fhirBase,
+                [
+                    ("token", auth.tokenPath), ("authorize", auth.authorizePath), ("introspect", auth.introspectPath),
+                    ("revoke", auth.revokePath),
+                ]
+            )
+        }
+        return builder
+    }
+
+    /// The seed's OAuth clients (`clients.yaml`, optional) and token-signing key
+    /// (`keys/server-es256.pem`, optional: a throwaway key otherwise).
+    public static func loadAuth(seedDirectory: String) throws(SandboxError) -> (ClientRegistry, TokenSigner) {
+        let clientsFile = "\(seedDirectory)/clients.yaml"
+        var clients: [OAuthClient] = []
+        if FileManager.default.fileExists(atPath: clientsFile) {
+            do {
+                clients = try OAuthClient.load(file: clientsFile)
+            } catch {
+                throw SandboxError("cannot load seed clients: \(error)")
+            }
+        }
+        let keyFile = "\(seedDirectory)/keys/server-es256.pem"
+        var signer = TokenSigner()
+        if let pem = try? String(contentsOfFile: keyFile, encoding: .utf8) {
+            do {
+                signer = try TokenSigner(pem: pem)
+            } catch {
+                throw SandboxError("\(keyFile): \(error.description)")
+            }
+        }
+        return (ClientRegistry(clients), signer)
+    }
+
+    /// Patients offered on the sign-in page's picker: the first 50 by id.
+    static func pickerPatients(_ store: ResourceStore) -> [(id: String, name: String)] {
+        var query = SearchQuery(type: "Patient")
+        query.count = 50
+        guard let keys = try? store.search(query), let bodies = try? store.bodies(Array(keys.sorted { $0.id < $1.id }.prefix(50)))
+        else { return [] }
+        return bodies.compactMap { key, body in
+            guard let patient = (try? JSONParser.parse(body))?.objectValue else { return nil }
+            let name = patient["name"]?.arrayValue?.first?.objectValue
+            let given = name?["given"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? ""
+            let family = name?["family"]?.stringValue ?? ""
+            let birth = patient["birthDate"]?.stringValue.map { " (born \($0))" } ?? ""
+            return (key.id, "\(given) \(family)\(birth)".trimmingCharacters(in: .whitespaces))
         }
     }
 
@@ -141,7 +209,9 @@ public final class Sandbox: Sendable {
             try mount.tenant.reset(from: snapshot)
             mount.horizon.reset()
             mount.scheduling.reset()
+            mount.auth.reset()
         }
+        clients.reset()
     }
 
     public func mount(named name: String) -> Mount? { mounts.first { $0.profile.name == name } }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SandboxAuth
 import SandboxProfiles
 
 /// `fhir-sandbox profiles list|show|lint`.
@@ -46,6 +47,20 @@ struct ProfilesCommand: ParsableCommand {
                 print("search.maxPageSize: \(profile.maxPageSize)")
                 print("search.unknownParameters: \(profile.unknownParameters.rawValue)")
                 print("limits.maxBodyBytes: \(profile.maxBodyBytes)")
+                let auth = profile.auth
+                print("auth.mode: \(auth.mode.rawValue)")
+                print("auth.path: \(auth.path) (token \(auth.tokenPath))")
+                print("auth.tokenFormat: \(auth.tokenFormat.rawValue)")
+                print("auth.tokenMinutes: \(auth.tokenMinutes)")
+                print("auth.codeSeconds: \(auth.codeSeconds)")
+                print("auth.refreshDays: \(auth.refreshDays)")
+                print("auth.rotateRefreshTokens: \(auth.rotateRefreshTokens)")
+                print("auth.clientAuthMethods: \(auth.clientAuthMethods.map(\.rawValue).sorted().joined(separator: ", "))")
+                print("auth.assertionAlgorithms: \(auth.assertionAlgorithms.map(\.rawValue).sorted().joined(separator: ", "))")
+                print("auth.assertionMaxSeconds: \(auth.assertionMaxSeconds)")
+                print("auth.scopeSyntax: \(auth.scopeSyntax.rawValue)")
+                print("auth.pkcePlain: \(auth.pkcePlain)")
+                print("auth.tokenType: \(auth.tokenType)")
             } catch {
                 Options.fail(error.description)
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import FHIRCore
 import Foundation
 import Hummingbird
+import SandboxAuth
 import SandboxProfiles
 import SandboxServer
 
@@ -51,7 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
                 var lines = ""
                 for mount in sandbox.mounts {
                     lines +=
-                        "\(mount.profile.name.padding(toLength: 10, withPad: " ", startingAt: 0)) FHIR base \(origin)\(mount.profile.fhirBase)\n"
+                        "\(mount.profile.name.padding(toLength: 10, withPad: " ", startingAt: 0)) FHIR base \(origin)\(mount.profile.fhirBase)"
+                        + (mount.profile.auth.mode == .anonymous
+                            ? "  (no auth)\n"
+                            : "  token \(origin)\(mount.profile.auth.tokenPath)  (auth \(mount.profile.auth.mode.rawValue))\n")
                 }
                 lines += "ready \(origin) (port \(port))\n"
                 FileHandle.standardOutput.write(Data(lines.utf8))

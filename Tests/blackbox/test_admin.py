@@ -59,5 +59,5 @@ def test_admin_errors_are_json_400s(client):
 def test_openapi_lists_every_admin_route(client):
     document = client.admin("GET", "/_admin/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/_admin/reset", "/_admin/clock", "/_admin/clock/advance", "/_admin/openapi.json"}
+    assert set(document["paths"]) == {"/_admin/reset", "/_admin/clock", "/_admin/clock/advance", "/_admin/clients", "/_admin/openapi.json"}
     assert set(document["paths"]["/_admin/clock"]) == {"get", "put"}

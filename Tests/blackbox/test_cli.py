@@ -62,7 +62,8 @@ def test_unreadable_seed_fails_with_file_and_line(tmp_path):
 def test_ready_lines_environment_and_public_url():
     server = Sandbox(env={"FHIR_SANDBOX_CLOCK": "2026-06-01T12:00:00Z", "FHIR_SANDBOX_PUBLIC_URL": "https://sandbox.example.org/"})
     try:
-        assert server.lines[0].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4"]
+        assert server.lines[0].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4", "token",
+                                           "https://sandbox.example.org/fhir/auth/token", "(auth", "optional)"]
         client = Client(server.origin)
         assert client.admin("GET", "/_admin/clock").json()["now"] == "2026-06-01T12:00:00.000Z"
         created = client.post("Patient", {"resourceType": "Patient"})

@@ -23,7 +23,7 @@ extension FHIRService {
     private func runBatch(_ entries: [BundleEntryRequest], request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
         var bundle = BundleBuilder(type: "batch-response", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
         for entry in entries {
-            let response = handle(entry.request(baseURL: request.baseURL, prefer: request.headers.prefer))
+            let response = handle(entry.request(baseURL: request.baseURL, prefer: request.headers.prefer, access: request.access))
             bundle.entries.append(Self.responseEntry(response))
         }
         return .json(200, bundle.bytes())
@@ -49,6 +49,17 @@ extension FHIRService {
             }
             if case .delete(let type, let id) = route, !targets.insert("\(type)/\(id)").inserted {
                 throw Self.entryError(FHIRError(.malformedRequest, "\(type)/\(id) is written twice in one transaction"), entry)
+            }
+            do {
+                let decision = try authorize(route, request)
+                if case .create(let type) = route, let resource = entry.resource?.objectValue {
+                    try Self.checkWrite(resource, type: type, id: nil, decision: decision)
+                }
+                if case .update(let type, let id) = route, let resource = entry.resource?.objectValue {
+                    try Self.checkWrite(resource, type: type, id: id, decision: decision)
+                }
+            } catch {
+                throw Self.entryError(error, entry)
             }
             routes.append(route)
         }
@@ -127,7 +138,9 @@ extension FHIRService {
                         )))
             } else {
                 // Reads run after the writes have committed, as FHIR orders them.
-                bundle.entries.append(Self.responseEntry(handle(entry.request(baseURL: request.baseURL, prefer: request.headers.prefer))))
+                bundle.entries.append(
+                    Self.responseEntry(
+                        handle(entry.request(baseURL: request.baseURL, prefer: request.headers.prefer, access: request.access))))
             }
         }
         return .json(200, bundle.bytes())
@@ -250,12 +263,14 @@ struct BundleEntryRequest: Sendable {
         return result
     }
 
-    func request(baseURL: String, prefer: Prefer) -> FHIRRequest {
-        FHIRRequest(
+    func request(baseURL: String, prefer: Prefer, access: Access?) -> FHIRRequest {
+        var request = FHIRRequest(
             method: method, segments: segments, query: query,
             headers: .init(
                 ifMatch: ifMatch, ifNoneMatch: ifNoneMatch, ifNoneExist: ifNoneExist,
                 contentType: method == "PATCH" ? "application/json-patch+json" : "application/fhir+json", prefer: prefer),
             body: resource.map { $0.bytes }, baseURL: baseURL)
+        request.access = access
+        return request
     }
 }

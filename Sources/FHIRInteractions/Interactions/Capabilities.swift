@@ -18,6 +18,9 @@ public struct CapabilityStatementBuilder: Sendable {
     public let interactionsByType: [String: [String]]
     /// Operations by type: (name, OperationDefinition canonical).
     public let operationsByType: [String: [(name: String, definition: String)]]
+    /// OAuth endpoints for `rest.security` (the SMART `oauth-uris` extension), as paths on the
+    /// server's origin keyed by extension name (`token`, `authorize`, ...); nil: no security.
+    public var oauth: (fhirBase: String, uris: [(name: String, path: String)])?
 
     public init(
         registry: SearchRegistry, softwareName: String = "fhir-sandbox", softwareVersion: String,
@@ -35,6 +38,35 @@ public struct CapabilityStatementBuilder: Sendable {
         rest["mode"] = .string("server")
         rest["resource"] = .array(registry.resourceTypes.map { resource($0) })
         rest["interaction"] = .array(Self.systemInteractions.map { .object(JSONObject(["code": .string($0)])) })
+        if let oauth, baseURL.hasSuffix(oauth.fhirBase) {
+            let origin = String(baseURL.dropLast(oauth.fhirBase.count))
+            let uris = oauth.uris.map { uri in
+                JSON.object(JSONObject(["url": .string(uri.name), "valueUri": .string(origin + uri.path)]))
+            }
+            rest["security"] = .object(
+                JSONObject([
+                    "extension": .array([
+                        .object(
+                            JSONObject([
+                                "url": .string("http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"),
+                                "extension": .array(uris),
+                            ]))
+                    ]),
+                    "service": .array([
+                        .object(
+                            JSONObject([
+                                "coding": .array([
+                                    .object(
+                                        JSONObject([
+                                            "system": .string("http://terminology.hl7.org/CodeSystem/restful-security-service"),
+                                            "code": .string("SMART-on-FHIR"),
+                                        ]))
+                                ])
+                            ]))
+                    ]),
+                    "description": .string("SMART on FHIR: OAuth 2.0 bearer tokens (see .well-known/smart-configuration)"),
+                ]))
+        }
         var statement = JSONObject()
         statement["resourceType"] = .string("CapabilityStatement")
         statement["status"] = .string("active")

@@ -8,7 +8,7 @@ extension FHIRService {
     static let pageOffset = "_page_offset"
 
     /// `GET [base]/[type]?...` and `POST [base]/[type]/_search`.
-    func search(_ request: FHIRRequest, type: String) throws(FHIRError) -> FHIRResponse {
+    func search(_ request: FHIRRequest, type: String, decision: Access.Decision = .allowed) throws(FHIRError) -> FHIRResponse {
         var parameters = request.query
         if request.method == "POST" {
             let media = request.headers.contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: " ").lowercased() }
@@ -48,7 +48,7 @@ extension FHIRService {
                     keys = try reader.search(query)
                 }
                 entry = PageCache.Entry(
-                    keys: keys, query: QueryString.encode(query.applied),
+                    keys: try confine(keys, to: decision, reader: reader), query: QueryString.encode(query.applied),
                     includes: query.includes.map {
                         .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType)
                     },
@@ -67,7 +67,7 @@ extension FHIRService {
             for include in entry.revIncludes {
                 included += try reader.revIncluded(page, sourceType: include.sourceType, parameter: include.parameter)
             }
-            included = included.filter { seen.insert("\($0.type)/\($0.id)").inserted }
+            included = try confine(included.filter { seen.insert("\($0.type)/\($0.id)").inserted }, to: decision, reader: reader)
             return (entry, try bodies(page, reader: reader, now: now), try bodies(included, reader: reader, now: now))
         }
         var bundle = BundleBuilder(type: "searchset", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))

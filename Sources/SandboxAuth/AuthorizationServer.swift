@@ -1,0 +1,394 @@
+import FHIRCore
+import FHIRInteractions
+import Foundation
+import Synchronization
+
+/// One profile's SMART on FHIR authorization server, without HTTP: the server module turns
+/// requests into calls here. Tokens are ES256 JWTs signed with the seed's key; their `iat` and
+/// `exp` come from the sandbox clock. Client assertions are checked against real time (clients
+/// sign with their own clocks), access tokens against the sandbox clock.
+public final class AuthorizationServer: Sendable {
+    public let profile: String
+    public let settings: AuthSettings
+    public let clients: ClientRegistry
+    public let signer: TokenSigner
+    let clock: SandboxClock
+    let random: RandomSource
+    let wallClock: @Sendable () -> Int64
+    let patients: @Sendable () -> [(id: String, name: String)]
+    let remoteKeys: RemoteKeys
+    let codes = AuthorizationCodes()
+    private let usedAssertions = Mutex<[String: Int64]>([:])
+    private let refreshTokens = Mutex<[String: RefreshGrant]>([:])
+    private let revoked = Mutex<Set<String>>([])
+    private let verified = BoundedCache<VerifiedToken>(capacity: 4096)
+    /// Opaque access tokens (profiles with `tokenFormat: opaque`) and what they stand for.
+    private let opaque = Mutex<[String: VerifiedToken]>([:])
+
+    struct VerifiedToken: Sendable {
+        let access: Access
+        let jti: String
+        let expires: Int64
+        let claims: JSONObject
+    }
+
+    public init(
+        profile: String, settings: AuthSettings, clients: ClientRegistry, signer: TokenSigner, clock: SandboxClock, random: RandomSource,
+        wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+        patients: @escaping @Sendable () -> [(id: String, name: String)] = { [] }, remoteKeys: RemoteKeys = RemoteKeys()
+    ) {
+        self.remoteKeys = remoteKeys
+        self.profile = profile
+        self.settings = settings
+        self.clients = clients
+        self.signer = signer
+        self.clock = clock
+        self.random = random
+        self.wallClock = wallClock
+        self.patients = patients
+    }
+
+    /// Forgets issued codes, refresh tokens, used assertions and revocations (admin reset).
+    public func reset() {
+        codes.removeAll()
+        usedAssertions.withLock { $0 = [:] }
+        refreshTokens.withLock { $0 = [:] }
+        revoked.withLock { $0 = [] }
+        verified.removeAll()
+        opaque.withLock { $0 = [:] }
+        remoteKeys.removeAll()
+    }
+
+    // MARK: Tokens
+
+    /// A signed access token for `client` (also what `fhir-sandbox token` prints).
+    public func accessToken(client: OAuthClient, scopes: [String], patient: String?, issuer: String, audience: String) -> (
+        token: String, expiresIn: Int
+    ) {
+        let now = clock.now() / 1000
+        let lifetime = (client.tokenMinutes ?? settings.tokenMinutes) * 60
+        var claims = JSONObject()
+        claims["iss"] = .string(issuer)
+        claims["sub"] = .string(client.id)
+        claims["aud"] = .string(audience)
+        claims["iat"] = .int(Int(now))
+        claims["exp"] = .int(Int(now) + lifetime)
+        claims["jti"] = .string(random.uuid())
+        claims["client_id"] = .string(client.id)
+        claims["scope"] = .string(scopes.joined(separator: " "))
+        claims["profile"] = .string(profile)
+        if let patient { claims["patient"] = .string(patient) }
+        guard settings.tokenFormat == .opaque else { return (signer.sign(claims), lifetime) }
+        let token = random.token(24)
+        let entry = VerifiedToken(
+            access: Access(grants: Scopes.grants(scopes), patient: patient, client: client.id), jti: claims["jti"]!.stringValue!,
+            expires: now + Int64(lifetime), claims: claims)
+        opaque.withLock { tokens in
+            tokens = tokens.filter { $0.value.expires > now }
+            tokens[token] = entry
+        }
+        return (token, lifetime)
+    }
+
+    /// Validates a bearer token for a FHIR call.
+    public func authenticate(bearer token: String) -> Result<Access, OAuthError> {
+        switch verify(token) {
+        case .success(let token): return .success(token.access)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    func verify(_ token: String) -> Result<VerifiedToken, OAuthError> {
+        let now = clock.now() / 1000
+        let checked: VerifiedToken
+        if let cached = verified.value(for: token) ?? opaque.withLock({ $0[token] }) {
+            checked = cached
+        } else {
+            guard case .success(let jws) = CompactJWS.parse(token),
+                case .success = jws.verify(keys: signer.verificationKeys, allowed: [.es256])
+            else {
+                return .failure(OAuthError("invalid_token", "the access token is malformed or its signature does not verify", status: 401))
+            }
+            let claims = jws.claims
+            guard claims["profile"]?.stringValue == profile else {
+                return .failure(OAuthError("invalid_token", "the access token was issued for another profile", status: 401))
+            }
+            guard let client = claims["client_id"]?.stringValue, let jti = claims["jti"]?.stringValue,
+                let exp = claims["exp"]?.numberText.flatMap({ Int64($0) })
+            else {
+                return .failure(OAuthError("invalid_token", "the access token lacks client_id, jti or exp", status: 401))
+            }
+            let scopes = Scopes.split(claims["scope"]?.stringValue)
+            checked = VerifiedToken(
+                access: Access(grants: Scopes.grants(scopes), patient: claims["patient"]?.stringValue, client: client), jti: jti,
+                expires: exp, claims: claims)
+            verified.store(checked, for: token)
+        }
+        guard now < checked.expires else {
+            return .failure(
+                OAuthError("invalid_token", "the access token expired at \(InstantFormat.iso(checked.expires * 1000))", status: 401))
+        }
+        guard !revoked.withLock({ $0.contains(checked.jti) }) else {
+            return .failure(OAuthError("invalid_token", "the access token was revoked", status: 401))
+        }
+        guard clients.client(checked.access.client)?.enabled == true else {
+            return .failure(OAuthError("invalid_token", "the client \(checked.access.client) is disabled or unknown", status: 401))
+        }
+        return .success(checked)
+    }
+
+    // MARK: Token endpoint
+
+    /// `POST {auth}/token` with a form body. `tokenURL` is this endpoint's absolute URL (the
+    /// audience client assertions must name); `fhirBaseURL` is the audience of issued tokens.
+    public func token(form: [(name: String, value: String)], authorization: String?, tokenURL: String, fhirBaseURL: String) -> Result<
+        JSONObject, OAuthError
+    > {
+        func value(_ name: String) -> String? { form.last { $0.name == name }?.value }
+        let issuer = String(tokenURL.dropLast("/token".count))
+        let grantType = value("grant_type") ?? ""
+        let client: OAuthClient
+        switch authenticateClient(form: form, authorization: authorization, tokenURL: tokenURL) {
+        case .success(let found): client = found
+        case .failure(let error): return .failure(error)
+        }
+        switch grantType {
+        case "client_credentials":
+            guard client.grants.contains(.clientCredentials), client.kind != .public else {
+                return .failure(OAuthError("unauthorized_client", "client \(client.id) may not use client_credentials"))
+            }
+            let requested = value("scope").map(Scopes.split) ?? client.scopes
+            let (granted, _) = Scopes.narrow(requested, allowed: client.scopes, syntax: settings.scopeSyntax)
+            guard !Scopes.grants(granted).isEmpty else {
+                return .failure(
+                    OAuthError(
+                        "invalid_scope", "none of the requested scopes is registered for \(client.id): \(requested.joined(separator: " "))")
+                )
+            }
+            return .success(response(client: client, scopes: granted, patient: nil, refresh: false, issuer: issuer, audience: fhirBaseURL))
+        case "authorization_code":
+            guard client.grants.contains(.authorizationCode) else {
+                return .failure(OAuthError("unauthorized_client", "client \(client.id) may not use authorization_code"))
+            }
+            guard let code = value("code") else { return .failure(.invalidRequest("code is required")) }
+            switch codes.redeem(
+                code, client: client.id, redirectURI: value("redirect_uri"), verifier: value("code_verifier"), now: clock.now())
+            {
+            case .failure(let error): return .failure(error)
+            case .success(let grant):
+                let refresh =
+                    client.grants.contains(.refreshToken) && grant.scopes.contains { $0 == "offline_access" || $0 == "online_access" }
+                return .success(
+                    response(
+                        client: client, scopes: grant.scopes, patient: grant.patient, refresh: refresh, issuer: issuer,
+                        audience: fhirBaseURL))
+            }
+        case "refresh_token":
+            guard client.grants.contains(.refreshToken) else {
+                return .failure(OAuthError("unauthorized_client", "client \(client.id) may not use refresh_token"))
+            }
+            guard let token = value("refresh_token") else { return .failure(.invalidRequest("refresh_token is required")) }
+            let now = clock.now()
+            let grant: RefreshGrant? = refreshTokens.withLock { tokens in
+                guard let grant = tokens[token] else { return nil }
+                if settings.rotateRefreshTokens { tokens[token] = nil }
+                return grant
+            }
+            guard let grant, grant.client == client.id else {
+                return .failure(.invalidGrant("the refresh token is unknown, revoked, already rotated, or belongs to another client"))
+            }
+            guard now < grant.expires else { return .failure(.invalidGrant("the refresh token has expired")) }
+            var scopes = grant.scopes
+            if let narrower = value("scope").map(Scopes.split) {
+                guard narrower.allSatisfy(grant.scopes.contains) else {
+                    return .failure(OAuthError("invalid_scope", "a refresh may only narrow the original scopes"))
+                }
+                scopes = narrower
+            }
+            var body = response(
+                client: client, scopes: scopes, patient: grant.patient, refresh: settings.rotateRefreshTokens, issuer: issuer,
+                audience: fhirBaseURL)
+            if !settings.rotateRefreshTokens { body["refresh_token"] = .string(token) }
+            return .success(body)
+        case "":
+            return .failure(.invalidRequest("grant_type is required"))
+        default:
+            return .failure(
+                OAuthError(
+                    "unsupported_grant_type",
+                    "grant_type '\(grantType)' is not supported (client_credentials, authorization_code, refresh_token)"))
+        }
+    }
+
+    private func response(client: OAuthClient, scopes: [String], patient: String?, refresh: Bool, issuer: String, audience: String)
+        -> JSONObject
+    {
+        let (token, lifetime) = accessToken(client: client, scopes: scopes, patient: patient, issuer: issuer, audience: audience)
+        var body = JSONObject()
+        body["access_token"] = .string(token)
+        body["token_type"] = .string(settings.tokenType)
+        body["expires_in"] = .int(lifetime)
+        body["scope"] = .string(scopes.joined(separator: " "))
+        if let patient { body["patient"] = .string(patient) }
+        if refresh {
+            let refreshToken = random.token() + random.token()
+            let expires = clock.now() + Int64(settings.refreshDays) * 86_400_000
+            refreshTokens.withLock {
+                $0[refreshToken] = RefreshGrant(client: client.id, scopes: scopes, patient: patient, expires: expires)
+            }
+            body["refresh_token"] = .string(refreshToken)
+        }
+        return body
+    }
+
+    // MARK: Client authentication
+
+    /// Before a request with a client assertion: fetches the asserting client's `jwksUri` key
+    /// set unless it is cached. Returns the error to answer with when it cannot be had.
+    public func prepare(form: [(name: String, value: String)]) async -> OAuthError? {
+        guard let assertion = form.last(where: { $0.name == "client_assertion" })?.value,
+            case .success(let jws) = CompactJWS.parse(assertion), let iss = jws.claims["iss"]?.stringValue,
+            let client = clients.client(iss), client.enabled, let url = client.jwksURI
+        else { return nil }
+        return await remoteKeys.refresh(url, now: wallClock()).map { .invalidClient($0) }
+    }
+
+    /// Who is calling: a `private_key_jwt` assertion, HTTP Basic, a secret in the form, or (public
+    /// clients) just `client_id`, each only if the profile accepts the method.
+    func authenticateClient(form: [(name: String, value: String)], authorization: String?, tokenURL: String) -> Result<
+        OAuthClient, OAuthError
+    > {
+        func value(_ name: String) -> String? { form.last { $0.name == name }?.value }
+        if let assertion = value("client_assertion") {
+            guard settings.clientAuthMethods.contains(.privateKeyJWT) else {
+                return .failure(.invalidClient("private_key_jwt is not accepted here"))
+            }
+            guard value("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" else {
+                return .failure(.invalidRequest("client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer"))
+            }
+            return verifyAssertion(assertion, formClient: value("client_id"), tokenURL: tokenURL)
+        }
+        if let authorization, authorization.lowercased().hasPrefix("basic ") {
+            guard settings.clientAuthMethods.contains(.clientSecretBasic) else {
+                return .failure(OAuthError("invalid_client", "client_secret_basic is not accepted here", status: 401))
+            }
+            guard let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+                let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+            else {
+                return .failure(OAuthError("invalid_client", "the Basic credentials are not base64 of client_id:secret", status: 401))
+            }
+            let id = String(text[..<colon]).removingPercentEncoding ?? String(text[..<colon])
+            let secret = String(text[text.index(after: colon)...]).removingPercentEncoding ?? String(text[text.index(after: colon)...])
+            return checkSecret(id: id, secret: secret, status: 401)
+        }
+        if let secret = value("client_secret") {
+            guard settings.clientAuthMethods.contains(.clientSecretPost) else {
+                return .failure(.invalidClient("client_secret_post is not accepted here"))
+            }
+            return checkSecret(id: value("client_id") ?? "", secret: secret, status: 400)
+        }
+        guard let id = value("client_id") else {
+            return .failure(
+                OAuthError("invalid_client", "no client authentication (client_assertion, Basic, client_secret or client_id)", status: 401))
+        }
+        guard let client = clients.client(id), client.enabled else { return .failure(.invalidClient("unknown or disabled client \(id)")) }
+        guard client.kind == .public else {
+            return .failure(.invalidClient("client \(id) is confidential: authenticate with its secret or a signed assertion"))
+        }
+        return .success(client)
+    }
+
+    private func checkSecret(id: String, secret: String, status: Int) -> Result<OAuthClient, OAuthError> {
+        guard let client = clients.client(id), client.enabled, client.kind == .confidentialSecret, let expected = client.secret,
+            Array(expected.utf8) == Array(secret.utf8)
+        else {
+            return .failure(OAuthError("invalid_client", "client authentication failed for '\(id)'", status: status))
+        }
+        return .success(client)
+    }
+
+    /// SMART Backend Services assertion rules (hl7.org/fhir/smart-app-launch/client-confidential-asymmetric).
+    func verifyAssertion(_ assertion: String, formClient: String?, tokenURL: String) -> Result<OAuthClient, OAuthError> {
+        let jws: CompactJWS
+        switch CompactJWS.parse(assertion) {
+        case .success(let parsed): jws = parsed
+        case .failure(let error): return .failure(.invalidClient("client_assertion: \(error.description)"))
+        }
+        let claims = jws.claims
+        guard let iss = claims["iss"]?.stringValue, let sub = claims["sub"]?.stringValue else {
+            return .failure(.invalidClient("client_assertion needs iss and sub (both the client_id)"))
+        }
+        guard iss == sub else { return .failure(.invalidClient("client_assertion iss '\(iss)' differs from sub '\(sub)'")) }
+        if let formClient, formClient != iss {
+            return .failure(.invalidClient("client_id '\(formClient)' differs from the assertion's iss '\(iss)'"))
+        }
+        guard let client = clients.client(iss) else { return .failure(.invalidClient("unknown client '\(iss)'")) }
+        guard client.enabled else { return .failure(.invalidClient("client '\(iss)' is disabled")) }
+        let keys = client.keys + (client.jwksURI.flatMap { remoteKeys.keys($0, now: wallClock()) } ?? [])
+        guard !keys.isEmpty else { return .failure(.invalidClient("client '\(iss)' has no registered keys")) }
+        if case .failure(let error) = jws.verify(keys: keys, allowed: settings.assertionAlgorithms) {
+            return .failure(.invalidClient("client_assertion: \(error.description)"))
+        }
+        let audiences = claims["aud"].map { $0.asList.compactMap(\.stringValue) } ?? []
+        guard audiences.contains(tokenURL) else {
+            return .failure(
+                .invalidClient("client_assertion aud must be this token endpoint, \(tokenURL) (got \(audiences.joined(separator: ", ")))"))
+        }
+        let now = wallClock() / 1000
+        guard let exp = claims["exp"]?.numberText.flatMap({ Double($0) }).map({ Int64($0) }) else {
+            return .failure(.invalidClient("client_assertion needs a numeric exp"))
+        }
+        guard exp > now else { return .failure(.invalidClient("client_assertion expired \(now - exp) s ago")) }
+        guard exp <= now + Int64(settings.assertionMaxSeconds) + 5 else {
+            return .failure(
+                .invalidClient("client_assertion exp is \(exp - now) s ahead; at most \(settings.assertionMaxSeconds) s is accepted"))
+        }
+        if let nbf = claims["nbf"]?.numberText.flatMap({ Double($0) }), Int64(nbf) > now + 5 {
+            return .failure(.invalidClient("client_assertion nbf is in the future"))
+        }
+        guard let jti = claims["jti"]?.stringValue, !jti.isEmpty else {
+            return .failure(.invalidClient("client_assertion needs a jti string"))
+        }
+        let key = iss + " " + jti
+        let replayed = usedAssertions.withLock { used -> Bool in
+            used = used.filter { $0.value >= now }
+            if used[key] != nil { return true }
+            used[key] = exp
+            return false
+        }
+        guard !replayed else { return .failure(.invalidClient("client_assertion jti '\(jti)' was already used")) }
+        return .success(client)
+    }
+
+    // MARK: Introspection and revocation
+
+    /// RFC 7662. The caller authenticates as a client or with a valid bearer token.
+    public func introspect(form: [(name: String, value: String)], authorization: String?, tokenURL: String) -> Result<
+        JSONObject, OAuthError
+    > {
+        if case .failure(let error) = caller(form: form, authorization: authorization, tokenURL: tokenURL) { return .failure(error) }
+        guard let token = form.last(where: { $0.name == "token" })?.value else { return .failure(.invalidRequest("token is required")) }
+        guard case .success(let checked) = verify(token) else { return .success(JSONObject(["active": .bool(false)])) }
+        var body = JSONObject()
+        body["active"] = .bool(true)
+        for name in ["scope", "client_id", "sub", "iss", "aud", "exp", "iat", "patient"] { body[name] = checked.claims[name] }
+        body["token_type"] = .string(settings.tokenType)
+        return .success(body)
+    }
+
+    /// RFC 7009: revokes an access token (by its jti) or a refresh token; unknown tokens are fine.
+    public func revoke(form: [(name: String, value: String)], authorization: String?, tokenURL: String) -> Result<Void, OAuthError> {
+        if case .failure(let error) = caller(form: form, authorization: authorization, tokenURL: tokenURL) { return .failure(error) }
+        guard let token = form.last(where: { $0.name == "token" })?.value else { return .failure(.invalidRequest("token is required")) }
+        if refreshTokens.withLock({ $0.removeValue(forKey: token) }) != nil { return .success(()) }
+        if case .success(let checked) = verify(token) { revoked.withLock { _ = $0.insert(checked.jti) } }
+        return .success(())
+    }
+
+    private func caller(form: [(name: String, value: String)], authorization: String?, tokenURL: String) -> Result<Void, OAuthError> {
+        if let authorization, authorization.lowercased().hasPrefix("bearer ") {
+            return authenticate(bearer: String(authorization.dropFirst(7))).map { _ in () }
+        }
+        return authenticateClient(form: form, authorization: authorization, tokenURL: tokenURL).map { _ in () }
+    }
+}

@@ -1,0 +1,71 @@
+import Crypto
+import FHIRCore
+import Synchronization
+
+/// An OAuth error response (RFC 6749 §5.2): `{"error": ..., "error_description": ...}`.
+public struct OAuthError: Error, Sendable, Equatable {
+    public let error: String
+    public let description: String
+    public let status: Int
+
+    public init(_ error: String, _ description: String, status: Int = 400) {
+        self.error = error
+        self.description = description
+        self.status = status
+    }
+
+    static func invalidRequest(_ description: String) -> OAuthError { OAuthError("invalid_request", description) }
+    static func invalidClient(_ description: String) -> OAuthError { OAuthError("invalid_client", description) }
+    static func invalidGrant(_ description: String) -> OAuthError { OAuthError("invalid_grant", description) }
+}
+
+/// What an authorization code stands for until it is redeemed.
+public struct CodeGrant: Sendable, Equatable {
+    public let client: String
+    public let redirectURI: String
+    public let scopes: [String]
+    public let patient: String?
+    public let challenge: String
+    public let challengeMethod: String
+    public let expires: Int64
+}
+
+/// Authorization codes: issued once, redeemed at most once, before they expire, by the client
+/// they were issued to, with the same redirect URI and the PKCE verifier of the challenge.
+public final class AuthorizationCodes: Sendable {
+    private let codes = Mutex<[String: CodeGrant]>([:])
+
+    public init() {}
+
+    public func issue(_ grant: CodeGrant, code: String) { codes.withLock { $0[code] = grant } }
+
+    /// Redeems `code`. A code is spent by the first attempt, whether or not it succeeds.
+    public func redeem(
+        _ code: String, client: String, redirectURI: String?, verifier: String?, now: Int64
+    ) -> Result<CodeGrant, OAuthError> {
+        guard let grant = codes.withLock({ $0.removeValue(forKey: code) }) else {
+            return .failure(.invalidGrant("the authorization code is unknown or was already used"))
+        }
+        guard now < grant.expires else { return .failure(.invalidGrant("the authorization code has expired")) }
+        guard grant.client == client else { return .failure(.invalidGrant("the authorization code was issued to another client")) }
+        guard redirectURI == grant.redirectURI else {
+            return .failure(.invalidGrant("redirect_uri does not match the one the code was issued for"))
+        }
+        guard let verifier, !verifier.isEmpty else { return .failure(.invalidRequest("code_verifier is required (PKCE)")) }
+        let expected = grant.challengeMethod == "plain" ? verifier : Base64URL.encode(SHA256.hash(data: Array(verifier.utf8)))
+        guard expected == grant.challenge else {
+            return .failure(.invalidGrant("code_verifier does not match the code_challenge (\(grant.challengeMethod))"))
+        }
+        return .success(grant)
+    }
+
+    public func removeAll() { codes.withLock { $0 = [:] } }
+}
+
+/// What a refresh token stands for.
+public struct RefreshGrant: Sendable {
+    public let client: String
+    public let scopes: [String]
+    public let patient: String?
+    public let expires: Int64
+}

@@ -1,0 +1,93 @@
+import FHIRCore
+import FHIRInteractions
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SandboxAuth
+import SandboxProfiles
+
+/// One profile's OAuth endpoints (token, authorize, introspect, revoke, JWKS) and its SMART
+/// discovery document, over the framework-free `AuthorizationServer`.
+struct AuthController: Sendable {
+    let mount: Sandbox.Mount
+    let publicURL: String?
+
+    var auth: AuthorizationServer { mount.auth }
+    var settings: AuthSettings { mount.profile.auth }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get(RouterPath(mount.profile.fhirBase + "/.well-known/smart-configuration")) { request, _ -> Response in
+            .json(.ok, .object(auth.discovery(origin: request.origin(publicURL: publicURL))))
+        }
+        guard settings.mode != .anonymous else { return }
+        router.post(RouterPath(settings.tokenPath)) { request, _ -> Response in
+            let form = try await Self.form(request)
+            let origin = request.origin(publicURL: publicURL)
+            if let failure = await auth.prepare(form: form) { return Self.oauth(.failure(failure)) }
+            return Self.oauth(
+                auth.token(
+                    form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath,
+                    fhirBaseURL: origin + mount.profile.fhirBase))
+        }
+        router.post(RouterPath(settings.introspectPath)) { request, _ -> Response in
+            let form = try await Self.form(request)
+            let origin = request.origin(publicURL: publicURL)
+            if let failure = await auth.prepare(form: form) { return Self.oauth(.failure(failure)) }
+            return Self.oauth(
+                auth.introspect(form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath))
+        }
+        router.post(RouterPath(settings.revokePath)) { request, _ -> Response in
+            let form = try await Self.form(request)
+            let origin = request.origin(publicURL: publicURL)
+            if let failure = await auth.prepare(form: form) { return Self.oauth(.failure(failure)) }
+            return Self.oauth(
+                auth.revoke(form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath).map {
+                    JSONObject()
+                }
+            )
+        }
+        router.get(RouterPath(settings.jwksPath)) { _, _ -> Response in .json(.ok, .object(auth.jwks)) }
+        router.get(RouterPath(settings.authorizePath)) { request, _ -> Response in
+            authorize(QueryString.parse(request.uri.query ?? ""), request)
+        }
+        router.post(RouterPath(settings.authorizePath)) { request, _ -> Response in
+            authorize(try await Self.form(request), request)
+        }
+    }
+
+    func authorize(_ parameters: [(name: String, value: String)], _ request: Request) -> Response {
+        let origin = request.origin(publicURL: publicURL)
+        switch auth.authorize(parameters, fhirBaseURL: origin + mount.profile.fhirBase, formAction: origin + settings.authorizePath) {
+        case .redirect(let location):
+            return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
+        case .page(let status, let html):
+            return Response(
+                status: HTTPResponse.Status(code: status), headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        }
+    }
+
+    /// The form body (`application/x-www-form-urlencoded`), as OAuth endpoints take it.
+    static func form(_ request: Request) async throws -> [(name: String, value: String)] {
+        var buffer = try await request.body.collect(upTo: 65536)
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        return QueryString.parse(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// An OAuth JSON response: the body, or `{"error", "error_description"}` with its status.
+    static func oauth(_ result: Result<JSONObject, OAuthError>) -> Response {
+        var headers: HTTPFields = [
+            .contentType: "application/json; charset=utf-8", .cacheControl: "no-store", HTTPField.Name("Pragma")!: "no-cache",
+        ]
+        switch result {
+        case .success(let body):
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.object(body).bytes)))
+        case .failure(let error):
+            if error.status == 401 { headers[.wwwAuthenticate] = "Basic realm=\"fhir-sandbox\"" }
+            let body = JSONObject(["error": .string(error.error), "error_description": .string(error.description)])
+            return Response(
+                status: HTTPResponse.Status(code: error.status), headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.object(body).bytes)))
+        }
+    }
+}

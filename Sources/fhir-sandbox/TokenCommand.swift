@@ -1,0 +1,73 @@
+import ArgumentParser
+import FHIRCore
+import Foundation
+import SandboxAuth
+import SandboxProfiles
+import SandboxServer
+
+/// `fhir-sandbox token`: prints an access token a sandbox started from the same seed accepts,
+/// for quick `curl` work. Signed offline with the seed's token key; no server is contacted.
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Print a valid access token for a seed client (signed with the seed's token key).")
+
+    @Option(help: "Profile the token is for (default generic).") var profile = "generic"
+    @Option(help: "Client id from the seed's clients.yaml.") var client: String
+    @Option(help: "Scopes, space-separated (default: every scope the client is registered for).") var scope: String?
+    @Option(help: "Patient in context, for patient/ scopes.") var patient: String?
+    @Option(name: .customLong("profiles-dir"), help: "Folder of profile files (env FHIR_SANDBOX_PROFILES_DIR; default Profiles).")
+    var profilesDirectory: String?
+    @Option(help: "Seed folder (env FHIR_SANDBOX_SEED; default Seeds/default).") var seed: String?
+    @Option(help: "Issue the token at this sandbox-clock instant (env FHIR_SANDBOX_CLOCK; default: now).") var clock: String?
+    @Option(name: .customLong("public-url"), help: "Origin the token names as issuer and audience (env FHIR_SANDBOX_PUBLIC_URL).")
+    var publicURL: String?
+
+    func run() throws {
+        let configuration: SandboxConfiguration
+        do {
+            configuration = try Options.resolve(
+                host: nil, port: nil, profiles: nil, profilesDirectory: profilesDirectory, seed: seed, dataDirectory: nil, clock: clock,
+                publicURL: publicURL, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            Options.fail(error.message)
+        }
+        let profiles: [Profile]
+        do {
+            profiles = try ProfileLoader.loadAll(directory: configuration.profilesDirectory)
+        } catch {
+            Options.fail(error.description)
+        }
+        guard let chosen = profiles.first(where: { $0.name == profile }) else {
+            Options.fail("no profile named '\(profile)' (available: \(profiles.map(\.name).joined(separator: ", ")))")
+        }
+        guard chosen.auth.mode != .anonymous else { Options.fail("profile '\(profile)' has auth: anonymous; it takes no tokens") }
+        guard chosen.auth.tokenFormat == .jwt else {
+            Options.fail("profile '\(profile)' issues opaque tokens, which only the running server knows: use its token endpoint")
+        }
+        let (clients, signer): (ClientRegistry, TokenSigner)
+        do {
+            (clients, signer) = try Sandbox.loadAuth(seedDirectory: configuration.seedDirectory)
+        } catch {
+            Options.fail(error.message)
+        }
+        guard let registered = clients.client(client), registered.enabled else {
+            Options.fail(
+                "no enabled client '\(client)' in \(configuration.seedDirectory)/clients.yaml (known: \(clients.all.map(\.id).joined(separator: ", ")))"
+            )
+        }
+        let requested = scope.map(Scopes.split) ?? registered.scopes
+        let (granted, dropped) = Scopes.narrow(requested, allowed: registered.scopes, syntax: chosen.auth.scopeSyntax)
+        guard !granted.isEmpty else { Options.fail("none of the scopes is registered for \(client): \(requested.joined(separator: " "))") }
+        if !dropped.isEmpty {
+            FileHandle.standardError.write(Data("fhir-sandbox: dropped scopes: \(dropped.joined(separator: " "))\n".utf8))
+        }
+        let sandboxClock = SandboxClock(system: { Int64(Date().timeIntervalSince1970 * 1000) }, frozenAt: configuration.frozenClock)
+        let server = AuthorizationServer(
+            profile: chosen.name, settings: chosen.auth, clients: clients, signer: signer, clock: sandboxClock, random: .system())
+        let origin = configuration.publicURL ?? "http://\(configuration.host):\(configuration.port)"
+        let token = server.accessToken(
+            client: registered, scopes: granted, patient: patient, issuer: origin + chosen.auth.path, audience: origin + chosen.fhirBase)
+        print(token.token)
+    }
+}
