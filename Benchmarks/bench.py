@@ -25,7 +25,8 @@ SLOTS = "/fhir/r4/Slot?schedule.actor=Practitioner/pract-okafor&start=ge2026-04-
 FIND = "/fhir/r4/Appointment/$find?start=2026-04-20&end=2026-04-27&visit-type=FOLLOW_UP&_count=10"
 NAMES = ["nginx static Patient (machine ceiling)", "bench-ceiling Patient (framework ceiling)", "sandbox Patient read by id",
          "sandbox Patient search family=garcia", "sandbox Slot search, 1 practitioner, 1 week",
-         "sandbox Appointment/$find, 1 week, FOLLOW_UP"]
+         "sandbox Appointment/$find, 1 week, FOLLOW_UP", "sandbox Patient read, bearer token"]
+ASSERTIONS = 60000
 
 
 def median_run(runs):
@@ -47,8 +48,10 @@ def rss_mb(pid):
     return float("nan")
 
 
-def wrk(url, script=None, duration=DURATION):
+def wrk(url, script=None, duration=DURATION, headers=()):
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", url]
+    for header in headers:
+        args[1:1] = ["-H", header]
     if script:
         args[1:1] = ["-s", script]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -223,6 +226,17 @@ http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port}; location / {{ r
 
     # The ceilings and the sandbox's read and search run interleaved, ROUNDS times, and each
     # figure is the median: on a shared 2-core machine a single run moves by 20%.
+    # A backend-services token for the bearer-token read (generic is auth: optional, so the
+    # token is verified and its scopes enforced on every request).
+    token_url = base + "/fhir/auth/token"
+    python = os.path.join(root, ".venv", "bin", "python")
+    assertion_file = os.path.join(work, "assertions.txt")
+    subprocess.run([python, os.path.join(root, "Benchmarks", "assertions.py"), token_url, "1", assertion_file], check=True)
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": "system/Patient.rs",
+                                   "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                   "client_assertion": open(assertion_file).readline().strip()}).encode()
+    bearer = json.loads(urllib.request.urlopen(urllib.request.Request(token_url, data=form)).read())["access_token"]
+
     rounds = {name: [] for name in NAMES}
     targets = {
         NAMES[0]: f"http://127.0.0.1:{nginx_port}{PATIENT}",
@@ -232,9 +246,11 @@ http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port}; location / {{ r
         NAMES[4]: scaled_base + SLOTS,
         NAMES[5]: scaled_base + FIND,
     }
+    targets[NAMES[6]] = base + PATIENT
     for _ in range(ROUNDS):
         for name in NAMES:
-            rounds[name].append(wrk(targets[name]))
+            headers = [f"Authorization: Bearer {bearer}"] if name == NAMES[6] else []
+            rounds[name].append(wrk(targets[name], headers=headers))
     stop(ceiling)
     nginx.terminate()
     nginx.wait()
@@ -247,6 +263,29 @@ http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port}; location / {{ r
         f.write(f'wrk.method = "POST"\nwrk.body = [[{body}]]\nwrk.headers["Content-Type"] = "application/fhir+json"\n')
     results["sandbox Appointment create"] = wrk(base + "/fhir/r4/Appointment", script)
     loaded_rss = rss_mb(sandbox.pid)
+
+    # Token endpoint: every request carries a fresh RS384 assertion (jti is single-use).
+    subprocess.run([python, os.path.join(root, "Benchmarks", "assertions.py"), token_url, str(ASSERTIONS), assertion_file], check=True)
+    token_script = os.path.join(work, "token.lua")
+    with open(token_script, "w") as f:
+        f.write(f"""local count = 0
+function setup(thread) thread:set("tid", count); count = count + 1 end
+function init(args)
+  assertions = {{}}
+  for line in io.lines("{assertion_file}") do if #line > 0 then assertions[#assertions + 1] = line end end
+  n = 0
+end
+function request()
+  n = n + 1
+  local i = tid + (n - 1) * {THREADS} + 1
+  if i > #assertions then i = #assertions end
+  local body = "grant_type=client_credentials&scope=system%2FPatient.rs&client_assertion_type=" ..
+    "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=" .. assertions[i]
+  return wrk.format("POST", "/fhir/auth/token", {{["Content-Type"] = "application/x-www-form-urlencoded"}}, body)
+end
+""")
+    tokens = wrk(token_url, token_script, duration=3)
+    tokens_ok = tokens["requests"] - tokens["non2xx"]
 
     # Booking throughput on disjoint slots (scaled clinic): every request books a different free slot.
     free = []
@@ -311,6 +350,9 @@ end
         f"(after {results['sandbox Appointment create']['rps'] * DURATION:.0f} creates)")
     say(f"booking on disjoint slots: {booked_total / 3:.0f} bookings/s ({booked_total} booked in 3 s of {len(free)} free slots, "
         f"p99 {bookings['p99']:.2f} ms); slots held by two booked appointments afterwards: {double}")
+    say(f"token endpoint, backend services (RS384 private_key_jwt, a fresh assertion per request): {tokens_ok / 3:.0f} tokens/s "
+        f"({tokens_ok} issued in 3 s, p50 {tokens['p50']:.2f} ms, p99 {tokens['p99']:.2f} ms; {tokens['non2xx']} refused"
+        f"{' after the ' + str(ASSERTIONS) + ' pre-signed assertions ran out' if tokens['requests'] > ASSERTIONS else ''})")
     say(f"contended race ({RACERS} simultaneous attempts per slot, a third each plain POST Appointment, $hold and $book, "
         f"{race['slots']} slots): winners per slot {race['winners']}, losers answered 409: {race['conflicts']} of "
         f"{race['losers']}, other answers: {race['other'] or 'none'}; median race {race['median_ms']:.0f} ms")
@@ -330,6 +372,10 @@ end
     say(f"  idle RSS < 40 MB: {idle_rss:.1f} MB")
     slots = results[NAMES[4]]
     finds = results[NAMES[5]]
+    bearer_read = results[NAMES[6]]
+    say("issue 4 (no targets set):")
+    say(f"  Patient read with a bearer token: {bearer_read['rps']:.0f} req/s = {bearer_read['rps'] / read['rps']:.0%} of anonymous "
+        f"reads, p99 {bearer_read['p99']:.2f} ms; token endpoint: {tokens_ok / 3:.0f} tokens/s")
     say(f"targets (issue 3, on the scaled clinic of {scaled_practitioners} practitioners x 90 days):")
     say(f"  slot search p99 < 5 ms: {slots['p99']:.2f} ms; $find p99 < 15 ms: {finds['p99']:.2f} ms")
     say(f"  >= 1500 bookings/s on disjoint slots: {booked_total / 3:.0f}/s; zero double bookings: {double} after the "

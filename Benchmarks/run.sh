@@ -13,4 +13,6 @@ fi
 swift build -c release --product fhir-sandbox
 swift build -c release --product bench-ceiling
 bin="$(swift build -c release --show-bin-path)"
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/pip install -q --disable-pip-version-check -r Tests/blackbox/requirements.txt
 python3 Benchmarks/bench.py --bin "$bin" "$@" | tee "Benchmarks/results/$(date -u +%Y-%m-%d).txt"

@@ -35,7 +35,8 @@ public final class AuthorizationServer: Sendable {
     public init(
         profile: String, settings: AuthSettings, clients: ClientRegistry, signer: TokenSigner, clock: SandboxClock, random: RandomSource,
         wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
-        patients: @escaping @Sendable () -> [(id: String, name: String)] = { [] }, remoteKeys: RemoteKeys = RemoteKeys()
+        patients: @escaping @Sendable () -> [(id: String, name: String)] = { [] },
+        remoteKeys: RemoteKeys = RemoteKeys { _ in throw JOSEError("this server fetches no jwksUri") }
     ) {
         self.remoteKeys = remoteKeys
         self.profile = profile

@@ -2,10 +2,6 @@ import FHIRCore
 import Foundation
 import Synchronization
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// Client key sets registered by URL (`jwksUri`): fetched when first needed and cached for the
 /// response's `Cache-Control: max-age` (default 1 hour, at most 29 hours as Epic documents;
 /// `no-store`, `no-cache` or `max-age=0` are not cached). Until the cache expires a rotated
@@ -22,7 +18,8 @@ public final class RemoteKeys: Sendable {
     public static let defaultSeconds: Int64 = 3600
     public static let maxSeconds: Int64 = 29 * 3600
 
-    public init(fetch: @escaping @Sendable (String) async throws -> (body: [UInt8], cacheControl: String?) = RemoteKeys.http) {
+    /// `fetch` GETs a URL (the server module supplies an HTTP client).
+    public init(fetch: @escaping @Sendable (String) async throws -> (body: [UInt8], cacheControl: String?)) {
         self.fetch = fetch
     }
 
@@ -58,21 +55,4 @@ public final class RemoteKeys: Sendable {
     }
 
     public func removeAll() { entries.withLock { $0 = [:] } }
-
-    struct HTTPStatus: Error, CustomStringConvertible {
-        let status: Int
-        var description: String { "HTTP \(status)" }
-    }
-
-    /// GET over http(s) with a 5-second timeout.
-    public static let http: @Sendable (String) async throws -> (body: [UInt8], cacheControl: String?) = { text in
-        guard let url = URL(string: text) else { throw JOSEError("not a URL") }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 5
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard status == 200 else { throw HTTPStatus(status: status) }
-        return (Array(data), (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Cache-Control"))
-    }
 }

@@ -105,7 +105,7 @@ public final class Sandbox: Sendable {
                 let pipeline = FHIRPipeline(steps: [JSONOnlyFormat(), horizon, sweeper], service: service)
                 let auth = AuthorizationServer(
                     profile: profile.name, settings: profile.auth, clients: clients, signer: signer, clock: clock, random: random,
-                    patients: { Self.pickerPatients(store) })
+                    patients: { Self.pickerPatients(store) }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get))
                 mounts.append(
                     Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon, scheduling: scheduling, auth: auth))
             }

@@ -142,6 +142,17 @@ def test_profiles_list_show_and_lint(tmp_path):
     bad.write_text("name: bad\nfhirBase: /bad\nsearch:\n  defaultPageSize: 10\n  pageSize: 5\n")
     linted = run("profiles", "lint", str(bad))
     assert linted.returncode != 0 and "bad.yaml:5" in linted.stderr and "pageSize" in linted.stderr
+    assert "auth.mode: optional" in shown.stdout and "auth.tokenMinutes: 60" in shown.stdout
+    for line, text, fragment in [
+        (4, "  mode: sometimes\n", "anonymous, optional, required"),
+        (4, "  assertionAlgorithms: [RS384, HS256]\n", "none and HS* are never accepted"),
+        (4, "  tokenMinutes: 0\n", "at least 1"),
+        (4, "  path: /_admin/auth\n", "not under /_"),
+        (4, "  lifetime: 5\n", "lifetime"),
+    ]:
+        bad.write_text("name: bad\nfhirBase: /bad\nauth:\n" + text)
+        linted = run("profiles", "lint", str(bad))
+        assert linted.returncode != 0 and f"bad.yaml:{line}" in linted.stderr and fragment in linted.stderr, linted.stderr
 
 
 def test_profile_settings_change_behaviour(tmp_path):

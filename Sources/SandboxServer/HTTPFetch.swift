@@ -1,0 +1,80 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A small HTTP/1.1 GET over SwiftNIO (already linked through Hummingbird), for fetching
+/// clients' `jwksUri` key sets. Plain `http://` only: the sandbox is an offline tool, and
+/// Foundation's URLSession would pull libcurl and some thirty shared libraries into start-up.
+enum HTTPFetch {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static let limit = 1 << 20
+
+    static func get(_ url: String) async throws -> (body: [UInt8], cacheControl: String?) {
+        guard url.hasPrefix("http://") else {
+            throw Failure(description: "only http:// URLs are fetched (register https-hosted keys inline as jwks)")
+        }
+        let rest = url.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        let path = rest.dropFirst(authority.count)
+        let host: String
+        let port: Int
+        if let colon = authority.lastIndex(of: ":"), let number = Int(authority[authority.index(after: colon)...]) {
+            host = String(authority[..<colon])
+            port = number
+        } else {
+            host = String(authority)
+            port = 80
+        }
+        guard !host.isEmpty else { throw Failure(description: "no host in \(url)") }
+        return try await withThrowingTaskGroup(of: (body: [UInt8], cacheControl: String?).self) { group in
+            group.addTask { try await fetch(host: host, port: port, authority: String(authority), path: path.isEmpty ? "/" : String(path)) }
+            group.addTask {
+                try await Task.sleep(for: .seconds(5))
+                throw Failure(description: "timed out after 5 s")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    private static func fetch(host: String, port: Int, authority: String, path: String) async throws -> (
+        body: [UInt8], cacheControl: String?
+    ) {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(5))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+            head.headers.add(name: "Host", value: authority)
+            head.headers.add(name: "Accept", value: "application/json")
+            head.headers.add(name: "Connection", value: "close")
+            try await outbound.write(.head(head))
+            try await outbound.write(.end(nil))
+            var status = 0
+            var cacheControl: String?
+            var body: [UInt8] = []
+            for try await part in inbound {
+                switch part {
+                case .head(let response):
+                    status = Int(response.status.code)
+                    cacheControl = response.headers["Cache-Control"].first
+                case .body(var buffer):
+                    body += buffer.readBytes(length: buffer.readableBytes) ?? []
+                    guard body.count <= limit else { throw Failure(description: "the response is larger than 1 MiB") }
+                case .end:
+                    guard status == 200 else { throw Failure(description: "HTTP \(status)") }
+                    return (body, cacheControl)
+                }
+            }
+            throw Failure(description: "the connection closed before the response ended")
+        }
+    }
+}
