@@ -17,11 +17,42 @@ public struct AuthSettings: Sendable, Equatable {
         case jwt, opaque
     }
 
+    /// How token-endpoint errors look: RFC 6749 (`error` + `error_description`), Epic
+    /// (`error_description: null`), or Cerner (`error` + an `error_uri` naming the error).
+    public enum ErrorStyle: String, Sendable, CaseIterable {
+        case rfc6749, epic, cerner
+    }
+
+    /// How the granted `scope` is written in token responses: SMART scopes as granted, or
+    /// Epic's API-style names (`Patient.read Patient.search`).
+    public enum ScopeResponse: String, Sendable, CaseIterable {
+        case smart, epic
+    }
+
+    /// What happens to requested scopes the client is not registered for (or that use a
+    /// syntax the profile does not accept): dropped from the grant, or the request refused.
+    public enum UnregisteredScopes: String, Sendable, CaseIterable {
+        case drop, refuse
+    }
+
     public var mode: Mode = .optional
     public var tokenFormat: TokenFormat = .jwt
+    public var errorStyle: ErrorStyle = .rfc6749
+    public var scopeResponse: ScopeResponse = .smart
+    public var unregisteredScopes: UnregisteredScopes = .drop
+    /// Whether `*` may stand for every resource type in a scope (Cerner: no).
+    public var wildcardScopes = true
+    /// ES256/ES384 assertions only from clients registered with a `jwksUri` (Epic).
+    public var ecdsaRequiresJwksUri = false
+    /// Longest accepted assertion `jti` (Epic: 151); nil: no limit.
+    public var maxJTILength: Int?
+    /// `error_description` of the 403 `WWW-Authenticate` challenge.
+    public var forbiddenDescription = "The access token provided is valid, but is not authorized for this request"
+    /// The tenant named in Cerner-style `error_uri`s.
+    public var tenant = "sandbox"
     /// Where the OAuth endpoints live: `{path}/token`, `/authorize`, `/introspect`, `/revoke`, `/jwks`.
     public var path = "/fhir/auth"
-    public var tokenMinutes = 60
+    public var tokenSeconds = 3600
     public var codeSeconds = 120
     public var refreshDays = 30
     public var rotateRefreshTokens = true

@@ -13,7 +13,7 @@ public final class AuthorizationServer: Sendable {
     public let clients: ClientRegistry
     public let signer: TokenSigner
     let clock: SandboxClock
-    let random: RandomSource
+    public let random: RandomSource
     let wallClock: @Sendable () -> Int64
     let patients: @Sendable () -> [(id: String, name: String)]
     let remoteKeys: RemoteKeys
@@ -67,7 +67,7 @@ public final class AuthorizationServer: Sendable {
         token: String, expiresIn: Int
     ) {
         let now = clock.now() / 1000
-        let lifetime = (client.tokenMinutes ?? settings.tokenMinutes) * 60
+        let lifetime = client.tokenMinutes.map { $0 * 60 } ?? settings.tokenSeconds
         var claims = JSONObject()
         claims["iss"] = .string(issuer)
         claims["sub"] = .string(client.id)
@@ -159,7 +159,11 @@ public final class AuthorizationServer: Sendable {
                 return .failure(OAuthError("unauthorized_client", "client \(client.id) may not use client_credentials"))
             }
             let requested = value("scope").map(Scopes.split) ?? client.scopes
-            let (granted, _) = Scopes.narrow(requested, allowed: client.scopes, syntax: settings.scopeSyntax)
+            let granted: [String]
+            switch grant(requested, client: client) {
+            case .success(let scopes): granted = scopes
+            case .failure(let error): return .failure(error)
+            }
             guard !Scopes.grants(granted).isEmpty else {
                 return .failure(
                     OAuthError(
@@ -206,11 +210,11 @@ public final class AuthorizationServer: Sendable {
                 }
                 scopes = narrower
             }
-            var body = response(
-                client: client, scopes: scopes, patient: grant.patient, refresh: settings.rotateRefreshTokens, issuer: issuer,
-                audience: fhirBaseURL)
-            if !settings.rotateRefreshTokens { body["refresh_token"] = .string(token) }
-            return .success(body)
+            // Without rotation the response carries no refresh token: the client keeps its own.
+            return .success(
+                response(
+                    client: client, scopes: scopes, patient: grant.patient, refresh: settings.rotateRefreshTokens, issuer: issuer,
+                    audience: fhirBaseURL))
         case "":
             return .failure(.invalidRequest("grant_type is required"))
         default:
@@ -229,7 +233,7 @@ public final class AuthorizationServer: Sendable {
         body["access_token"] = .string(token)
         body["token_type"] = .string(settings.tokenType)
         body["expires_in"] = .int(lifetime)
-        body["scope"] = .string(scopes.joined(separator: " "))
+        body["scope"] = .string(settings.scopeResponse == .epic ? Scopes.epicNames(scopes) : scopes.joined(separator: " "))
         if let patient { body["patient"] = .string(patient) }
         if refresh {
             let refreshToken = random.token() + random.token()
@@ -240,6 +244,20 @@ public final class AuthorizationServer: Sendable {
             body["refresh_token"] = .string(refreshToken)
         }
         return body
+    }
+
+    /// The scopes of `requested` granted to `client` under the profile's scope rules.
+    public func grant(_ requested: [String], client: OAuthClient) -> Result<[String], OAuthError> {
+        var (granted, dropped) = Scopes.narrow(requested, allowed: client.scopes, syntax: settings.scopeSyntax)
+        if !settings.wildcardScopes {
+            let wildcards = granted.filter { Scopes.grant($0)?.grant.type == "*" }
+            granted.removeAll { wildcards.contains($0) }
+            dropped += wildcards
+        }
+        if settings.unregisteredScopes == .refuse, !dropped.isEmpty {
+            return .failure(OAuthError("invalid_scope", "scope not allowed here: \(dropped.joined(separator: " "))"))
+        }
+        return .success(granted)
     }
 
     // MARK: Client authentication
@@ -327,7 +345,9 @@ public final class AuthorizationServer: Sendable {
         guard client.enabled else { return .failure(.invalidClient("client '\(iss)' is disabled")) }
         let keys = client.keys + (client.jwksURI.flatMap { remoteKeys.keys($0, now: wallClock()) } ?? [])
         guard !keys.isEmpty else { return .failure(.invalidClient("client '\(iss)' has no registered keys")) }
-        if case .failure(let error) = jws.verify(keys: keys, allowed: settings.assertionAlgorithms) {
+        var algorithms = settings.assertionAlgorithms
+        if settings.ecdsaRequiresJwksUri && client.jwksURI == nil { algorithms.subtract([.es256, .es384]) }
+        if case .failure(let error) = jws.verify(keys: keys, allowed: algorithms) {
             return .failure(.invalidClient("client_assertion: \(error.description)"))
         }
         let audiences = claims["aud"].map { $0.asList.compactMap(\.stringValue) } ?? []
@@ -349,6 +369,9 @@ public final class AuthorizationServer: Sendable {
         }
         guard let jti = claims["jti"]?.stringValue, !jti.isEmpty else {
             return .failure(.invalidClient("client_assertion needs a jti string"))
+        }
+        if let limit = settings.maxJTILength, jti.count > limit {
+            return .failure(.invalidClient("client_assertion jti is \(jti.count) characters; at most \(limit) are accepted"))
         }
         let key = iss + " " + jti
         let replayed = usedAssertions.withLock { used -> Bool in

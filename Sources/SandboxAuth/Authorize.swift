@@ -47,7 +47,11 @@ extension AuthorizationServer {
             return fail("invalid_request", "code_challenge_method must be S256" + (settings.pkcePlain ? " or plain" : ""))
         }
         let requested = Scopes.split(value("scope"))
-        let granted = Scopes.narrow(requested, allowed: client.scopes, syntax: settings.scopeSyntax).granted
+        let granted: [String]
+        switch grant(requested, client: client) {
+        case .success(let scopes): granted = scopes
+        case .failure(let error): return fail(error.error, error.description)
+        }
         guard !granted.isEmpty else {
             return fail("invalid_scope", "none of the requested scopes is registered for \(client.id): \(requested.joined(separator: " "))")
         }

@@ -74,7 +74,9 @@ public enum ProfileLoader {
 
     static func parseAuth(_ value: YAMLValue) throws(YAMLError) -> AuthSettings {
         let map = try value.mapping(keys: [
-            "mode", "path", "tokenFormat", "tokenMinutes", "codeSeconds", "refreshDays", "rotateRefreshTokens", "clientAuthMethods",
+            "mode", "path", "tokenFormat", "tokenSeconds", "errorStyle", "scopeResponse", "unregisteredScopes", "wildcardScopes",
+            "ecdsaRequiresJwksUri",
+            "maxJTILength", "forbiddenDescription", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens", "clientAuthMethods",
             "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType",
         ])
         var auth = AuthSettings()
@@ -101,7 +103,15 @@ public enum ProfileLoader {
             }
             auth.path = path
         }
-        auth.tokenMinutes = try positive("tokenMinutes") ?? auth.tokenMinutes
+        auth.tokenSeconds = try positive("tokenSeconds") ?? auth.tokenSeconds
+        auth.errorStyle = try choice("errorStyle", AuthSettings.ErrorStyle.self) ?? auth.errorStyle
+        auth.scopeResponse = try choice("scopeResponse", AuthSettings.ScopeResponse.self) ?? auth.scopeResponse
+        auth.unregisteredScopes = try choice("unregisteredScopes", AuthSettings.UnregisteredScopes.self) ?? auth.unregisteredScopes
+        if let item = map["wildcardScopes"] { auth.wildcardScopes = try item.bool() }
+        if let item = map["ecdsaRequiresJwksUri"] { auth.ecdsaRequiresJwksUri = try item.bool() }
+        auth.maxJTILength = try positive("maxJTILength") ?? auth.maxJTILength
+        if let item = map["forbiddenDescription"] { auth.forbiddenDescription = try item.string() }
+        if let item = map["tenant"] { auth.tenant = try item.string() }
         auth.codeSeconds = try positive("codeSeconds") ?? auth.codeSeconds
         auth.refreshDays = try positive("refreshDays") ?? auth.refreshDays
         auth.assertionMaxSeconds = try positive("assertionMaxSeconds") ?? auth.assertionMaxSeconds

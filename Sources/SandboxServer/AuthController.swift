@@ -23,24 +23,24 @@ struct AuthController: Sendable {
         router.post(RouterPath(settings.tokenPath)) { request, _ -> Response in
             let form = try await Self.form(request)
             let origin = request.origin(publicURL: publicURL)
-            if let failure = await auth.prepare(form: form) { return Self.oauth(.failure(failure)) }
-            return Self.oauth(
+            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
+            return oauth(
                 auth.token(
                     form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath,
-                    fhirBaseURL: origin + mount.profile.fhirBase))
+                    fhirBaseURL: origin + mount.profile.fhirBase), form: form)
         }
         router.post(RouterPath(settings.introspectPath)) { request, _ -> Response in
             let form = try await Self.form(request)
             let origin = request.origin(publicURL: publicURL)
-            if let failure = await auth.prepare(form: form) { return Self.oauth(.failure(failure)) }
-            return Self.oauth(
+            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
+            return oauth(
                 auth.introspect(form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath))
         }
         router.post(RouterPath(settings.revokePath)) { request, _ -> Response in
             let form = try await Self.form(request)
             let origin = request.origin(publicURL: publicURL)
-            if let failure = await auth.prepare(form: form) { return Self.oauth(.failure(failure)) }
-            return Self.oauth(
+            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
+            return oauth(
                 auth.revoke(form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath).map {
                     JSONObject()
                 }
@@ -74,8 +74,10 @@ struct AuthController: Sendable {
         return QueryString.parse(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// An OAuth JSON response: the body, or `{"error", "error_description"}` with its status.
-    static func oauth(_ result: Result<JSONObject, OAuthError>) -> Response {
+    /// An OAuth JSON response: the body, or the error in the profile's style with its status
+    /// (the description always also travels in `X-Sandbox-Error-Description`, since Epic and
+    /// Cerner bodies hide it).
+    func oauth(_ result: Result<JSONObject, OAuthError>, form: [(name: String, value: String)] = []) -> Response {
         var headers: HTTPFields = [
             .contentType: "application/json; charset=utf-8", .cacheControl: "no-store", HTTPField.Name("Pragma")!: "no-cache",
         ]
@@ -84,7 +86,19 @@ struct AuthController: Sendable {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.object(body).bytes)))
         case .failure(let error):
             if error.status == 401 { headers[.wwwAuthenticate] = "Basic realm=\"fhir-sandbox\"" }
-            let body = JSONObject(["error": .string(error.error), "error_description": .string(error.description)])
+            var body = JSONObject(["error": .string(error.error)])
+            switch settings.errorStyle {
+            case .rfc6749: body["error_description"] = .string(error.description)
+            case .epic: body["error_description"] = .null
+            case .cerner:
+                let assertion = form.last { $0.name == "client_assertion" }.flatMap { try? CompactJWS.parse($0.value).get() }
+                let client = form.last { $0.name == "client_id" }?.value ?? assertion?.claims["iss"]?.stringValue ?? "unknown"
+                let urn = "urn:cerner:error:authorization-server:oauth2:token:" + error.error.replacing("_", with: "-")
+                body["error_uri"] = .string(
+                    "https://authorization.cerner.com/errors/\(urn.replacing(":", with: "%3A"))/instances/\(mount.auth.random.uuid())?"
+                        + QueryString.encode([("client", client), ("tenant", settings.tenant)]))
+            }
+            headers[HTTPField.Name("X-Sandbox-Error-Description")!] = error.description
             return Response(
                 status: HTTPResponse.Status(code: error.status), headers: headers,
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.object(body).bytes)))

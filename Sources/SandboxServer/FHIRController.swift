@@ -55,11 +55,7 @@ struct FHIRController: Sendable {
         }
         var response = mount.pipeline.handle(fhirRequest)
         if response.status == 403, fhirRequest.access != nil {
-            response.headers.append(
-                (
-                    "WWW-Authenticate",
-                    Self.challenge("insufficient_scope", "The access token provided is valid, but is not authorized for this request")
-                ))
+            response.headers.append(("WWW-Authenticate", Self.challenge("insufficient_scope", profile.auth.forbiddenDescription)))
         }
         return Response(response)
     }

@@ -57,8 +57,16 @@ struct TokenCommand: ParsableCommand {
             )
         }
         let requested = scope.map(Scopes.split) ?? registered.scopes
-        let (granted, dropped) = Scopes.narrow(requested, allowed: registered.scopes, syntax: chosen.auth.scopeSyntax)
-        guard !granted.isEmpty else { Options.fail("none of the scopes is registered for \(client): \(requested.joined(separator: " "))") }
+        var relaxed = chosen.auth
+        relaxed.unregisteredScopes = .drop  // the CLI reports what it dropped instead of failing
+        let granted =
+            (try? AuthorizationServer(
+                profile: chosen.name, settings: relaxed, clients: clients, signer: signer, clock: .fixed(0), random: .system()
+            ).grant(requested, client: registered).get()) ?? []
+        let dropped = requested.filter { !granted.contains($0) }
+        guard !granted.isEmpty else {
+            Options.fail("none of the scopes is allowed for \(client) on \(profile): \(requested.joined(separator: " "))")
+        }
         if !dropped.isEmpty {
             FileHandle.standardError.write(Data("fhir-sandbox: dropped scopes: \(dropped.joined(separator: " "))\n".utf8))
         }

@@ -62,8 +62,11 @@ def test_unreadable_seed_fails_with_file_and_line(tmp_path):
 def test_ready_lines_environment_and_public_url():
     server = Sandbox(env={"FHIR_SANDBOX_CLOCK": "2026-06-01T12:00:00Z", "FHIR_SANDBOX_PUBLIC_URL": "https://sandbox.example.org/"})
     try:
-        assert server.lines[0].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4", "token",
+        # One line per profile (sorted by file name), then the ready line.
+        assert [line.split()[0] for line in server.lines] == ["cerner", "epic", "generic", "ready"]
+        assert server.lines[2].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4", "token",
                                            "https://sandbox.example.org/fhir/auth/token", "(auth", "optional)"]
+        assert server.lines[1].split()[3:5] == ["https://sandbox.example.org/epic/api/FHIR/R4", "token"]
         client = Client(server.origin)
         assert client.admin("GET", "/_admin/clock").json()["now"] == "2026-06-01T12:00:00.000Z"
         created = client.post("Patient", {"resourceType": "Patient"})
@@ -132,7 +135,9 @@ def test_db_reindex_leaves_search_results_unchanged(tmp_path):
 
 def test_profiles_list_show_and_lint(tmp_path):
     listed = run("profiles", "list")
-    assert listed.returncode == 0 and listed.stdout.split()[:2] == ["generic", "/fhir/r4"]
+    assert listed.returncode == 0
+    assert [line.split()[:2] for line in listed.stdout.splitlines()] == [
+        ["cerner", "/cerner/r4/ec2458f2-1e24-41c8-b71b-0e701af7583d"], ["epic", "/epic/api/FHIR/R4"], ["generic", "/fhir/r4"]]
     shown = run("profiles", "show", "generic")
     assert "fhirBase: /fhir/r4" in shown.stdout
     assert run("profiles", "show", "nope").returncode != 0
@@ -142,11 +147,11 @@ def test_profiles_list_show_and_lint(tmp_path):
     bad.write_text("name: bad\nfhirBase: /bad\nsearch:\n  defaultPageSize: 10\n  pageSize: 5\n")
     linted = run("profiles", "lint", str(bad))
     assert linted.returncode != 0 and "bad.yaml:5" in linted.stderr and "pageSize" in linted.stderr
-    assert "auth.mode: optional" in shown.stdout and "auth.tokenMinutes: 60" in shown.stdout
+    assert "auth.mode: optional" in shown.stdout and "auth.tokenSeconds: 3600" in shown.stdout
     for line, text, fragment in [
         (4, "  mode: sometimes\n", "anonymous, optional, required"),
         (4, "  assertionAlgorithms: [RS384, HS256]\n", "none and HS* are never accepted"),
-        (4, "  tokenMinutes: 0\n", "at least 1"),
+        (4, "  tokenSeconds: 0\n", "at least 1"),
         (4, "  path: /_admin/auth\n", "not under /_"),
         (4, "  lifetime: 5\n", "lifetime"),
     ]:

@@ -1,0 +1,133 @@
+"""The Epic and Oracle Health (Cerner) authorization servers, from their profile files alone.
+Each test names the fact it reproduces in ../shared/reference/vendor-quirks.md."""
+import base64
+import hashlib
+import secrets
+import time
+import urllib.parse
+import uuid
+
+import jwt
+import requests
+
+from test_auth import ES384, RS384, REDIRECT
+
+EPIC_BASE = "/epic/api/FHIR/R4"
+EPIC_TOKEN = "/epic/oauth2/token"
+TENANT = "ec2458f2-1e24-41c8-b71b-0e701af7583d"
+CERNER_BASE = f"/cerner/r4/{TENANT}"
+CERNER_AUTH = f"/cerner/tenants/{TENANT}/protocols/oauth2/profiles/smart-v1"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def signed(token_url, key=RS384, alg="RS384", kid="backend-rs384", jti=None):
+    now = int(time.time())
+    return jwt.encode({"iss": "sandbox-backend", "sub": "sandbox-backend", "aud": token_url, "exp": now + 240,
+                       "jti": jti or str(uuid.uuid4())}, key, algorithm=alg, headers={"kid": kid})
+
+
+def backend(token_url, scope, **kwargs):
+    return requests.post(token_url, data={"grant_type": "client_credentials", "scope": scope, "client_assertion_type": ASSERTION_TYPE,
+                                          "client_assertion": signed(token_url, **kwargs)})
+
+
+def test_epic_backend_token_response_shape(client):
+    """§1.2: {"access_token":...,"token_type":"bearer","expires_in":3600,"scope":"Patient.read Patient.search"}."""
+    url = client.origin + EPIC_TOKEN
+    response = backend(url, "system/Patient.read")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 3600
+    assert body["scope"] == "Patient.read Patient.search"
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Pragma"] == "no-cache"
+    read = requests.get(client.origin + EPIC_BASE + "/Patient/pat-0001", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert read.status_code == 200
+
+
+def test_epic_requires_a_token_and_names_the_service_in_403(client):
+    """§1.2 table: 401 invalid_token without a token; 403 insufficient_scope with Epic's text."""
+    anonymous = requests.get(client.origin + EPIC_BASE + "/Patient/pat-0001")
+    assert anonymous.status_code == 401 and 'error="invalid_token"' in anonymous.headers["WWW-Authenticate"]
+    assert requests.get(client.origin + EPIC_BASE + "/metadata").status_code == 200
+    token = backend(client.origin + EPIC_TOKEN, "system/Patient.read").json()["access_token"]
+    denied = requests.get(client.origin + EPIC_BASE + "/Appointment/appt-0001", headers={"Authorization": f"Bearer {token}"})
+    assert denied.status_code == 403
+    assert ('error="insufficient_scope", error_description="The access token provided is valid, but is not authorized for this service"'
+            in denied.headers["WWW-Authenticate"])
+
+
+def test_epic_assertion_rules_and_null_error_description(client):
+    """§1.2: ES256/ES384 only for clients registered with a JWK Set URL; jti at most 151
+    characters; bad assertions are 400 {"error":"invalid_client","error_description":null}."""
+    url = client.origin + EPIC_TOKEN
+    ecdsa = backend(url, "system/Patient.read", key=ES384, alg="ES384", kid="backend-es384")
+    assert ecdsa.status_code == 400 and ecdsa.json() == {"error": "invalid_client", "error_description": None}
+    assert "ES384" in ecdsa.headers["X-Sandbox-Error-Description"]
+    assert backend(url, "system/Patient.read", jti="j" * 151).status_code == 200
+    long_jti = backend(url, "system/Patient.read", jti="j" * 152)
+    assert long_jti.status_code == 400 and "151" in long_jti.headers["X-Sandbox-Error-Description"]
+    post = requests.post(url, data={"grant_type": "client_credentials", "client_id": "sandbox-secret",
+                                    "client_secret": "sandbox-secret-TEST-ONLY"})
+    assert post.status_code == 400 and post.json()["error"] == "invalid_client"
+    basic = requests.post(url, data={"grant_type": "client_credentials", "scope": "system/Patient.read"},
+                          auth=("sandbox-secret", "sandbox-secret-TEST-ONLY"))
+    assert basic.status_code == 200
+
+
+def test_tokens_are_bound_to_their_profile(client):
+    generic = requests.post(client.origin + "/fhir/auth/token", data={"grant_type": "client_credentials", "scope": "system/Patient.rs"},
+                            auth=("sandbox-secret", "sandbox-secret-TEST-ONLY")).json()["access_token"]
+    other = requests.get(client.origin + EPIC_BASE + "/Patient/pat-0001", headers={"Authorization": f"Bearer {generic}"})
+    assert other.status_code == 401 and "another profile" in other.json()["issue"][0]["diagnostics"]
+
+
+def test_cerner_tokens_last_570_seconds_and_take_v1_scopes_only(client):
+    """§2.2: access tokens last 570 s; SMART v1 scopes only; no wildcards; such requests refused."""
+    url = client.origin + CERNER_AUTH + "/token"
+    good = backend(url, "system/Patient.read system/Appointment.read")
+    assert good.status_code == 200, good.text
+    body = good.json()
+    assert body["expires_in"] == 570 and body["token_type"] == "Bearer" and body["scope"] == "system/Patient.read system/Appointment.read"
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    assert requests.get(client.origin + CERNER_BASE + "/Patient/pat-0001", headers=headers).status_code == 200
+    client.admin("POST", "/_admin/clock/advance", {"seconds": 571})
+    assert requests.get(client.origin + CERNER_BASE + "/Patient/pat-0001", headers=headers).status_code == 401
+    for scope in ("system/Patient.rs", "system/*.read"):
+        refused = backend(url, scope)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope", refused.text
+
+
+def test_cerner_error_bodies_carry_an_error_uri(client):
+    """§2.2: token errors are {"error": ..., "error_uri": "https://authorization.cerner.com/errors/urn%3Acerner%3Aerror%3A..."}."""
+    url = client.origin + CERNER_AUTH + "/token"
+    rs256 = backend(url, "system/Patient.read", alg="RS256")  # §7: RS384/ES384 only
+    assert rs256.status_code == 400
+    body = rs256.json()
+    assert set(body) == {"error", "error_uri"} and body["error"] == "invalid_client"
+    assert body["error_uri"].startswith("https://authorization.cerner.com/errors/urn%3Acerner%3Aerror%3Aauthorization-server%3Aoauth2%3Atoken%3A")
+    assert f"tenant={TENANT}" in body["error_uri"]
+    post = requests.post(url, data={"grant_type": "client_credentials", "client_id": "sandbox-secret",
+                                    "client_secret": "sandbox-secret-TEST-ONLY", "scope": "system/Patient.read"})
+    assert post.status_code == 400 and post.json()["error"] == "invalid_client"  # §2.2: Basic or JWT only
+    assert backend(url, "system/Patient.read", key=ES384, alg="ES384", kid="backend-es384").status_code == 200
+
+
+def test_cerner_refresh_keeps_the_original_refresh_token(client):
+    """§2.2: a refresh response does not contain a new refresh token; keep the original one."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    authorize = requests.get(client.origin + CERNER_AUTH + "/authorize", allow_redirects=False, params={
+        "response_type": "code", "client_id": "sandbox-public-auto", "redirect_uri": REDIRECT, "state": "s",
+        "scope": "launch/patient patient/Patient.read offline_access", "aud": client.origin + CERNER_BASE,
+        "code_challenge": challenge, "code_challenge_method": "S256"})
+    assert authorize.status_code == 302, authorize.text
+    code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize.headers["Location"]).query))["code"]
+    token = requests.post(client.origin + CERNER_AUTH + "/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": "sandbox-public-auto",
+        "code_verifier": verifier}).json()
+    refresh = token["refresh_token"]
+    for _ in range(2):
+        refreshed = requests.post(client.origin + CERNER_AUTH + "/token", data={
+            "grant_type": "refresh_token", "refresh_token": refresh, "client_id": "sandbox-public-auto"})
+        assert refreshed.status_code == 200, refreshed.text
+        assert "refresh_token" not in refreshed.json() and refreshed.json()["patient"] == "pat-0001"
