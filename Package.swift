@@ -68,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "SandboxProfiles",
-            dependencies: ["FHIRCore", "YAMLReader", "SandboxAuth"],
+            dependencies: ["FHIRCore", "FHIRSearch", "FHIRInteractions", "YAMLReader", "SandboxAuth"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "fhir-sandbox",
             dependencies: [
-                "SandboxServer", "FHIRCore", "SandboxProfiles", "SandboxAuth",
+                "SandboxServer", "FHIRCore", "FHIRInteractions", "SandboxProfiles", "SandboxAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

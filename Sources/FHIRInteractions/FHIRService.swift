@@ -12,6 +12,8 @@ public struct FHIRServiceSettings: Sendable {
     public var maxHistory = 1000
     /// Reject unknown search parameters when the client does not say `Prefer: handling=...`.
     public var strictByDefault = false
+    /// The profile's vendor rules (search criteria, totals, empty results, error dialect).
+    public var rules = ProfileRules()
 
     public init() {}
 }
@@ -61,7 +63,7 @@ public struct FHIRService: Sendable {
         do {
             return try dispatch(request)
         } catch {
-            return .error(error)
+            return settings.rules.dialect.response(error)
         }
     }
 

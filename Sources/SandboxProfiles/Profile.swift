@@ -1,3 +1,4 @@
+import FHIRInteractions
 import SandboxAuth
 
 /// A vendor profile: how one mounted FHIR API looks and behaves. Data, read from
@@ -23,6 +24,8 @@ public struct Profile: Sendable, Equatable {
     public var maxBodyBytes: Int
     /// `auth` — the authorization server's rules (see AuthSettings).
     public var auth = AuthSettings()
+    /// `search.total`, `search.emptyResult`, `search.rules` and `errors` — vendor rules the FHIR layer applies.
+    public var rules = ProfileRules()
     /// The file the profile came from.
     public var file: String
 

@@ -1,3 +1,6 @@
+import FHIRCore
+import FHIRInteractions
+import FHIRSearch
 import Foundation
 import SandboxAuth
 import YAMLReader
@@ -37,7 +40,7 @@ public enum ProfileLoader {
     }
 
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
-        let map = try root.mapping(keys: ["name", "description", "fhirBase", "search", "limits", "auth"])
+        let map = try root.mapping(keys: ["name", "description", "fhirBase", "search", "limits", "auth", "errors"])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
             throw try map.required("name").fail("profile names are lowercase letters, digits and '-'")
@@ -47,7 +50,12 @@ public enum ProfileLoader {
             throw try map.required("fhirBase").fail("must be an absolute path like /fhir/r4 without a trailing slash, not under /_")
         }
         var profile = Profile(name: name, description: try map["description"]?.string() ?? "", fhirBase: base, file: file)
-        if let search = try map["search"]?.mapping(keys: ["defaultPageSize", "maxPageSize", "unknownParameters"]) {
+        if let search = try map["search"]?.mapping(keys: [
+            "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules",
+        ]) {
+            profile.rules.total = try choice(search["total"], ProfileRules.TotalMode.self) ?? profile.rules.total
+            profile.rules.emptyResult = try choice(search["emptyResult"], ProfileRules.EmptyResult.self) ?? profile.rules.emptyResult
+            if let rules = search["rules"] { profile.rules.search = try parseSearchRules(rules) }
             if let value = search["defaultPageSize"] {
                 profile.defaultPageSize = try value.int()
                 guard profile.defaultPageSize >= 1 else { throw value.fail("must be at least 1") }
@@ -69,7 +77,70 @@ public enum ProfileLoader {
             guard (1024...(256 << 20)).contains(profile.maxBodyBytes) else { throw value.fail("must be between 1024 and 268435456") }
         }
         if let auth = map["auth"] { profile.auth = try parseAuth(auth) }
+        if let errors = map["errors"] { profile.rules.dialect = try parseDialect(errors) }
         return profile
+    }
+
+    static func choice<T: RawRepresentable & CaseIterable>(_ item: YAMLValue?, _: T.Type) throws(YAMLError) -> T?
+    where T.RawValue == String {
+        guard let item else { return nil }
+        let text = try item.string()
+        guard let value = T(rawValue: text) else {
+            throw item.fail("must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+        }
+        return value
+    }
+
+    /// `search.rules`: per resource type, `requireOneOf` (lists of parameter names) and `maxMatches`.
+    static func parseSearchRules(_ value: YAMLValue) throws(YAMLError) -> [String: ProfileRules.SearchRule] {
+        let registry = SearchRegistry.r4
+        var rules: [String: ProfileRules.SearchRule] = [:]
+        for (type, item) in try value.entries() {
+            guard registry.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
+            let map = try item.mapping(keys: ["requireOneOf", "maxMatches"])
+            var rule = ProfileRules.SearchRule()
+            for set in try map["requireOneOf"]?.list() ?? [] {
+                let names = try set.strings()
+                guard !names.isEmpty else { throw set.fail("an empty parameter set would match every search") }
+                for name in names where registry.parameter(name, of: type) == nil && !["_id", "_lastUpdated"].contains(name) {
+                    throw set.fail("'\(name)' is not a \(type) search parameter")
+                }
+                rule.requireOneOf.append(names)
+            }
+            if let item = map["maxMatches"] {
+                rule.maxMatches = try item.int()
+                guard rule.maxMatches! >= 1 else { throw item.fail("must be at least 1") }
+            }
+            rules[type] = rule
+        }
+        return rules
+    }
+
+    /// `errors`: `system` for `issue.details.coding`, and `codes` by error kind.
+    static func parseDialect(_ value: YAMLValue) throws(YAMLError) -> ErrorDialect {
+        let map = try value.mapping(keys: ["system", "codes"])
+        var dialect = ErrorDialect(system: try map["system"]?.string())
+        let kinds = Set(FHIRError.Code.table.map(\.name) + ErrorDialect.outcomeKinds)
+        for (kind, item) in try map["codes"]?.entries() ?? [] {
+            guard kinds.contains(kind) else {
+                throw item.fail("'\(kind)' is not an error kind (known: \(kinds.sorted().joined(separator: ", ")))")
+            }
+            let entry = try item.mapping(keys: ["code", "severity", "text", "status"])
+            var parsed = ErrorDialect.Entry(code: try entry.required("code").string(), text: try entry["text"]?.string())
+            if let severity = entry["severity"] {
+                let text = try severity.string()
+                guard ["fatal", "error", "warning", "information"].contains(text) else {
+                    throw severity.fail("must be fatal, error, warning or information")
+                }
+                parsed.severity = text
+            }
+            if let status = entry["status"] {
+                parsed.status = try status.int()
+                guard (400...599).contains(parsed.status!) else { throw status.fail("must be an HTTP error status (400-599)") }
+            }
+            dialect.entries[kind] = parsed
+        }
+        return dialect
     }
 
     static func parseAuth(_ value: YAMLValue) throws(YAMLError) -> AuthSettings {

@@ -93,6 +93,7 @@ public final class Sandbox: Sendable {
                 settings.defaultPageSize = profile.defaultPageSize
                 settings.maxPageSize = profile.maxPageSize
                 settings.strictByDefault = profile.unknownParameters == .strict
+                settings.rules = profile.rules
                 let scheduling = SchedulingContext(seed: seed, displays: displays, holdMinutes: seed.holdMinutes)
                 let operations = scheduling.operations() + [PatientMatch()]
                 let service = FHIRService(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FHIRInteractions
 import Foundation
 import SandboxAuth
 import SandboxProfiles
@@ -46,6 +47,18 @@ struct ProfilesCommand: ParsableCommand {
                 print("search.defaultPageSize: \(profile.defaultPageSize)")
                 print("search.maxPageSize: \(profile.maxPageSize)")
                 print("search.unknownParameters: \(profile.unknownParameters.rawValue)")
+                print("search.total: \(profile.rules.total.rawValue)")
+                print("search.emptyResult: \(profile.rules.emptyResult.rawValue)")
+                for (type, rule) in profile.rules.search.sorted(by: { $0.key < $1.key }) {
+                    let sets = rule.requireOneOf.map { $0.joined(separator: "+") }.joined(separator: " | ")
+                    print(
+                        "search.rules.\(type): requireOneOf \(sets.isEmpty ? "-" : sets); maxMatches \(rule.maxMatches.map(String.init) ?? "-")"
+                    )
+                }
+                print("errors.system: \(profile.rules.dialect.system ?? "-")")
+                for (kind, entry) in profile.rules.dialect.entries.sorted(by: { $0.key < $1.key }) {
+                    print("errors.codes.\(kind): \(entry.code) \(entry.severity ?? "") \(entry.status.map(String.init) ?? "")")
+                }
                 print("limits.maxBodyBytes: \(profile.maxBodyBytes)")
                 let auth = profile.auth
                 print("auth.mode: \(auth.mode.rawValue)")

@@ -175,3 +175,61 @@ def test_profile_settings_change_behaviour(tmp_path):
         assert requests.get(server.origin + "/fhir/r4/metadata", timeout=10).status_code == 404
     finally:
         server.stop()
+
+
+def test_vendor_rules_from_yaml_alone(tmp_path):
+    """A made-up vendor whose paging, totals, search minimums and error dialect come from its
+    profile file alone: no Swift change is needed for data-only vendor behaviour."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "acme.yaml").write_text("""name: acme
+fhirBase: /acme/fhir
+search:
+  defaultPageSize: 3
+  total: none
+  emptyResult: outcome
+  rules:
+    Practitioner:
+      requireOneOf: [[name], [identifier]]
+      maxMatches: 5
+errors:
+  system: urn:acme:errors
+  codes:
+    searchCriteriaMissing: {code: ACME-1, severity: error, text: Say who, status: 422}
+    tooManyResults: {code: ACME-2, text: Too many}
+    noMatches: {code: ACME-3, severity: information, text: Nothing}
+    notFound: {code: ACME-4, text: No such thing, status: 410}
+auth:
+  mode: anonymous
+""")
+    server = Sandbox("--clock", CLOCK, "--profiles-dir", str(profiles))
+    try:
+        client = Client(server.origin, base="/acme/fhir")
+        page = client.search("Patient")
+        assert len(page["entry"]) == 3 and "total" not in page
+        missing = client.get("Practitioner")
+        assert missing.status_code == 422
+        issue = missing.json()["issue"][0]
+        assert issue["details"]["coding"][0] == {"system": "urn:acme:errors", "code": "ACME-1", "display": "Say who"}
+        assert client.get("Practitioner", params={"name": "Okafor"}).status_code == 200
+        many = client.get("Practitioner", params={"identifier": "http://hl7.org/fhir/sid/us-npi|", "_count": 2})
+        assert many.status_code == 400 and many.json()["issue"][0]["details"]["coding"][0]["code"] == "ACME-2"
+        none = client.search("Practitioner", {"name": "Nobody"})
+        outcome = none["entry"][0]["resource"]["issue"][0]
+        assert outcome["severity"] == "information" and outcome["details"]["coding"][0]["code"] == "ACME-3"
+        gone = client.get("Patient/nope")
+        assert gone.status_code == 410 and gone.json()["issue"][0]["details"]["coding"][0]["code"] == "ACME-4"
+        assert any("FHIR base" in line and "(no auth)" in line for line in server.lines)
+    finally:
+        server.stop()
+    bad = tmp_path / "bad.yaml"
+    for text, fragment in [
+        ("search:\n  rules:\n    Patient:\n      requireOneOf: [[famly]]\n", "'famly' is not a Patient search parameter"),
+        ("search:\n  rules:\n    Nonsense:\n      maxMatches: 3\n", "'Nonsense' is not a resource type"),
+        ("errors:\n  codes:\n    oops: {code: X}\n", "'oops' is not an error kind"),
+        ("errors:\n  codes:\n    notFound: {code: X, status: 200}\n", "400-599"),
+        ("search:\n  total: sometimes\n", "accurate, page-size-when-count, none"),
+    ]:
+        bad.write_text("name: bad\nfhirBase: /bad\n" + text)
+        linted = run("profiles", "lint", str(bad))
+        assert linted.returncode != 0 and fragment in linted.stderr, linted.stderr

@@ -36,6 +36,10 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let payloadTooLarge = Code("payloadTooLarge", status: 413, issueType: "too-costly")
         public static let unsupportedMediaType = Code("unsupportedMediaType", status: 415, issueType: "not-supported")
         public static let tooManyMatches = Code("tooManyMatches", status: 412, issueType: "multiple-matches")
+        /// A search lacks the parameter combination the profile requires (e.g. Epic's minimum data sets).
+        public static let searchCriteriaMissing = Code("searchCriteriaMissing", status: 400, issueType: "required")
+        /// A search matches more than the profile serves (e.g. Epic's 100 Patient matches).
+        public static let tooManyResults = Code("tooManyResults", status: 400, issueType: "too-costly")
         public static let rateLimited = Code("rateLimited", status: 429, issueType: "throttled")
         public static let internalError = Code("internalError", status: 500, issueType: "exception")
         public static let unavailable = Code("unavailable", status: 503, issueType: "transient")
@@ -44,7 +48,8 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let table: [Code] = [
             .malformedRequest, .invalidJSON, .invalidParameter, .unknownParameter, .invalidResource, .businessRule,
             .unauthorized, .forbidden, .notFound, .unknownType, .methodNotAllowed, .notAcceptable, .conflict, .gone,
-            .preconditionFailed, .payloadTooLarge, .unsupportedMediaType, .tooManyMatches, .rateLimited,
+            .preconditionFailed, .payloadTooLarge, .unsupportedMediaType, .tooManyMatches, .searchCriteriaMissing, .tooManyResults,
+            .rateLimited,
             .internalError, .unavailable,
         ]
     }
@@ -55,12 +60,27 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         public var code: String
         public var message: String
         public var expression: [String]
+        /// `issue.details`: a vendor code (system, code) and its text, when a profile's error dialect adds one.
+        public var details: Details?
 
-        public init(severity: String = "error", code: String, message: String, expression: [String] = []) {
+        public struct Details: Sendable, Equatable {
+            public var system: String?
+            public var code: String
+            public var text: String?
+
+            public init(system: String?, code: String, text: String?) {
+                self.system = system
+                self.code = code
+                self.text = text
+            }
+        }
+
+        public init(severity: String = "error", code: String, message: String, expression: [String] = [], details: Details? = nil) {
             self.severity = severity
             self.code = code
             self.message = message
             self.expression = expression
+            self.details = details
         }
     }
 

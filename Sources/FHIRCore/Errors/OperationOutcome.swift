@@ -14,6 +14,15 @@ public enum OperationOutcome {
                 var object = JSONObject()
                 object["severity"] = .string(issue.severity)
                 object["code"] = .string(issue.code)
+                if let details = issue.details {
+                    var coding = JSONObject()
+                    if let system = details.system { coding["system"] = .string(system) }
+                    coding["code"] = .string(details.code)
+                    if let text = details.text { coding["display"] = .string(text) }
+                    var concept = JSONObject(["coding": .array([.object(coding)])])
+                    if let text = details.text { concept["text"] = .string(text) }
+                    object["details"] = .object(concept)
+                }
                 object["diagnostics"] = .string(issue.message)
                 if !issue.expression.isEmpty { object["expression"] = .array(issue.expression.map(JSON.string)) }
                 return .object(object)

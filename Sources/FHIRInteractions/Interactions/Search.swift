@@ -31,6 +31,8 @@ extension FHIRService {
         }
         let query = try searchParser().parse(type: type, parameters: parameters, strict: isStrict(request), now: clock.now())
         let pageSize = query.count ?? settings.defaultPageSize
+        let rules = settings.rules
+        if token == nil { try rules.checkCriteria(query) }
 
         // One store session: the query (unless a continuation page reads its cached result set),
         // the page's bodies and its includes all see the same state and take the lock once.
@@ -47,8 +49,10 @@ extension FHIRService {
                 } else {
                     keys = try reader.search(query)
                 }
+                let confined = try confine(keys, to: decision, reader: reader)
+                try rules.checkCount(type, confined.count)
                 entry = PageCache.Entry(
-                    keys: try confine(keys, to: decision, reader: reader), query: QueryString.encode(query.applied),
+                    keys: confined, query: QueryString.encode(query.applied),
                     includes: query.includes.map {
                         .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType)
                     },
@@ -71,7 +75,13 @@ extension FHIRService {
             return (entry, try bodies(page, reader: reader, now: now), try bodies(included, reader: reader, now: now))
         }
         var bundle = BundleBuilder(type: "searchset", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
-        if query.total != .none || query.summaryCount { bundle.total = entry.keys.count }
+        if query.total != .none || query.summaryCount {
+            switch rules.total {
+            case .accurate: bundle.total = entry.keys.count
+            case .pageSizeWhenCount: bundle.total = query.count == nil ? entry.keys.count : matches.count
+            case .none: if query.summaryCount { bundle.total = entry.keys.count }
+            }
+        }
         let base = "\(request.baseURL)/\(type)"
         func link(_ extra: [(name: String, value: String)]) -> String {
             let encoded = [entry.query, QueryString.encode(extra)].filter { !$0.isEmpty }.joined(separator: "&")
@@ -107,8 +117,14 @@ extension FHIRService {
         for (key, body) in included {
             bundle.entries.append(.init(fullURL: "\(request.baseURL)/\(key.type)/\(key.id)", resource: body, searchMode: "include"))
         }
-        if !entry.warnings.isEmpty {
-            bundle.entries.append(.init(resource: OperationOutcome.make(entry.warnings).bytes, searchMode: "outcome"))
+        var outcome = entry.warnings.map { rules.dialect.decorate($0, kind: "unknownParameterIgnored") }
+        if entry.keys.isEmpty && rules.emptyResult == .outcome {
+            outcome.append(
+                rules.dialect.decorate(
+                    .init(severity: "warning", code: "not-found", message: "No \(type) resources match the search"), kind: "noMatches"))
+        }
+        if !outcome.isEmpty {
+            bundle.entries.append(.init(resource: OperationOutcome.make(outcome).bytes, searchMode: "outcome"))
         }
         return .json(200, bundle.bytes())
     }

@@ -1,0 +1,91 @@
+"""Epic's FHIR rules that the epic profile states as data (Profiles/epic.yaml). Each test names
+the fact it reproduces in ../shared/reference/vendor-quirks.md."""
+import pytest
+import requests
+
+from conftest import Client
+from fhirvalidation import assert_valid
+from test_vendor_auth import EPIC_BASE, EPIC_TOKEN, backend
+
+EPIC_SYSTEM = "urn:oid:1.2.840.114350.1.13.0.1.7.2.657369"
+
+
+@pytest.fixture
+def epic(client):
+    token = backend(client.origin + EPIC_TOKEN, "system/Patient.read system/Appointment.read").json()["access_token"]
+    c = Client(client.origin, base=EPIC_BASE)
+    c.session.headers["Authorization"] = f"Bearer {token}"
+    return c
+
+
+def epic_codes(body):
+    return [(i["severity"], i["details"]["coding"][0]["code"], i["details"]["coding"][0]["system"]) for i in body["issue"] if "details" in i]
+
+
+def test_patient_search_needs_a_minimum_data_set(epic):
+    """§1.4: one of _id, identifier, given+family+birthdate, given+family+gender+(phone|email);
+    otherwise 400 with OperationOutcome code 59159 in Epic's OID system (§1.8)."""
+    for params in ({"family": "Garcia"}, {"given": "Maria", "family": "Garcia"}, {"birthdate": "1991-07-30"}, {}):
+        response = epic.get("Patient", params=params)
+        assert response.status_code == 400, (params, response.text)
+        assert epic_codes(response.json()) == [("fatal", "59159", EPIC_SYSTEM)]
+        assert response.json()["issue"][0]["details"]["text"] == "This resource requires demographics or _id parameter for searching."
+    for params in ({"_id": "pat-0001"}, {"given": "Maria", "family": "Garcia", "birthdate": "1991-07-30"},
+                   {"given": "Maria", "family": "Garcia", "gender": "female", "phone": "555"}):
+        response = epic.get("Patient", params=params)
+        assert response.status_code == 200, (params, response.text)
+
+
+def test_more_than_100_patient_matches_is_4127(epic):
+    """§1.4: more than 100 matches gives error 4127; the caller must narrow the search."""
+    ids = ",".join(f"pat-{n:04d}" for n in range(1, 102))
+    response = epic.get("Patient", params={"_id": ids})
+    assert response.status_code == 400
+    assert epic_codes(response.json()) == [("fatal", "4127", EPIC_SYSTEM)]
+    hundred = ",".join(f"pat-{n:04d}" for n in range(1, 101))
+    assert epic.get("Patient", params={"_id": hundred}).status_code == 200
+
+
+def test_unknown_parameters_are_ignored_with_59100(epic):
+    """§1.8: unknown query parameters are ignored with an information-level 59100 issue, not a 400."""
+    response = epic.get("Patient", params={"_id": "pat-0001", "shoe-size": "9"})
+    assert response.status_code == 200
+    outcome = next(e["resource"] for e in response.json()["entry"] if e["search"]["mode"] == "outcome")
+    assert epic_codes(outcome) == [("information", "59100", EPIC_SYSTEM)]
+    assert "shoe-size" in outcome["issue"][0]["diagnostics"]
+
+
+def test_empty_search_is_one_4101_warning_entry(epic):
+    """§1.7: no matches is 200 with an OperationOutcome entry (search.mode outcome, 4101, warning)."""
+    response = epic.get("Patient", params={"_id": "does-not-exist"})
+    assert response.status_code == 200
+    bundle = response.json()
+    assert_valid(bundle)
+    assert [e["search"]["mode"] for e in bundle["entry"]] == ["outcome"]
+    assert epic_codes(bundle["entry"][0]["resource"]) == [("warning", "4101", EPIC_SYSTEM)]
+
+
+def test_total_is_the_page_size_when_count_is_given(epic):
+    """§1.7: Bundle.total equals the page size when _count is set, not the number of matches."""
+    ids = ",".join(f"pat-{n:04d}" for n in range(1, 31))
+    paged = epic.get("Patient", params={"_id": ids, "_count": 10}).json()
+    assert paged["total"] == 10 and any(link["relation"] == "next" for link in paged["link"])
+    whole = epic.get("Patient", params={"_id": ids}).json()
+    assert whole["total"] == 30
+
+
+def test_read_of_a_missing_id_is_4102(epic):
+    """§1.8: read of a missing id gives 404 with an OperationOutcome 4102 (inferred from the table)."""
+    response = epic.get("Patient/not-there")
+    assert response.status_code == 404
+    assert epic_codes(response.json()) == [("fatal", "4102", EPIC_SYSTEM)]
+    assert_valid(response.json())
+
+
+def test_generic_keeps_r4_behaviour(client):
+    """The same requests on the generic profile: no minimums, accurate totals, R4 issue codes only."""
+    assert client.get("Patient", params={"family": "Garcia"}).status_code == 200
+    empty = client.get("Patient", params={"_id": "does-not-exist"}).json()
+    assert empty.get("entry", []) == [] and empty["total"] == 0
+    missing = client.get("Patient/not-there").json()
+    assert "details" not in missing["issue"][0]
