@@ -40,25 +40,38 @@ public struct FHIRPipeline: Sendable {
 /// get 406; JSON (`json`, `application/json`, `application/fhir+json`) or anything else is
 /// answered in JSON.
 public struct JSONOnlyFormat: FHIRRequestStep {
-    public init() {}
+    /// Refuse any `Accept` that does not include JSON (Cerner), not only XML-only ones.
+    public let strict: Bool
+    /// How the 406 looks (the profile's error dialect).
+    public let dialect: ErrorDialect
+
+    public init(strict: Bool = false, dialect: ErrorDialect = .init()) {
+        self.strict = strict
+        self.dialect = dialect
+    }
 
     public func check(_ request: FHIRRequest) -> FHIRResponse? {
+        answer(request).map(dialect.response)
+    }
+
+    func answer(_ request: FHIRRequest) -> FHIRError? {
         if let format = request.query.last(where: { $0.name == "_format" })?.value.lowercased() {
             if format == "xml" || format.contains("xml") {
-                return .error(FHIRError(.notAcceptable, "_format=\(format) is not supported: this server speaks JSON only"))
+                return FHIRError(.notAcceptable, "_format=\(format) is not supported: this server speaks JSON only")
             }
             if !(format == "json" || format.contains("json")) {
-                return .error(FHIRError(.notAcceptable, "_format=\(format) is not supported; use json"))
+                return FHIRError(.notAcceptable, "_format=\(format) is not supported; use json")
             }
             return nil
         }
         guard let accept = request.headers.accept?.lowercased() else { return nil }
         let types = accept.split(separator: ",").map { $0.split(separator: ";").first.map { $0.trimmingCharacters(in: " ") } ?? "" }
         let wantsXML = types.contains { $0.contains("xml") }
-        let acceptsJSON = types.contains { $0.contains("json") || $0 == "*/*" || $0 == "application/*" || $0.hasPrefix("text/") }
-        if wantsXML && !acceptsJSON {
-            return .error(
-                FHIRError(.notAcceptable, "Accept: \(accept) cannot be served: this server speaks JSON only (application/fhir+json)"))
+        let acceptsJSON = types.contains {
+            $0.contains("json") || $0 == "*/*" || $0 == "application/*" || (!strict && $0.hasPrefix("text/"))
+        }
+        if (wantsXML || strict) && !acceptsJSON {
+            return FHIRError(.notAcceptable, "Accept: \(accept) cannot be served: this server speaks JSON only (application/fhir+json)")
         }
         return nil
     }

@@ -21,16 +21,42 @@ public struct ProfileRules: Sendable, Equatable {
         case outcome
     }
 
+    /// How a date parameter must be given.
+    public enum RangeForm: String, Sendable, CaseIterable {
+        /// Twice, as a `ge` + `lt` pair.
+        case pair
+        /// As a pair, or once with a prefix and a time component.
+        case pairOrPrefixedInstant = "pair-or-prefixed-instant"
+    }
+
     /// Per resource type.
     public struct SearchRule: Sendable, Equatable {
         /// At least one of these parameter sets must be present (all of its names).
         public var requireOneOf: [[String]] = []
+        /// Exactly one of these parameters must be present.
+        public var exactlyOneOf: [String] = []
+        /// When the key is present, each listed parameter must be too.
+        public var requires: [String: [String]] = [:]
+        /// At most one occurrence each (a comma list of values is fine).
+        public var once: [String] = []
+        /// At most one occurrence each, with a single value (no comma list).
+        public var oneValue: [String] = []
+        /// Date parameters that must come as a range.
+        public var ranges: [String: RangeForm] = [:]
+        /// Date parameters that take a date without a time component.
+        public var dateOnly: [String] = []
+        /// Parameters added to every search of the type (e.g. Cerner's Slot search: `status=free`).
+        public var implied: [(name: String, value: String)] = []
         /// More matches than this is an error (`tooManyResults`).
         public var maxMatches: Int?
 
-        public init(requireOneOf: [[String]] = [], maxMatches: Int? = nil) {
-            self.requireOneOf = requireOneOf
-            self.maxMatches = maxMatches
+        public init() {}
+
+        public static func == (lhs: SearchRule, rhs: SearchRule) -> Bool {
+            lhs.requireOneOf == rhs.requireOneOf && lhs.exactlyOneOf == rhs.exactlyOneOf && lhs.requires == rhs.requires
+                && lhs.once == rhs.once && lhs.oneValue == rhs.oneValue && lhs.ranges == rhs.ranges && lhs.dateOnly == rhs.dateOnly
+                && lhs.implied.map { "\($0.name)=\($0.value)" } == rhs.implied.map { "\($0.name)=\($0.value)" }
+                && lhs.maxMatches == rhs.maxMatches
         }
     }
 
@@ -41,13 +67,61 @@ public struct ProfileRules: Sendable, Equatable {
 
     public init() {}
 
-    /// Checks a search's parameters against the type's `requireOneOf`.
+    /// Parameters the type's rule adds to every search.
+    func implied(_ type: String) -> [(name: String, value: String)] { search[type]?.implied ?? [] }
+
+    /// Checks a search's parameters against the type's rule.
     func checkCriteria(_ query: SearchQuery) throws(FHIRError) {
-        guard let rule = search[query.type], !rule.requireOneOf.isEmpty else { return }
-        let present = Set(query.applied.map { name in String(name.name.prefix { $0 != ":" && $0 != "." }) })
-        guard !rule.requireOneOf.contains(where: { Set($0).isSubset(of: present) }) else { return }
-        let sets = rule.requireOneOf.map { $0.joined(separator: " + ") }.joined(separator: "; ")
-        throw FHIRError(.searchCriteriaMissing, "\(query.type) searches need one of: \(sets)")
+        guard let rule = search[query.type] else { return }
+        let type = query.type
+        // Parameter names as written (chains keep their full name: schedule.actor).
+        let given = query.applied.map { (name: String($0.name.prefix { $0 != ":" }), value: $0.value) }
+        let present = Set(given.map(\.name))
+        func missing(_ message: String, _ expression: [String] = []) -> FHIRError {
+            FHIRError(.searchCriteriaMissing, message, expression: expression)
+        }
+        if !rule.requireOneOf.isEmpty, !rule.requireOneOf.contains(where: { Set($0).isSubset(of: present) }) {
+            let sets = rule.requireOneOf.map { $0.joined(separator: " + ") }.joined(separator: "; ")
+            throw missing("\(type) searches need one of: \(sets)")
+        }
+        if !rule.exactlyOneOf.isEmpty {
+            let used = rule.exactlyOneOf.filter(present.contains)
+            guard used.count == 1 else {
+                throw missing(
+                    "\(type) searches need exactly one of \(rule.exactlyOneOf.joined(separator: ", "))"
+                        + (used.isEmpty ? "" : " (got \(used.joined(separator: ", ")))"), used)
+            }
+        }
+        for (trigger, needed) in rule.requires.sorted(by: { $0.key < $1.key }) where present.contains(trigger) {
+            for name in needed where !present.contains(name) {
+                throw missing("\(type) searches with \(trigger) also need \(name)", [name])
+            }
+        }
+        for name in Set(rule.once + rule.oneValue).sorted() where given.filter({ $0.name == name }).count > 1 {
+            throw FHIRError(
+                .invalidParameter,
+                "\(name) may appear only once in a \(type) search\(rule.once.contains(name) ? "; use a comma list" : "")",
+                expression: [name])
+        }
+        for name in rule.oneValue where given.contains(where: { $0.name == name && $0.value.contains(",") }) {
+            throw FHIRError(.invalidParameter, "\(name) takes a single value in a \(type) search", expression: [name])
+        }
+        for name in rule.dateOnly where given.contains(where: { $0.name == name && $0.value.contains("T") }) {
+            throw FHIRError(.invalidParameter, "\(name) takes a date without a time component", expression: [name])
+        }
+        for (name, form) in rule.ranges.sorted(by: { $0.key < $1.key }) where present.contains(name) {
+            let values = given.filter { $0.name == name }.map(\.value)
+            let prefixes = values.map { String($0.prefix(2)) }.sorted()
+            let isPair = prefixes == ["ge", "lt"]
+            let isPrefixedInstant =
+                values.count == 1 && ["ge", "gt", "le", "lt", "eq"].contains(prefixes.first ?? "") && values[0].contains("T")
+            guard isPair || (form == .pairOrPrefixedInstant && isPrefixedInstant) else {
+                throw missing(
+                    "\(name) must be given twice, as a ge + lt pair"
+                        + (form == .pairOrPrefixedInstant ? ", or once with a prefix and a time" : ""),
+                    [name])
+            }
+        }
     }
 
     func checkCount(_ type: String, _ count: Int) throws(FHIRError) {
@@ -60,17 +134,29 @@ public struct ProfileRules: Sendable, Equatable {
 /// search outcomes `unknownParameterIgnored` and `noMatches`) the vendor's code in
 /// `issue.details`, its severity, text and, for errors, the HTTP status.
 public struct ErrorDialect: Sendable, Equatable {
+    /// What the error response carries.
+    public enum Body: String, Sendable, CaseIterable {
+        /// An OperationOutcome (R4).
+        case outcome
+        /// `text` as a `text/plain` body (Cerner's "no supported search parameters provided").
+        case text
+        /// Nothing (Cerner's 406).
+        case empty
+    }
+
     public struct Entry: Sendable, Equatable {
-        public var code: String
+        public var code: String?
         public var severity: String?
         public var text: String?
         public var status: Int?
+        public var body: Body = .outcome
 
-        public init(code: String, severity: String? = nil, text: String? = nil, status: Int? = nil) {
+        public init(code: String?, severity: String? = nil, text: String? = nil, status: Int? = nil, body: Body = .outcome) {
             self.code = code
             self.severity = severity
             self.text = text
             self.status = status
+            self.body = body
         }
     }
 
@@ -90,7 +176,7 @@ public struct ErrorDialect: Sendable, Equatable {
     public func decorate(_ issue: FHIRError.Issue, kind: String) -> FHIRError.Issue {
         guard let entry = entries[kind] else { return issue }
         var decorated = issue
-        decorated.details = .init(system: system, code: entry.code, text: entry.text)
+        if let code = entry.code { decorated.details = .init(system: system, code: code, text: entry.text) }
         if let severity = entry.severity { decorated.severity = severity }
         return decorated
     }
@@ -98,7 +184,15 @@ public struct ErrorDialect: Sendable, Equatable {
     /// The response for an error: the vendor's status and issue details, when it has them.
     public func response(_ error: FHIRError) -> FHIRResponse {
         guard let entry = entries[error.code.name] else { return .error(error) }
-        let issues = error.issues.map { decorate($0, kind: error.code.name) }
-        return .json(entry.status ?? error.code.status, OperationOutcome.make(issues).bytes)
+        let status = entry.status ?? error.code.status
+        switch entry.body {
+        case .outcome:
+            return .json(status, OperationOutcome.make(error.issues.map { decorate($0, kind: error.code.name) }).bytes)
+        case .text:
+            return FHIRResponse(
+                status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array((entry.text ?? error.message).utf8))
+        case .empty:
+            return FHIRResponse(status: status)
+        }
     }
 }

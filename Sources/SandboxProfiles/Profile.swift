@@ -26,6 +26,10 @@ public struct Profile: Sendable, Equatable {
     public var auth = AuthSettings()
     /// `search.total`, `search.emptyResult`, `search.rules` and `errors` — vendor rules the FHIR layer applies.
     public var rules = ProfileRules()
+    /// `search.parameters` — per type, the only search parameters served (the CapabilityStatement follows).
+    public var searchParameters: [String: [String]] = [:]
+    /// `content.strictAccept` — refuse any `Accept` without JSON (not only XML-only ones).
+    public var strictAccept = false
     /// The file the profile came from.
     public var file: String
 

@@ -40,7 +40,7 @@ public enum ProfileLoader {
     }
 
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
-        let map = try root.mapping(keys: ["name", "description", "fhirBase", "search", "limits", "auth", "errors"])
+        let map = try root.mapping(keys: ["name", "description", "fhirBase", "search", "limits", "auth", "errors", "content"])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
             throw try map.required("name").fail("profile names are lowercase letters, digits and '-'")
@@ -51,8 +51,16 @@ public enum ProfileLoader {
         }
         var profile = Profile(name: name, description: try map["description"]?.string() ?? "", fhirBase: base, file: file)
         if let search = try map["search"]?.mapping(keys: [
-            "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules",
+            "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules", "parameters",
         ]) {
+            for (type, names) in try search["parameters"]?.entries() ?? [] {
+                guard SearchRegistry.r4.supports(type) else { throw names.fail("'\(type)' is not a resource type this server serves") }
+                let list = try names.strings()
+                for name in list where SearchRegistry.r4.parameter(name, of: type) == nil {
+                    throw names.fail("'\(name)' is not a \(type) search parameter")
+                }
+                profile.searchParameters[type] = list
+            }
             profile.rules.total = try choice(search["total"], ProfileRules.TotalMode.self) ?? profile.rules.total
             profile.rules.emptyResult = try choice(search["emptyResult"], ProfileRules.EmptyResult.self) ?? profile.rules.emptyResult
             if let rules = search["rules"] { profile.rules.search = try parseSearchRules(rules) }
@@ -78,6 +86,9 @@ public enum ProfileLoader {
         }
         if let auth = map["auth"] { profile.auth = try parseAuth(auth) }
         if let errors = map["errors"] { profile.rules.dialect = try parseDialect(errors) }
+        if let content = try map["content"]?.mapping(keys: ["strictAccept"]), let strict = content["strictAccept"] {
+            profile.strictAccept = try strict.bool()
+        }
         return profile
     }
 
@@ -97,15 +108,39 @@ public enum ProfileLoader {
         var rules: [String: ProfileRules.SearchRule] = [:]
         for (type, item) in try value.entries() {
             guard registry.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
-            let map = try item.mapping(keys: ["requireOneOf", "maxMatches"])
+            let map = try item.mapping(keys: [
+                "requireOneOf", "exactlyOneOf", "requires", "once", "oneValue", "ranges", "dateOnly", "implied", "maxMatches",
+            ])
             var rule = ProfileRules.SearchRule()
-            for set in try map["requireOneOf"]?.list() ?? [] {
-                let names = try set.strings()
-                guard !names.isEmpty else { throw set.fail("an empty parameter set would match every search") }
-                for name in names where registry.parameter(name, of: type) == nil && !["_id", "_lastUpdated"].contains(name) {
-                    throw set.fail("'\(name)' is not a \(type) search parameter")
+            func known(_ names: [String], _ at: YAMLValue) throws(YAMLError) -> [String] {
+                for name in names {
+                    let base = String(name.split(separator: ".").first ?? "")
+                    guard registry.parameter(base, of: type) != nil || ["_id", "_lastUpdated"].contains(name) else {
+                        throw at.fail("'\(name)' is not a \(type) search parameter")
+                    }
                 }
+                return names
+            }
+            for set in try map["requireOneOf"]?.list() ?? [] {
+                let names = try known(set.strings(), set)
+                guard !names.isEmpty else { throw set.fail("an empty parameter set would match every search") }
                 rule.requireOneOf.append(names)
+            }
+            if let value = map["exactlyOneOf"] { rule.exactlyOneOf = try known(value.strings(), value) }
+            if let value = map["once"] { rule.once = try known(value.strings(), value) }
+            if let value = map["oneValue"] { rule.oneValue = try known(value.strings(), value) }
+            if let value = map["dateOnly"] { rule.dateOnly = try known(value.strings(), value) }
+            for (trigger, needed) in try map["requires"]?.entries() ?? [] {
+                _ = try known([trigger], needed)
+                rule.requires[trigger] = try known(needed.strings(), needed)
+            }
+            for (name, form) in try map["ranges"]?.entries() ?? [] {
+                _ = try known([name], form)
+                rule.ranges[name] = try choice(form, ProfileRules.RangeForm.self)
+            }
+            for (name, value) in try map["implied"]?.entries() ?? [] {
+                _ = try known([name], value)
+                rule.implied.append((name, try value.string()))
             }
             if let item = map["maxMatches"] {
                 rule.maxMatches = try item.int()
@@ -125,8 +160,10 @@ public enum ProfileLoader {
             guard kinds.contains(kind) else {
                 throw item.fail("'\(kind)' is not an error kind (known: \(kinds.sorted().joined(separator: ", ")))")
             }
-            let entry = try item.mapping(keys: ["code", "severity", "text", "status"])
-            var parsed = ErrorDialect.Entry(code: try entry.required("code").string(), text: try entry["text"]?.string())
+            let entry = try item.mapping(keys: ["code", "severity", "text", "status", "body"])
+            var parsed = ErrorDialect.Entry(code: try entry["code"]?.string(), text: try entry["text"]?.string())
+            parsed.body = try choice(entry["body"], ErrorDialect.Body.self) ?? .outcome
+            if parsed.body == .text && parsed.text == nil { throw item.fail("body: text needs a text") }
             if let severity = entry["severity"] {
                 let text = try severity.string()
                 guard ["fatal", "error", "warning", "information"].contains(text) else {

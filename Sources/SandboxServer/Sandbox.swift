@@ -96,14 +96,19 @@ public final class Sandbox: Sendable {
                 settings.rules = profile.rules
                 let scheduling = SchedulingContext(seed: seed, displays: displays, holdMinutes: seed.holdMinutes)
                 let operations = scheduling.operations() + [PatientMatch()]
+                // The profile's own search surface: parsing and the CapabilityStatement follow it
+                // (indexes are still extracted with the full registry, shared by every tenant).
+                var served = registry
+                for (type, names) in profile.searchParameters { served = served.restricting(type, to: Set(names)) }
                 let service = FHIRService(
-                    tenant: tenant, clock: clock, random: random, registry: registry, zone: loaded.zone, settings: settings,
-                    capabilities: Self.capabilities(profile, registry: registry, slots: slots, operations: operations),
+                    tenant: tenant, clock: clock, random: random, registry: served, zone: loaded.zone, settings: settings,
+                    capabilities: Self.capabilities(profile, registry: served, slots: slots, operations: operations),
                     providers: ["Slot": slots], hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)],
                     operations: operations)
                 try scheduling.recoverHolds(service: service)
                 let sweeper = HoldSweeper(context: scheduling, service: { service })
-                let pipeline = FHIRPipeline(steps: [JSONOnlyFormat(), horizon, sweeper], service: service)
+                let format = JSONOnlyFormat(strict: profile.strictAccept, dialect: profile.rules.dialect)
+                let pipeline = FHIRPipeline(steps: [format, horizon, sweeper], service: service)
                 let auth = AuthorizationServer(
                     profile: profile.name, settings: profile.auth, clients: clients, signer: signer, clock: clock, random: random,
                     patients: { Self.pickerPatients(store) }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get))

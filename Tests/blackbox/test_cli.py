@@ -233,3 +233,14 @@ auth:
         bad.write_text("name: bad\nfhirBase: /bad\n" + text)
         linted = run("profiles", "lint", str(bad))
         assert linted.returncode != 0 and fragment in linted.stderr, linted.stderr
+
+
+def test_readme_vendor_table_is_generated_from_the_profiles():
+    """README's vendor-differences table is `fhir-sandbox profiles table`, not hand-maintained."""
+    table = run("profiles", "table")
+    assert table.returncode == 0, table.stderr
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    block = readme.split("<!-- profiles-table:begin -->\n")[1].split("\n<!-- profiles-table:end -->")[0]
+    assert block == table.stdout.rstrip("\n"), "README table is stale: paste `fhir-sandbox profiles table` between the markers"
+    assert "| search.rules.Patient |" in block and "| auth.tokenSeconds | `570` | `3600` | `3600` |" in block

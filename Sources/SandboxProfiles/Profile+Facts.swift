@@ -1,0 +1,96 @@
+import FHIRInteractions
+import SandboxAuth
+
+extension Profile {
+    /// The profile's effective settings as (key, value) lines: what `profiles show` prints and
+    /// what `profiles table` (the README's vendor-differences table) compares.
+    public var facts: [(key: String, value: String)] {
+        var facts: [(String, String)] = [
+            ("fhirBase", fhirBase),
+            ("search.defaultPageSize", String(defaultPageSize)),
+            ("search.maxPageSize", String(maxPageSize)),
+            ("search.unknownParameters", unknownParameters.rawValue),
+            ("search.total", rules.total.rawValue),
+            ("search.emptyResult", rules.emptyResult.rawValue),
+        ]
+        for (type, names) in searchParameters.sorted(by: { $0.key < $1.key }) {
+            facts.append(("search.parameters.\(type)", names.joined(separator: ", ")))
+        }
+        for (type, rule) in rules.search.sorted(by: { $0.key < $1.key }) {
+            var parts: [String] = []
+            if !rule.requireOneOf.isEmpty {
+                parts.append("one of " + rule.requireOneOf.map { $0.joined(separator: "+") }.joined(separator: " / "))
+            }
+            if !rule.exactlyOneOf.isEmpty { parts.append("exactly one of " + rule.exactlyOneOf.joined(separator: "/")) }
+            for (trigger, needed) in rule.requires.sorted(by: { $0.key < $1.key }) {
+                parts.append("\(trigger) needs \(needed.joined(separator: "+"))")
+            }
+            for (name, form) in rule.ranges.sorted(by: { $0.key < $1.key }) { parts.append("\(name) as \(form.rawValue)") }
+            if !rule.once.isEmpty { parts.append("once: " + rule.once.joined(separator: ", ")) }
+            if !rule.oneValue.isEmpty { parts.append("one value: " + rule.oneValue.joined(separator: ", ")) }
+            if !rule.dateOnly.isEmpty { parts.append("no time: " + rule.dateOnly.joined(separator: ", ")) }
+            for (name, value) in rule.implied { parts.append("always \(name)=\(value)") }
+            if let limit = rule.maxMatches { parts.append("max \(limit) matches") }
+            facts.append(("search.rules.\(type)", parts.joined(separator: "; ")))
+        }
+        facts.append(("content.strictAccept", String(strictAccept)))
+        facts.append(("errors.system", rules.dialect.system ?? "-"))
+        for (kind, entry) in rules.dialect.entries.sorted(by: { $0.key < $1.key }) {
+            let parts = [
+                entry.code, entry.severity, entry.status.map { "HTTP \($0)" }, entry.body == .outcome ? nil : "\(entry.body.rawValue) body",
+            ].compactMap { $0 }
+            facts.append(("errors.codes.\(kind)", parts.joined(separator: ", ")))
+        }
+        facts.append(("limits.maxBodyBytes", String(maxBodyBytes)))
+        facts += [
+            ("auth.mode", auth.mode.rawValue),
+            ("auth.tokenPath", auth.tokenPath),
+            ("auth.tokenFormat", auth.tokenFormat.rawValue),
+            ("auth.tokenSeconds", String(auth.tokenSeconds)),
+            ("auth.tokenType", auth.tokenType),
+            ("auth.scopeSyntax", auth.scopeSyntax.rawValue),
+            ("auth.wildcardScopes", String(auth.wildcardScopes)),
+            ("auth.unregisteredScopes", auth.unregisteredScopes.rawValue),
+            ("auth.scopeResponse", auth.scopeResponse.rawValue),
+            ("auth.clientAuthMethods", auth.clientAuthMethods.map(\.rawValue).sorted().joined(separator: ", ")),
+            ("auth.assertionAlgorithms", auth.assertionAlgorithms.map(\.rawValue).sorted().joined(separator: ", ")),
+            ("auth.ecdsaRequiresJwksUri", String(auth.ecdsaRequiresJwksUri)),
+            ("auth.assertionMaxSeconds", String(auth.assertionMaxSeconds)),
+            ("auth.maxJTILength", auth.maxJTILength.map(String.init) ?? "none"),
+            ("auth.errorStyle", auth.errorStyle.rawValue),
+            ("auth.codeSeconds", String(auth.codeSeconds)),
+            ("auth.refreshDays", String(auth.refreshDays)),
+            ("auth.rotateRefreshTokens", String(auth.rotateRefreshTokens)),
+            ("auth.pkcePlain", String(auth.pkcePlain)),
+        ]
+        return facts
+    }
+
+    /// A Markdown table comparing profiles fact by fact (rows where every profile agrees are
+    /// kept: the table documents the defaults too).
+    public static func table(_ profiles: [Profile]) -> String {
+        var keys: [String] = []
+        var values: [String: [String: String]] = [:]
+        for profile in profiles {
+            for (key, value) in profile.facts {
+                if values[key] == nil {
+                    // Beside its siblings (errors.codes.*, search.rules.*), not at the end.
+                    let group = key.split(separator: ".").dropLast().joined(separator: ".")
+                    if let last = keys.lastIndex(where: { $0.split(separator: ".").dropLast().joined(separator: ".") == group }) {
+                        keys.insert(key, at: last + 1)
+                    } else {
+                        keys.append(key)
+                    }
+                }
+                values[key, default: [:]][profile.name] = value
+            }
+        }
+        func cell(_ text: String) -> String { text.isEmpty ? "" : "`" + text.replacing("|", with: "\\|").replacing("`", with: "'") + "`" }
+        var lines = ["| setting | " + profiles.map(\.name).joined(separator: " | ") + " |"]
+        lines.append("|---|" + String(repeating: "---|", count: profiles.count))
+        for key in keys {
+            lines.append("| \(key) | " + profiles.map { cell(values[key]?[$0.name] ?? "") }.joined(separator: " | ") + " |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

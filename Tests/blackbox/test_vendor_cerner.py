@@ -1,0 +1,98 @@
+"""Oracle Health (Cerner Millennium) FHIR rules that the cerner profile states as data
+(Profiles/cerner.yaml). Each test names the fact it reproduces in
+../shared/reference/vendor-quirks.md."""
+import pytest
+import requests
+
+from conftest import Client
+from test_vendor_auth import CERNER_AUTH, CERNER_BASE, backend
+
+NO_PARAMETERS = "no supported search parameters provided"
+
+
+@pytest.fixture
+def cerner(client):
+    scopes = "system/Patient.read system/Slot.read system/Schedule.read system/Appointment.read"
+    token = backend(client.origin + CERNER_AUTH + "/token", scopes).json()["access_token"]
+    c = Client(client.origin, base=CERNER_BASE)
+    c.session.headers["Authorization"] = f"Bearer {token}"
+    return c
+
+
+def plain_400(response):
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert response.text == NO_PARAMETERS
+
+
+def test_patient_search_any_one_parameter_once_with_one_value(cerner):
+    """§2.4: any single one of _id, identifier, name, family, ... suffices; each at most once with a
+    single value; birthdate without a time; a search with none is 400 with the plain-text body (§2.8)."""
+    assert cerner.get("Patient", params={"family": "Garcia"}).status_code == 200
+    plain_400(cerner.get("Patient", params={"gender": "female"}))
+    plain_400(cerner.get("Patient"))
+    repeated = cerner.get("Patient", params=[("family", "Garcia"), ("family", "Nguyen")])
+    assert repeated.status_code == 400 and "only once" in repeated.json()["issue"][0]["diagnostics"]
+    listed = cerner.get("Patient", params={"family": "Garcia,Nguyen"})
+    assert listed.status_code == 400 and "single value" in listed.json()["issue"][0]["diagnostics"]
+    timed = cerner.get("Patient", params={"birthdate": "1991-07-30T00:00:00Z"})
+    assert timed.status_code == 400 and "time component" in timed.json()["issue"][0]["diagnostics"]
+    assert cerner.get("Patient", params={"birthdate": "1991-07-30"}).status_code == 200
+
+
+def test_no_bundle_total(cerner):
+    """§2.7: the examples show no Bundle.total."""
+    bundle = cerner.search("Patient", {"family": "Garcia"})
+    assert "total" not in bundle and bundle["entry"]
+
+
+def test_slot_search_rules(cerner):
+    """§2.3: _id or service-type; start as a ge + lt pair with service-type or schedule.actor;
+    service-type and schedule.actor at most once; only free slots come back, sorted by start."""
+    plain_400(cerner.get("Slot", params={"start": "ge2026-04-20"}))
+    plain_400(cerner.get("Slot", params={"service-type": "394814009"}))
+    half = cerner.get("Slot", params={"service-type": "394814009", "start": "ge2026-04-20"})
+    plain_400(half)
+    window = [("start", "ge2026-04-20T00:00:00-05:00"), ("start", "lt2026-04-21T00:00:00-05:00")]
+    bundle = cerner.search("Slot", [("service-type", "394814009")] + window + [("_count", "200")])
+    slots = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    assert slots and {s["status"] for s in slots} == {"free"}
+    assert [s["start"] for s in slots] == sorted(s["start"] for s in slots)
+    repeated = cerner.get("Slot", params=[("service-type", "394814009"), ("service-type", "394609007")] + window)
+    assert repeated.status_code == 400 and "comma list" in repeated.json()["issue"][0]["diagnostics"]
+    busy = cerner.search("Slot", [("service-type", "394814009"), ("status", "busy")] + window)
+    assert [e for e in busy.get("entry", []) if e["search"]["mode"] == "match"] == []
+
+
+def test_schedule_search_by_id_only(cerner):
+    """§2.3: Schedule is searched by _id only (the CapabilityStatement says so too)."""
+    assert cerner.search("Schedule", {"_id": "sched-okafor-main"})["entry"][0]["resource"]["id"] == "sched-okafor-main"
+    ignored = cerner.get("Schedule", params={"actor": "Practitioner/pract-okafor"})
+    assert ignored.status_code == 200
+    outcome = [e for e in ignored.json()["entry"] if e["search"]["mode"] == "outcome"]
+    assert outcome and "actor" in outcome[0]["resource"]["issue"][0]["diagnostics"]
+    statement = cerner.get("metadata").json()
+    schedule = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Schedule")
+    assert [p["name"] for p in schedule.get("searchParam", [])] == ["_id"]
+
+
+def test_appointment_search_rules(cerner):
+    """§2.3: exactly one of _id, patient, practitioner, location; with the last three a date pair
+    or one prefixed date with a time."""
+    plain_400(cerner.get("Appointment", params={"status": "booked"}))
+    both = cerner.get("Appointment", params={"patient": "pat-0001", "practitioner": "pract-okafor", "date": "ge2026-04-01T00:00:00Z"})
+    plain_400(both)
+    plain_400(cerner.get("Appointment", params={"patient": "pat-0001"}))
+    plain_400(cerner.get("Appointment", params={"patient": "pat-0001", "date": "2026-04-13"}))
+    assert cerner.get("Appointment", params={"patient": "pat-0001", "date": "ge2026-04-01T00:00:00Z"}).status_code == 200
+    pair = [("practitioner", "pract-okafor"), ("date", "ge2026-04-13T00:00:00Z"), ("date", "lt2026-04-20T00:00:00Z")]
+    assert cerner.get("Appointment", params=pair).status_code == 200
+    assert cerner.get("Appointment", params={"_id": "appt-0001"}).status_code == 200
+
+
+def test_json_only_with_an_empty_406(cerner, client):
+    """§2.8: a non-JSON Accept is 406 with an empty body (generic answers JSON to text/html)."""
+    refused = cerner.get("Patient/pat-0001", headers={"Accept": "text/html"})
+    assert refused.status_code == 406 and refused.content == b""
+    assert cerner.get("Patient/pat-0001", headers={"Accept": "application/json"}).status_code == 200
+    assert client.get("Patient/pat-0001", headers={"Accept": "text/html"}).status_code == 200
