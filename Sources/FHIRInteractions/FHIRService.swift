@@ -69,6 +69,11 @@ public struct FHIRService: Sendable {
 
     func dispatch(_ request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
         let route = try Route.classify(method: request.method, segments: request.segments, supports: registry.supports)
+        if let type = route.resourceType, let allowed = settings.rules.interactions[type], let code = route.interactionCodes.first,
+            !allowed.contains(code)
+        {
+            throw FHIRError(.methodNotAllowed, "\(type) supports \(allowed.joined(separator: ", ")) only on this server")
+        }
         if let type = route.resourceType, let provider = providers[type],
             let code = route.interactionCodes.first, !provider.interactions.contains(code)
         {

@@ -61,6 +61,10 @@ public struct ProfileRules: Sendable, Equatable {
     }
 
     public var search: [String: SearchRule] = [:]
+    /// Per type, the only interactions served (CapabilityStatement codes); others are `methodNotAllowed`.
+    public var interactions: [String: [String]] = [:]
+    /// The only operations served (`Type/$name`); nil: every registered one.
+    public var operations: [String]?
     public var total: TotalMode = .accurate
     public var emptyResult: EmptyResult = .bundle
     public var dialect = ErrorDialect()
@@ -142,6 +146,8 @@ public struct ErrorDialect: Sendable, Equatable {
         case text
         /// Nothing (Cerner's 406).
         case empty
+        /// A web server's HTML error page titled `text` (Epic's IIS 404 for an unknown type).
+        case html
     }
 
     public struct Entry: Sendable, Equatable {
@@ -158,6 +164,10 @@ public struct ErrorDialect: Sendable, Equatable {
             self.status = status
             self.body = body
         }
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
     }
 
     /// Kinds that are not `FHIRError.Code`s: search outcomes.
@@ -193,6 +203,13 @@ public struct ErrorDialect: Sendable, Equatable {
                 status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array((entry.text ?? error.message).utf8))
         case .empty:
             return FHIRResponse(status: status)
+        case .html:
+            let title = Self.escape(entry.text ?? "\(status) - Error")
+            let page =
+                "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\n"
+                + "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>\(title)</title></head>"
+                + "<body><div id=\"header\"><h1>Server Error</h1></div><div id=\"content\"><h2>\(title)</h2></div></body></html>\n"
+            return FHIRResponse(status: status, headers: [("Content-Type", "text/html")], body: Array(page.utf8))
         }
     }
 }

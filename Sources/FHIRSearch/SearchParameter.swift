@@ -57,6 +57,11 @@ public struct SearchRegistry: Sendable {
 
     /// This registry with `type` limited to the named parameters (for types whose provider
     /// implements a subset).
+    /// The registry without these types (a profile that does not serve them).
+    public func removing(_ types: Set<String>) -> SearchRegistry {
+        SearchRegistry(table.filter { !types.contains($0.key) }.mapValues { Array($0.values) })
+    }
+
     public func restricting(_ type: String, to names: Set<String>) -> SearchRegistry {
         var copy = table.mapValues { Array($0.values) }
         copy[type] = copy[type]?.filter { names.contains($0.name) }

@@ -33,6 +33,11 @@ extension Profile {
             if let limit = rule.maxMatches { parts.append("max \(limit) matches") }
             facts.append(("search.rules.\(type)", parts.joined(separator: "; ")))
         }
+        facts.append(("resources.exclude", excludedTypes.isEmpty ? "-" : excludedTypes.joined(separator: ", ")))
+        for (type, names) in rules.interactions.sorted(by: { $0.key < $1.key }) {
+            facts.append(("resources.interactions.\(type)", names.joined(separator: ", ")))
+        }
+        facts.append(("resources.operations", rules.operations.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") } ?? "all"))
         facts.append(("content.strictAccept", String(strictAccept)))
         facts.append(("errors.system", rules.dialect.system ?? "-"))
         for (kind, entry) in rules.dialect.entries.sorted(by: { $0.key < $1.key }) {

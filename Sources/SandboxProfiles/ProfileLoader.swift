@@ -40,7 +40,7 @@ public enum ProfileLoader {
     }
 
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
-        let map = try root.mapping(keys: ["name", "description", "fhirBase", "search", "limits", "auth", "errors", "content"])
+        let map = try root.mapping(keys: ["name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources"])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
             throw try map.required("name").fail("profile names are lowercase letters, digits and '-'")
@@ -86,6 +86,29 @@ public enum ProfileLoader {
         }
         if let auth = map["auth"] { profile.auth = try parseAuth(auth) }
         if let errors = map["errors"] { profile.rules.dialect = try parseDialect(errors) }
+        if let resources = try map["resources"]?.mapping(keys: ["exclude", "interactions", "operations"]) {
+            if let exclude = resources["exclude"] {
+                profile.excludedTypes = try exclude.strings()
+                for type in profile.excludedTypes where !SearchRegistry.r4.supports(type) {
+                    throw exclude.fail("'\(type)' is not a resource type this server serves")
+                }
+            }
+            let codes = Set(CapabilityStatementBuilder.typeInteractions)
+            for (type, list) in try resources["interactions"]?.entries() ?? [] {
+                guard SearchRegistry.r4.supports(type) else { throw list.fail("'\(type)' is not a resource type this server serves") }
+                let names = try list.strings()
+                for name in names where !codes.contains(name) {
+                    throw list.fail(
+                        "'\(name)' is not an interaction (\(CapabilityStatementBuilder.typeInteractions.joined(separator: ", ")))")
+                }
+                profile.rules.interactions[type] = names
+            }
+            if let operations = resources["operations"] {
+                let names = try operations.strings()
+                for name in names where !name.contains("/$") { throw operations.fail("operations are written Type/$name, not '\(name)'") }
+                profile.rules.operations = names
+            }
+        }
         if let content = try map["content"]?.mapping(keys: ["strictAccept"]), let strict = content["strictAccept"] {
             profile.strictAccept = try strict.bool()
         }

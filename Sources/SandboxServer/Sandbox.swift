@@ -95,10 +95,13 @@ public final class Sandbox: Sendable {
                 settings.strictByDefault = profile.unknownParameters == .strict
                 settings.rules = profile.rules
                 let scheduling = SchedulingContext(seed: seed, displays: displays, holdMinutes: seed.holdMinutes)
-                let operations = scheduling.operations() + [PatientMatch()]
-                // The profile's own search surface: parsing and the CapabilityStatement follow it
-                // (indexes are still extracted with the full registry, shared by every tenant).
-                var served = registry
+                let operations = (scheduling.operations() + [PatientMatch()]).filter { operation in
+                    profile.rules.operations.map { $0.contains("\(operation.type)/$\(operation.name)") } ?? true
+                }
+                // The profile's own surface: types, search parameters. Parsing and the
+                // CapabilityStatement follow it (indexes are still extracted with the full
+                // registry, shared by every tenant).
+                var served = registry.removing(Set(profile.excludedTypes))
                 for (type, names) in profile.searchParameters { served = served.restricting(type, to: Set(names)) }
                 let service = FHIRService(
                     tenant: tenant, clock: clock, random: random, registry: served, zone: loaded.zone, settings: settings,
@@ -130,8 +133,10 @@ public final class Sandbox: Sendable {
     static func capabilities(
         _ profile: Profile, registry: SearchRegistry, slots: SlotProvider, operations: [any OperationHandler]
     ) -> CapabilityStatementBuilder {
+        var interactions = profile.rules.interactions
+        interactions["Slot"] = (interactions["Slot"] ?? slots.interactions).filter(slots.interactions.contains)
         var builder = CapabilityStatementBuilder(
-            registry: registry, softwareVersion: Self.version, interactionsByType: ["Slot": slots.interactions], operations: operations)
+            registry: registry, softwareVersion: Self.version, interactionsByType: interactions, operations: operations)
         if profile.auth.mode != .anonymous {
             let auth = profile.auth
             builder.oauth = (

@@ -89,3 +89,28 @@ def test_generic_keeps_r4_behaviour(client):
     assert empty.get("entry", []) == [] and empty["total"] == 0
     missing = client.get("Patient/not-there").json()
     assert "details" not in missing["issue"][0]
+
+
+def test_r4_appointment_is_read_and_search_only_and_there_is_no_r4_slot(epic):
+    """§1.3: R4 Appointment is read and search only; no R4 Slot or Schedule; $find lives on STU3."""
+    assert epic.get("Appointment/appt-0001").status_code == 200
+    created = epic.post("Appointment", {"resourceType": "Appointment", "status": "proposed",
+                                        "participant": [{"actor": {"reference": "Patient/pat-0001"}, "status": "needs-action"}]})
+    assert created.status_code == 405
+    assert epic_codes(created.json()) == [("fatal", "4100", EPIC_SYSTEM)]
+    statement = epic.get("metadata").json()
+    types = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert "Slot" not in types and "Schedule" not in types
+    assert [i["code"] for i in types["Appointment"]["interaction"]] == ["read", "search-type"]
+    assert "operation" not in types["Appointment"]
+    assert [o["name"] for o in types["Patient"]["operation"]] == ["match"]
+    assert epic.get("Appointment/$find", params={"start": "2026-04-20", "end": "2026-04-21"}).status_code == 404
+
+
+def test_unknown_resource_type_is_an_html_404(epic):
+    """§1.8: an unknown resource type gives an IIS HTML 404, not an OperationOutcome."""
+    for path in ("Slot/slot-okafor-main-20260420-0800", "Shoe/1"):
+        response = epic.get(path)
+        assert response.status_code == 404
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "404 - File or directory not found." in response.text
