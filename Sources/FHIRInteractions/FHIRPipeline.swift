@@ -4,11 +4,15 @@ import FHIRCore
 /// negotiation now; profile rules, auth and fault injection are steps too). A step either lets
 /// the request through (nil) or answers it; it may also reshape the final response.
 public protocol FHIRRequestStep: Sendable {
+    /// Reshapes the request before any step checks it (e.g. vendor ids to stored ids).
+    func rewrite(_ request: inout FHIRRequest)
     func check(_ request: FHIRRequest) -> FHIRResponse?
     func finish(_ response: inout FHIRResponse, for request: FHIRRequest)
 }
 
 extension FHIRRequestStep {
+    public func rewrite(_ request: inout FHIRRequest) {}
+
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {}
 }
 
@@ -22,7 +26,9 @@ public struct FHIRPipeline: Sendable {
         self.service = service
     }
 
-    public func handle(_ request: FHIRRequest) -> FHIRResponse {
+    public func handle(_ incoming: FHIRRequest) -> FHIRResponse {
+        var request = incoming
+        for step in steps { step.rewrite(&request) }
         var response: FHIRResponse?
         for step in steps {
             if let early = step.check(request) {

@@ -17,6 +17,9 @@ public final class AuthorizationServer: Sendable {
     let wallClock: @Sendable () -> Int64
     let patients: @Sendable () -> [(id: String, name: String)]
     let remoteKeys: RemoteKeys
+    /// The patient id as the profile shows it (token responses name the vendor id; tokens
+    /// themselves carry the stored id their scopes are enforced with).
+    let shownPatient: @Sendable (String) -> String
     let codes = AuthorizationCodes()
     private let usedAssertions = Mutex<[String: Int64]>([:])
     private let refreshTokens = Mutex<[String: RefreshGrant]>([:])
@@ -36,8 +39,10 @@ public final class AuthorizationServer: Sendable {
         profile: String, settings: AuthSettings, clients: ClientRegistry, signer: TokenSigner, clock: SandboxClock, random: RandomSource,
         wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
         patients: @escaping @Sendable () -> [(id: String, name: String)] = { [] },
-        remoteKeys: RemoteKeys = RemoteKeys { _ in throw JOSEError("this server fetches no jwksUri") }
+        remoteKeys: RemoteKeys = RemoteKeys { _ in throw JOSEError("this server fetches no jwksUri") },
+        shownPatient: @escaping @Sendable (String) -> String = { $0 }
     ) {
+        self.shownPatient = shownPatient
         self.remoteKeys = remoteKeys
         self.profile = profile
         self.settings = settings
@@ -234,7 +239,7 @@ public final class AuthorizationServer: Sendable {
         body["token_type"] = .string(settings.tokenType)
         body["expires_in"] = .int(lifetime)
         body["scope"] = .string(settings.scopeResponse == .epic ? Scopes.epicNames(scopes) : scopes.joined(separator: " "))
-        if let patient { body["patient"] = .string(patient) }
+        if let patient { body["patient"] = .string(shownPatient(patient)) }
         if refresh {
             let refreshToken = random.token() + random.token()
             let expires = clock.now() + Int64(settings.refreshDays) * 86_400_000
@@ -395,7 +400,8 @@ public final class AuthorizationServer: Sendable {
         guard case .success(let checked) = verify(token) else { return .success(JSONObject(["active": .bool(false)])) }
         var body = JSONObject()
         body["active"] = .bool(true)
-        for name in ["scope", "client_id", "sub", "iss", "aud", "exp", "iat", "patient"] { body[name] = checked.claims[name] }
+        for name in ["scope", "client_id", "sub", "iss", "aud", "exp", "iat"] { body[name] = checked.claims[name] }
+        if let patient = checked.claims["patient"]?.stringValue { body["patient"] = .string(shownPatient(patient)) }
         body["token_type"] = .string(settings.tokenType)
         return .success(body)
     }

@@ -28,6 +28,8 @@ public struct Profile: Sendable, Equatable {
     public var rules = ProfileRules()
     /// `search.parameters` — per type, the only search parameters served (the CapabilityStatement follows).
     public var searchParameters: [String: [String]] = [:]
+    /// `ids` — how resource ids are shown (stored ids stay the seed's).
+    public var idScheme: IDScheme = .identity
     /// `resources.exclude` — R4 types this profile does not serve (unknown type answers).
     public var excludedTypes: [String] = []
     /// `content.strictAccept` — refuse any `Accept` without JSON (not only XML-only ones).

@@ -40,7 +40,9 @@ public enum ProfileLoader {
     }
 
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
-        let map = try root.mapping(keys: ["name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources"])
+        let map = try root.mapping(keys: [
+            "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids",
+        ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
             throw try map.required("name").fail("profile names are lowercase letters, digits and '-'")
@@ -86,6 +88,7 @@ public enum ProfileLoader {
         }
         if let auth = map["auth"] { profile.auth = try parseAuth(auth) }
         if let errors = map["errors"] { profile.rules.dialect = try parseDialect(errors) }
+        profile.idScheme = try choice(map["ids"], IDScheme.self) ?? profile.idScheme
         if let resources = try map["resources"]?.mapping(keys: ["exclude", "interactions", "operations"]) {
             if let exclude = resources["exclude"] {
                 profile.excludedTypes = try exclude.strings()

@@ -1,4 +1,5 @@
 import FHIRCore
+import FHIRInteractions
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -18,7 +19,7 @@ struct AdminController: Sendable {
         let summary: String
         /// JSON Schema of the request body, if it takes one.
         let requestSchema: JSON?
-        let handler: @Sendable (AdminController, JSON?) throws(AdminError) -> JSON
+        let handler: @Sendable (AdminController, JSON?, Request) throws(AdminError) -> JSON
     }
 
     static let clockSchema: JSON = .object(
@@ -70,27 +71,27 @@ struct AdminController: Sendable {
 
     static let routes: [Route] = [
         Route(method: .post, path: "/_admin/reset", summary: "Reset every tenant to its seeded state", requestSchema: nil) {
-            controller, _ throws(AdminError) in try controller.reset()
+            controller, _, _ throws(AdminError) in try controller.reset()
         },
-        Route(method: .get, path: "/_admin/clock", summary: "Read the sandbox clock", requestSchema: nil) { controller, _ in
+        Route(method: .get, path: "/_admin/clock", summary: "Read the sandbox clock", requestSchema: nil) { controller, _, _ in
             controller.clockState()
         },
         Route(
             method: .put, path: "/_admin/clock",
             summary: "Set the sandbox clock: {\"now\": instant, \"frozen\": bool}; either may be omitted", requestSchema: clockSchema
-        ) { controller, body throws(AdminError) in try controller.setClock(body) },
+        ) { controller, body, _ throws(AdminError) in try controller.setClock(body) },
         Route(
             method: .post, path: "/_admin/clock/advance", summary: "Move the sandbox clock by {\"seconds\": N} (negative goes back)",
             requestSchema: advanceSchema
-        ) { controller, body throws(AdminError) in try controller.advance(body) },
+        ) { controller, body, _ throws(AdminError) in try controller.advance(body) },
         Route(method: .get, path: "/_admin/clients", summary: "The registered OAuth clients (secrets omitted)", requestSchema: nil) {
-            controller, _ in .array(controller.sandbox.clients.all.map { .object($0.json) })
+            controller, _, _ in .array(controller.sandbox.clients.all.map { .object($0.json) })
         },
         Route(
             method: .post, path: "/_admin/clients",
             summary: "Register or replace an OAuth client (the keys of Seeds/default/clients.yaml); reset forgets it",
             requestSchema: clientSchema
-        ) { controller, body throws(AdminError) in
+        ) { controller, body, _ throws(AdminError) in
             guard case .object(let object) = body ?? .null else { throw AdminError("expected a client object") }
             do throws(JOSEError) {
                 let client = try OAuthClient.from(json: object)
@@ -103,7 +104,12 @@ struct AdminController: Sendable {
                 throw AdminError(error.description, field: field.flatMap { object[$0] != nil ? $0 : nil })
             }
         },
-        Route(method: .get, path: "/_admin/openapi.json", summary: "This document", requestSchema: nil) { _, _ in
+        Route(
+            method: .get, path: "/_admin/compare",
+            summary: "One seed resource as every profile renders it: ?type=Patient&seedId=pat-0001 (vendor ids map back to seed ids)",
+            requestSchema: nil
+        ) { controller, _, request throws(AdminError) in try controller.compare(request) },
+        Route(method: .get, path: "/_admin/openapi.json", summary: "This document", requestSchema: nil) { _, _, _ in
             AdminController.openAPI()
         },
     ]
@@ -127,12 +133,38 @@ struct AdminController: Sendable {
                             throw AdminError("the body is not valid JSON: \(error.description)")
                         }
                     }
-                    return .json(.ok, try route.handler(self, body))
+                    return .json(.ok, try route.handler(self, body, request))
                 } catch let error as AdminError {
                     return .json(error.status, error.json)
                 }
             }
         }
+    }
+
+    /// `GET /_admin/compare?type=T&seedId=ID`: each mounted profile's rendering of the same seed
+    /// resource (read through its pipeline, without its auth), with the vendor id it shows.
+    func compare(_ request: Request) throws(AdminError) -> JSON {
+        let query = QueryString.parse(request.uri.query ?? "")
+        guard let type = query.last(where: { $0.name == "type" })?.value, !type.isEmpty else {
+            throw AdminError("type is required, e.g. ?type=Patient&seedId=pat-0001", field: "type")
+        }
+        guard let seedID = query.last(where: { $0.name == "seedId" })?.value, !seedID.isEmpty else {
+            throw AdminError("seedId is required, e.g. ?type=Patient&seedId=pat-0001", field: "seedId")
+        }
+        let origin = request.origin(publicURL: sandbox.configuration.publicURL)
+        var profiles = JSONObject()
+        for mount in sandbox.mounts {
+            let vendorID = mount.profile.idScheme.external(seedID)
+            let response = mount.pipeline.handle(
+                FHIRRequest(method: "GET", segments: [type, vendorID], baseURL: origin + mount.profile.fhirBase))
+            var entry = JSONObject()
+            entry["id"] = .string(vendorID)
+            entry["url"] = .string(origin + mount.profile.fhirBase + "/" + type + "/" + vendorID)
+            entry["status"] = .int(response.status)
+            if let json = try? JSONParser.parse(response.body) { entry["resource"] = json }
+            profiles[mount.profile.name] = .object(entry)
+        }
+        return .object(JSONObject(["type": .string(type), "seedId": .string(seedID), "profiles": .object(profiles)]))
     }
 
     func reset() throws(AdminError) -> JSON {

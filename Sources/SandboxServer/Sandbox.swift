@@ -111,10 +111,11 @@ public final class Sandbox: Sendable {
                 try scheduling.recoverHolds(service: service)
                 let sweeper = HoldSweeper(context: scheduling, service: { service })
                 let format = JSONOnlyFormat(strict: profile.strictAccept, dialect: profile.rules.dialect)
-                let pipeline = FHIRPipeline(steps: [format, horizon, sweeper], service: service)
+                let pipeline = FHIRPipeline(steps: [IDRewriting(scheme: profile.idScheme), format, horizon, sweeper], service: service)
                 let auth = AuthorizationServer(
                     profile: profile.name, settings: profile.auth, clients: clients, signer: signer, clock: clock, random: random,
-                    patients: { Self.pickerPatients(store) }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get))
+                    patients: { Self.pickerPatients(store) }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get),
+                    shownPatient: { [scheme = profile.idScheme] in scheme.external($0) })
                 mounts.append(
                     Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon, scheduling: scheduling, auth: auth))
             }

@@ -62,5 +62,14 @@ def test_admin_errors_are_json_400s(client):
 def test_openapi_lists_every_admin_route(client):
     document = client.admin("GET", "/_admin/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/_admin/reset", "/_admin/clock", "/_admin/clock/advance", "/_admin/clients", "/_admin/openapi.json"}
+    assert set(document["paths"]) == {"/_admin/reset", "/_admin/clock", "/_admin/clock/advance", "/_admin/clients", "/_admin/compare",
+                                      "/_admin/openapi.json"}
     assert set(document["paths"]["/_admin/clock"]) == {"get", "put"}
+
+
+def test_compare_needs_type_and_seed_id(client):
+    for query in ("", "?type=Patient", "?seedId=pat-0001"):
+        response = client.admin("GET", "/_admin/compare" + query)
+        assert response.status_code == 400 and response.json()["field"] in ("type", "seedId")
+    missing = client.admin("GET", "/_admin/compare?type=Patient&seedId=nobody").json()
+    assert {p["status"] for p in missing["profiles"].values()} == {404}

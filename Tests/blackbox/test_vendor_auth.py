@@ -20,6 +20,12 @@ CERNER_AUTH = f"/cerner/tenants/{TENANT}/protocols/oauth2/profiles/smart-v1"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
+def epic_id(seed_id):
+    """§1.4: Epic ids begin with "e", end with "3" and may contain "." and "-" (Profiles/epic.yaml:
+    the seed id, base64url-encoded with "." for "_")."""
+    return "e" + base64.urlsafe_b64encode(seed_id.encode()).decode().rstrip("=").replace("_", ".") + "3"
+
+
 def signed(token_url, key=RS384, alg="RS384", kid="backend-rs384", jti=None):
     now = int(time.time())
     return jwt.encode({"iss": "sandbox-backend", "sub": "sandbox-backend", "aud": token_url, "exp": now + 240,
@@ -40,7 +46,8 @@ def test_epic_backend_token_response_shape(client):
     assert body["token_type"] == "bearer" and body["expires_in"] == 3600
     assert body["scope"] == "Patient.read Patient.search"
     assert response.headers["Cache-Control"] == "no-store" and response.headers["Pragma"] == "no-cache"
-    read = requests.get(client.origin + EPIC_BASE + "/Patient/pat-0001", headers={"Authorization": f"Bearer {body['access_token']}"})
+    read = requests.get(client.origin + EPIC_BASE + "/Patient/" + epic_id("pat-0001"),
+                        headers={"Authorization": f"Bearer {body['access_token']}"})
     assert read.status_code == 200
 
 

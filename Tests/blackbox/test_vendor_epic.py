@@ -5,7 +5,7 @@ import requests
 
 from conftest import Client
 from fhirvalidation import assert_valid
-from test_vendor_auth import EPIC_BASE, EPIC_TOKEN, backend
+from test_vendor_auth import EPIC_BASE, EPIC_TOKEN, backend, epic_id
 
 EPIC_SYSTEM = "urn:oid:1.2.840.114350.1.13.0.1.7.2.657369"
 
@@ -30,7 +30,7 @@ def test_patient_search_needs_a_minimum_data_set(epic):
         assert response.status_code == 400, (params, response.text)
         assert epic_codes(response.json()) == [("fatal", "59159", EPIC_SYSTEM)]
         assert response.json()["issue"][0]["details"]["text"] == "This resource requires demographics or _id parameter for searching."
-    for params in ({"_id": "pat-0001"}, {"given": "Maria", "family": "Garcia", "birthdate": "1991-07-30"},
+    for params in ({"_id": epic_id("pat-0001")}, {"given": "Maria", "family": "Garcia", "birthdate": "1991-07-30"},
                    {"given": "Maria", "family": "Garcia", "gender": "female", "phone": "555"}):
         response = epic.get("Patient", params=params)
         assert response.status_code == 200, (params, response.text)
@@ -38,17 +38,17 @@ def test_patient_search_needs_a_minimum_data_set(epic):
 
 def test_more_than_100_patient_matches_is_4127(epic):
     """§1.4: more than 100 matches gives error 4127; the caller must narrow the search."""
-    ids = ",".join(f"pat-{n:04d}" for n in range(1, 102))
+    ids = ",".join(epic_id(f"pat-{n:04d}") for n in range(1, 102))
     response = epic.get("Patient", params={"_id": ids})
     assert response.status_code == 400
     assert epic_codes(response.json()) == [("fatal", "4127", EPIC_SYSTEM)]
-    hundred = ",".join(f"pat-{n:04d}" for n in range(1, 101))
+    hundred = ",".join(epic_id(f"pat-{n:04d}") for n in range(1, 101))
     assert epic.get("Patient", params={"_id": hundred}).status_code == 200
 
 
 def test_unknown_parameters_are_ignored_with_59100(epic):
     """§1.8: unknown query parameters are ignored with an information-level 59100 issue, not a 400."""
-    response = epic.get("Patient", params={"_id": "pat-0001", "shoe-size": "9"})
+    response = epic.get("Patient", params={"_id": epic_id("pat-0001"), "shoe-size": "9"})
     assert response.status_code == 200
     outcome = next(e["resource"] for e in response.json()["entry"] if e["search"]["mode"] == "outcome")
     assert epic_codes(outcome) == [("information", "59100", EPIC_SYSTEM)]
@@ -67,7 +67,7 @@ def test_empty_search_is_one_4101_warning_entry(epic):
 
 def test_total_is_the_page_size_when_count_is_given(epic):
     """§1.7: Bundle.total equals the page size when _count is set, not the number of matches."""
-    ids = ",".join(f"pat-{n:04d}" for n in range(1, 31))
+    ids = ",".join(epic_id(f"pat-{n:04d}") for n in range(1, 31))
     paged = epic.get("Patient", params={"_id": ids, "_count": 10}).json()
     assert paged["total"] == 10 and any(link["relation"] == "next" for link in paged["link"])
     whole = epic.get("Patient", params={"_id": ids}).json()
@@ -93,9 +93,9 @@ def test_generic_keeps_r4_behaviour(client):
 
 def test_r4_appointment_is_read_and_search_only_and_there_is_no_r4_slot(epic):
     """§1.3: R4 Appointment is read and search only; no R4 Slot or Schedule; $find lives on STU3."""
-    assert epic.get("Appointment/appt-0001").status_code == 200
+    assert epic.get("Appointment/" + epic_id("appt-0001")).status_code == 200
     created = epic.post("Appointment", {"resourceType": "Appointment", "status": "proposed",
-                                        "participant": [{"actor": {"reference": "Patient/pat-0001"}, "status": "needs-action"}]})
+                                        "participant": [{"actor": {"reference": "Patient/" + epic_id("pat-0001")}, "status": "needs-action"}]})
     assert created.status_code == 405
     assert epic_codes(created.json()) == [("fatal", "4100", EPIC_SYSTEM)]
     statement = epic.get("metadata").json()
@@ -114,3 +114,46 @@ def test_unknown_resource_type_is_an_html_404(epic):
         assert response.status_code == 404
         assert response.headers["Content-Type"].startswith("text/html")
         assert "404 - File or directory not found." in response.text
+
+
+def test_epic_ids_are_opaque_stable_and_map_back_to_the_seed(epic, client):
+    """§1.4: R4 ids are opaque, begin with "e" and end with "3"; references use them too. The
+    mapping is reversible: /_admin/compare relates the vendor id to the seed id."""
+    patient = epic.get("Patient/" + epic_id("pat-0001")).json()
+    assert patient["id"] == epic_id("pat-0001") and patient["id"].startswith("e") and patient["id"].endswith("3")
+    assert epic.get("Patient/pat-0001").status_code == 404  # seed ids are not Epic ids
+    bundle = epic.search("Appointment", {"patient": epic_id("pat-0001")})
+    appointments = [e for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    assert appointments
+    for entry in appointments:
+        assert entry["fullUrl"].endswith("/Appointment/" + entry["resource"]["id"]) and entry["resource"]["id"].endswith("3")
+        actors = [p["actor"]["reference"] for p in entry["resource"]["participant"]]
+        assert "Patient/" + epic_id("pat-0001") in actors and all(a.split("/")[1].startswith("e") for a in actors)
+    compared = client.admin("GET", "/_admin/compare?type=Patient&seedId=pat-0001").json()
+    assert compared["profiles"]["epic"]["id"] == epic_id("pat-0001")
+    assert compared["profiles"]["generic"]["id"] == "pat-0001"
+    assert compared["profiles"]["epic"]["resource"]["name"] == compared["profiles"]["generic"]["resource"]["name"]
+    assert {p["status"] for p in compared["profiles"].values()} == {200}
+
+
+def test_patient_launch_names_the_epic_patient_id(client):
+    """A standalone patient launch on Epic: the token response's patient is the Epic id, and the
+    patient-scoped token reads that patient and no other."""
+    import base64 as b64
+    import hashlib
+    import secrets
+    import urllib.parse
+    from test_auth import REDIRECT
+    verifier = secrets.token_urlsafe(48)
+    challenge = b64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    authorize = requests.get(client.origin + "/epic/oauth2/authorize", allow_redirects=False, params={
+        "response_type": "code", "client_id": "sandbox-public-auto", "redirect_uri": REDIRECT, "state": "s",
+        "scope": "launch/patient patient/Patient.read", "aud": client.origin + EPIC_BASE,
+        "code_challenge": challenge, "code_challenge_method": "S256"})
+    code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize.headers["Location"]).query))["code"]
+    token = requests.post(client.origin + EPIC_TOKEN, data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                                                           "client_id": "sandbox-public-auto", "code_verifier": verifier}).json()
+    assert token["patient"] == epic_id("pat-0001") and token["token_type"] == "bearer"
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    assert requests.get(client.origin + EPIC_BASE + "/Patient/" + token["patient"], headers=headers).status_code == 200
+    assert requests.get(client.origin + EPIC_BASE + "/Patient/" + epic_id("pat-0002"), headers=headers).status_code == 403
