@@ -40,6 +40,11 @@ extension Profile {
         }
         facts.append(("resources.operations", rules.operations.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") } ?? "all"))
         facts.append(("content.strictAccept", String(strictAccept)))
+        facts.append(("writes.emptyCreate", String(writes.emptyCreate)))
+        facts.append(("writes.emptyUpdateContentType", writes.emptyUpdateContentType ?? "-"))
+        facts.append(
+            ("writes.requireIfMatch", writes.requireIfMatch.isEmpty ? "-" : writes.requireIfMatch.sorted().joined(separator: ", ")))
+        facts.append(("writes.versionOffset", String(writes.versionOffset)))
         facts.append(("errors.system", rules.dialect.system ?? "-"))
         for (kind, entry) in rules.dialect.entries.sorted(by: { $0.key < $1.key }) {
             let parts = [

@@ -28,6 +28,8 @@ public struct Profile: Sendable, Equatable {
     public var rules = ProfileRules()
     /// `search.parameters` — per type, the only search parameters served (the CapabilityStatement follows).
     public var searchParameters: [String: [String]] = [:]
+    /// `writes` — how writes are answered (empty bodies, If-Match, version numbering).
+    public var writes = WriteShaping.Settings()
     /// `ids` — how resource ids are shown (stored ids stay the seed's).
     public var idScheme: IDScheme = .identity
     /// `resources.exclude` — R4 types this profile does not serve (unknown type answers).

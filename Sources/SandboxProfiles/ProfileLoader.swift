@@ -41,7 +41,7 @@ public enum ProfileLoader {
 
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
         let map = try root.mapping(keys: [
-            "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids",
+            "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -89,6 +89,19 @@ public enum ProfileLoader {
         if let auth = map["auth"] { profile.auth = try parseAuth(auth) }
         if let errors = map["errors"] { profile.rules.dialect = try parseDialect(errors) }
         profile.idScheme = try choice(map["ids"], IDScheme.self) ?? profile.idScheme
+        if let writes = try map["writes"]?.mapping(keys: ["emptyCreate", "emptyUpdateContentType", "requireIfMatch", "versionOffset"]) {
+            if let item = writes["emptyCreate"] { profile.writes.emptyCreate = try item.bool() }
+            if let item = writes["emptyUpdateContentType"] { profile.writes.emptyUpdateContentType = try item.string() }
+            if let item = writes["requireIfMatch"] {
+                let names = try item.strings()
+                for name in names where !["update", "patch"].contains(name) { throw item.fail("'\(name)' must be update or patch") }
+                profile.writes.requireIfMatch = Set(names)
+            }
+            if let item = writes["versionOffset"] {
+                profile.writes.versionOffset = try item.int()
+                guard (-1...0).contains(profile.writes.versionOffset) else { throw item.fail("must be 0 or -1") }
+            }
+        }
         if let resources = try map["resources"]?.mapping(keys: ["exclude", "interactions", "operations"]) {
             if let exclude = resources["exclude"] {
                 profile.excludedTypes = try exclude.strings()

@@ -111,7 +111,9 @@ public final class Sandbox: Sendable {
                 try scheduling.recoverHolds(service: service)
                 let sweeper = HoldSweeper(context: scheduling, service: { service })
                 let format = JSONOnlyFormat(strict: profile.strictAccept, dialect: profile.rules.dialect)
-                let pipeline = FHIRPipeline(steps: [IDRewriting(scheme: profile.idScheme), format, horizon, sweeper], service: service)
+                let writes = WriteShaping(settings: profile.writes)
+                let pipeline = FHIRPipeline(
+                    steps: [IDRewriting(scheme: profile.idScheme), writes, format, horizon, sweeper], service: service)
                 let auth = AuthorizationServer(
                     profile: profile.name, settings: profile.auth, clients: clients, signer: signer, clock: clock, random: random,
                     patients: { Self.pickerPatients(store) }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get),

@@ -96,3 +96,29 @@ def test_json_only_with_an_empty_406(cerner, client):
     assert refused.status_code == 406 and refused.content == b""
     assert cerner.get("Patient/pat-0001", headers={"Accept": "application/json"}).status_code == 200
     assert client.get("Patient/pat-0001", headers={"Accept": "text/html"}).status_code == 200
+
+
+def test_writes_answer_with_empty_bodies_and_need_if_match(client):
+    """§2.9 (1, 2), §2.3: create is 201 with an empty body, a Location and ETag W/"0"; a patch needs
+    If-Match (412 without it, 409 when stale) and answers 200 with an empty text/html body and a
+    new weak ETag."""
+    scopes = "system/Patient.read system/Patient.write"
+    token = backend(client.origin + CERNER_AUTH + "/token", scopes).json()["access_token"]
+    cerner = Client(client.origin, base=CERNER_BASE)
+    cerner.session.headers["Authorization"] = f"Bearer {token}"
+    created = cerner.post("Patient", {"resourceType": "Patient", "name": [{"family": "Lindqvist", "given": ["Ada"]}]})
+    assert created.status_code == 201 and created.content == b""
+    assert created.headers["ETag"] == 'W/"0"'
+    location = created.headers["Location"]
+    assert "/Patient/" in location and location.endswith("/_history/0")
+    path = "Patient/" + location.split("/Patient/")[1].split("/")[0]
+    read = cerner.get(path).json()
+    assert read["meta"]["versionId"] == "0"
+    operations = [{"op": "add", "path": "/active", "value": True}]
+    assert cerner.patch(path, operations).status_code == 412
+    patched = cerner.patch(path, operations, headers={"If-Match": 'W/"0"'})
+    assert patched.status_code == 200 and patched.content == b""
+    assert patched.headers["Content-Type"].startswith("text/html") and patched.headers["ETag"] == 'W/"1"'
+    stale = cerner.patch(path, operations, headers={"If-Match": 'W/"0"'})
+    assert stale.status_code == 409
+    assert cerner.get(path).json()["meta"]["versionId"] == "1"

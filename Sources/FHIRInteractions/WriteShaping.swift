@@ -1,0 +1,111 @@
+import FHIRCore
+import Foundation
+
+/// How a profile answers writes, as data: Cerner answers a create with `201`, no body, a
+/// `Location` and `ETag: W/"0"`, and a patch with `200`, no body and `Content-Type: text/html`;
+/// it needs `If-Match` on updates and counts versions from 0. A pipeline step.
+public struct WriteShaping: FHIRRequestStep {
+    public struct Settings: Sendable, Equatable {
+        /// `empty`: a successful create has no body (R4 `Prefer` is ignored).
+        public var emptyCreate = false
+        /// A successful update or patch has no body and this Content-Type (nil: R4 behaviour).
+        public var emptyUpdateContentType: String?
+        /// Interactions (`update`, `patch`) refused with 412 without `If-Match`.
+        public var requireIfMatch: Set<String> = []
+        /// Added to stored version numbers in ETags, `Location`s and `meta.versionId`
+        /// (Cerner: -1, so a new resource is `W/"0"`); subtracted from `If-Match`.
+        public var versionOffset = 0
+
+        public init() {}
+
+        public var isDefault: Bool { self == Settings() }
+    }
+
+    public let settings: Settings
+
+    public init(settings: Settings) { self.settings = settings }
+
+    static func interaction(_ request: FHIRRequest) -> String? {
+        switch (request.method, request.segments.count) {
+        case ("POST", 1): return request.segments[0].first?.isUppercase == true ? "create" : nil
+        case ("PUT", 2): return "update"
+        case ("PATCH", 2): return "patch"
+        default: return nil
+        }
+    }
+
+    public func rewrite(_ request: inout FHIRRequest) {
+        guard settings.versionOffset != 0, let ifMatch = request.headers.ifMatch, let version = Self.number(in: ifMatch) else { return }
+        request.headers.ifMatch = "W/\"\(version - settings.versionOffset)\""
+    }
+
+    public func check(_ request: FHIRRequest) -> FHIRResponse? {
+        guard let interaction = Self.interaction(request), settings.requireIfMatch.contains(interaction), request.headers.ifMatch == nil
+        else { return nil }
+        // Always 412: a dialect may map preconditionFailed (a stale version) to another status.
+        return .error(FHIRError(.preconditionFailed, "If-Match is required: \(request.method) needs the version being changed (an ETag)"))
+    }
+
+    public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
+        guard !settings.isDefault, let interaction = Self.interaction(request) else {
+            if settings.versionOffset != 0 { shift(&response) }
+            return
+        }
+        shift(&response)
+        guard (200...299).contains(response.status) else { return }
+        if interaction == "create" && settings.emptyCreate && response.status == 201 {
+            response.body = []
+            response.headers.removeAll { $0.name.lowercased() == "content-type" }
+        }
+        if (interaction == "update" || interaction == "patch"), response.status == 200, let type = settings.emptyUpdateContentType {
+            response.body = []
+            response.headers.removeAll { $0.name.lowercased() == "content-type" }
+            response.headers.append(("Content-Type", type))
+        }
+    }
+
+    /// Applies the version offset to ETag, Location and the body's `meta.versionId`s.
+    func shift(_ response: inout FHIRResponse) {
+        let offset = settings.versionOffset
+        guard offset != 0 else { return }
+        response.headers = response.headers.map { header in
+            switch header.name.lowercased() {
+            case "etag":
+                guard let version = Self.number(in: header.value) else { return header }
+                return (header.name, "W/\"\(version + offset)\"")
+            case "location", "content-location":
+                guard let range = header.value.range(of: "/_history/"), let version = Int(header.value[range.upperBound...]) else {
+                    return header
+                }
+                return (header.name, String(header.value[..<range.upperBound]) + String(version + offset))
+            default: return header
+            }
+        }
+        guard response.header("Content-Type")?.contains("json") == true, !response.body.isEmpty,
+            let json = try? JSONParser.parse(response.body)
+        else { return }
+        response.body = Self.shiftVersions(json, by: offset).bytes
+    }
+
+    static func shiftVersions(_ json: JSON, by offset: Int) -> JSON {
+        switch json {
+        case .object(var object):
+            for member in object {
+                if member.key == "versionId", let version = member.value.stringValue.flatMap({ Int($0) }) {
+                    object[member.key] = .string(String(version + offset))
+                } else if member.key == "etag", let version = member.value.stringValue.flatMap(number) {
+                    object[member.key] = .string("W/\"\(version + offset)\"")
+                } else {
+                    object[member.key] = shiftVersions(member.value, by: offset)
+                }
+            }
+            return .object(object)
+        case .array(let items): return .array(items.map { shiftVersions($0, by: offset) })
+        default: return json
+        }
+    }
+
+    static func number(in etag: String) -> Int? {
+        Int(etag.replacing("W/", with: "").trimmingCharacters(in: "\" "))
+    }
+}
