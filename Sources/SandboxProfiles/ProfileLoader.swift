@@ -220,6 +220,12 @@ public enum ProfileLoader {
     }
 
     static func parseAuth(_ value: YAMLValue) throws(YAMLError) -> AuthSettings {
+        // `auth: required` (DESIGN.md's shorthand) is `auth: {mode: required}`.
+        if (try? value.entries()) == nil, let mode = try? Self.choice(value, AuthSettings.Mode.self) {
+            var auth = AuthSettings()
+            auth.mode = mode
+            return auth
+        }
         let map = try value.mapping(keys: [
             "mode", "path", "tokenFormat", "tokenSeconds", "errorStyle", "scopeResponse", "unregisteredScopes", "wildcardScopes",
             "ecdsaRequiresJwksUri",

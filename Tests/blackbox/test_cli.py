@@ -244,3 +244,24 @@ def test_readme_vendor_table_is_generated_from_the_profiles():
     block = readme.split("<!-- profiles-table:begin -->\n")[1].split("\n<!-- profiles-table:end -->")[0]
     assert block == table.stdout.rstrip("\n"), "README table is stale: paste `fhir-sandbox profiles table` between the markers"
     assert "| search.rules.Patient |" in block and "| auth.tokenSeconds | `570` | `3600` | `3600` |" in block
+
+
+def test_auth_shorthand_turns_enforcement_on(tmp_path):
+    """`auth: required` in a profile (DESIGN.md's shorthand for auth.mode) requires a token."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    with open(os.path.join(ROOT, "Profiles", "generic.yaml")) as f:
+        text = f.read()
+    head = text.split("\nauth:")[0]
+    (profiles / "generic.yaml").write_text(head + "\nauth: required\n")
+    server = Sandbox("--clock", CLOCK, "--profiles-dir", str(profiles))
+    try:
+        client = Client(server.origin)
+        assert client.get("Patient/pat-0001").status_code == 401
+        assert client.get("metadata").status_code == 200
+    finally:
+        server.stop()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nfhirBase: /bad\nauth: sometimes\n")
+    linted = run("profiles", "lint", str(bad))
+    assert linted.returncode != 0 and "bad.yaml:3" in linted.stderr
