@@ -91,6 +91,29 @@ RACES = 20
 RACERS = 60
 
 
+def line_per_request(script, lines, path, content_type, body):
+    """Writes a wrk script that POSTs to `path` with each request using the next line of the
+    file `lines` (threads interleave; the last line repeats once they run out). `body` is a Lua
+    expression over `line`. Returns the script's path."""
+    with open(script, "w") as f:
+        f.write(f"""local count = 0
+function setup(thread) thread:set("tid", count); count = count + 1 end
+function init(args)
+  items = {{}}
+  for item in io.lines("{lines}") do if #item > 0 then items[#items + 1] = item end end
+  n = 0
+end
+function request()
+  n = n + 1
+  local i = tid + (n - 1) * {THREADS} + 1
+  if i > #items then i = #items end
+  local line = items[i]
+  return wrk.format("POST", "{path}", {{["Content-Type"] = "{content_type}"}}, {body})
+end
+""")
+    return script
+
+
 def post(url, body):
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/fhir+json"})
@@ -274,24 +297,10 @@ http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port}; location / {{ r
 
     # Token endpoint: every request carries a fresh RS384 assertion (jti is single-use).
     subprocess.run([python, os.path.join(root, "Benchmarks", "assertions.py"), token_url, str(ASSERTIONS), assertion_file], check=True)
-    token_script = os.path.join(work, "token.lua")
-    with open(token_script, "w") as f:
-        f.write(f"""local count = 0
-function setup(thread) thread:set("tid", count); count = count + 1 end
-function init(args)
-  assertions = {{}}
-  for line in io.lines("{assertion_file}") do if #line > 0 then assertions[#assertions + 1] = line end end
-  n = 0
-end
-function request()
-  n = n + 1
-  local i = tid + (n - 1) * {THREADS} + 1
-  if i > #assertions then i = #assertions end
-  local body = "grant_type=client_credentials&scope=system%2FPatient.rs&client_assertion_type=" ..
-    "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=" .. assertions[i]
-  return wrk.format("POST", "/fhir/auth/token", {{["Content-Type"] = "application/x-www-form-urlencoded"}}, body)
-end
-""")
+    token_script = line_per_request(
+        os.path.join(work, "token.lua"), assertion_file, "/fhir/auth/token", "application/x-www-form-urlencoded",
+        '"grant_type=client_credentials&scope=system%2FPatient.rs&client_assertion_type=" .. '
+        '"urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=" .. line')
     tokens = wrk(token_url, token_script, duration=3)
     tokens_ok = tokens["requests"] - tokens["non2xx"]
 
@@ -304,24 +313,10 @@ end
         url = next((link["url"] for link in page.get("link", []) if link["relation"] == "next"), None)
     with open(os.path.join(work, "slots.txt"), "w") as f:
         f.write("\n".join(free) + "\n")
-    booking = os.path.join(work, "book.lua")
-    with open(booking, "w") as f:
-        f.write(f"""local count = 0
-function setup(thread) thread:set("tid", count); count = count + 1 end
-function init(args)
-  slots = {{}}
-  for line in io.lines("{work}/slots.txt") do slots[#slots + 1] = line end
-  n = 0
-end
-function request()
-  n = n + 1
-  local i = tid + (n - 1) * {THREADS} + 1
-  if i > #slots then i = #slots end
-  local body = '{{"resourceType":"Appointment","status":"booked","slot":[{{"reference":"Slot/' .. slots[i] .. '"}}],' ..
-    '"participant":[{{"actor":{{"reference":"Patient/pat-0001"}},"status":"accepted"}}]}}'
-  return wrk.format("POST", "/fhir/r4/Appointment", {{["Content-Type"] = "application/fhir+json"}}, body)
-end
-""")
+    booking = line_per_request(
+        os.path.join(work, "book.lua"), os.path.join(work, "slots.txt"), "/fhir/r4/Appointment", "application/fhir+json",
+        """'{"resourceType":"Appointment","status":"booked","slot":[{"reference":"Slot/' .. line .. '"}],' .. """
+        """'"participant":[{"actor":{"reference":"Patient/pat-0001"},"status":"accepted"}]}'""")
     bookings = wrk(scaled_base + "/fhir/r4/Appointment", booking, duration=3)
     booked_total = bookings["requests"] - bookings["non2xx"]
     taken = set()
