@@ -30,6 +30,15 @@ public struct Profile: Sendable, Equatable {
     public var searchParameters: [String: [String]] = [:]
     /// `writes` — how writes are answered (empty bodies, If-Match, version numbering).
     public var writes = WriteShaping.Settings()
+    /// `otherTenants` — a tenant-scoped vendor's answer to a tenant id it does not know: requests
+    /// under `pathPrefix/<any other segment>/` get `status` with the plain-text `body`.
+    public var otherTenants: OtherTenants?
+
+    public struct OtherTenants: Sendable, Equatable {
+        public var pathPrefix: String
+        public var status: Int
+        public var body: String
+    }
     /// `ids` — how resource ids are shown (stored ids stay the seed's).
     public var idScheme: IDScheme = .identity
     /// `resources.exclude` — R4 types this profile does not serve (unknown type answers).

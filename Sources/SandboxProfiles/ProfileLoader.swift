@@ -42,6 +42,7 @@ public enum ProfileLoader {
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
+            "otherTenants",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -89,6 +90,16 @@ public enum ProfileLoader {
         if let auth = map["auth"] { profile.auth = try parseAuth(auth) }
         if let errors = map["errors"] { profile.rules.dialect = try parseDialect(errors) }
         profile.idScheme = try choice(map["ids"], IDScheme.self) ?? profile.idScheme
+        if let item = map["otherTenants"] {
+            let other = try item.mapping(keys: ["pathPrefix", "status", "body"])
+            let prefix = try other.required("pathPrefix").string()
+            guard base.hasPrefix(prefix + "/"), prefix.hasPrefix("/"), !prefix.hasSuffix("/") else {
+                throw try other.required("pathPrefix").fail("must be a leading part of fhirBase, like /cerner/r4")
+            }
+            let status = try other["status"]?.int() ?? 403
+            guard (400...599).contains(status) else { throw try other.required("status").fail("must be 400-599") }
+            profile.otherTenants = .init(pathPrefix: prefix, status: status, body: try other["body"]?.string() ?? "")
+        }
         if let writes = try map["writes"]?.mapping(keys: ["emptyCreate", "emptyUpdateContentType", "requireIfMatch", "versionOffset"]) {
             if let item = writes["emptyCreate"] { profile.writes.emptyCreate = try item.bool() }
             if let item = writes["emptyUpdateContentType"] { profile.writes.emptyUpdateContentType = try item.string() }

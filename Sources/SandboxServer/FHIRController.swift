@@ -2,6 +2,7 @@ import FHIRCore
 import FHIRInteractions
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import SandboxAuth
 import SandboxProfiles
 
@@ -18,6 +19,16 @@ struct FHIRController: Sendable {
         for method in Self.methods {
             router.on(RouterPath(base), method: method, use: handle)
             router.on(RouterPath(base + "/**"), method: method, use: handle)
+        }
+        // A tenant-scoped vendor answering for tenant ids it does not know (Cerner's 403).
+        if let other = mount.profile.otherTenants {
+            for method in Self.methods {
+                router.on(RouterPath(other.pathPrefix + "/**"), method: method) { _, _ -> Response in
+                    Response(
+                        status: HTTPResponse.Status(code: other.status), headers: [.contentType: "text/plain; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: other.body)))
+                }
+            }
         }
     }
 

@@ -122,3 +122,11 @@ def test_writes_answer_with_empty_bodies_and_need_if_match(client):
     stale = cerner.patch(path, operations, headers={"If-Match": 'W/"0"'})
     assert stale.status_code == 409
     assert cerner.get(path).json()["meta"]["versionId"] == "1"
+
+
+def test_another_tenant_id_is_403_tenant_not_valid(cerner, client):
+    """§2.8: an unknown tenant or an app not authorized for it gets 403 'Tenant not valid or accessible'."""
+    other = requests.get(client.origin + "/cerner/r4/00000000-0000-0000-0000-000000000000/Patient/pat-0001",
+                         headers={"Authorization": cerner.session.headers["Authorization"]})
+    assert other.status_code == 403 and other.text == "Tenant not valid or accessible"
+    assert cerner.get("Patient/pat-0001").status_code == 200
