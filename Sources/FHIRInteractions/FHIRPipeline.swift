@@ -50,10 +50,23 @@ public struct JSONOnlyFormat: FHIRRequestStep {
     public let strict: Bool
     /// How the 406 looks (the profile's error dialect).
     public let dialect: ErrorDialect
+    /// Answer `GET metadata` in XML when the request has no `Accept` and no `_format` (Epic).
+    public let metadataXMLByDefault: Bool
 
-    public init(strict: Bool = false, dialect: ErrorDialect = .init()) {
+    public init(strict: Bool = false, dialect: ErrorDialect = .init(), metadataXMLByDefault: Bool = false) {
         self.strict = strict
         self.dialect = dialect
+        self.metadataXMLByDefault = metadataXMLByDefault
+    }
+
+    public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
+        guard metadataXMLByDefault, request.method == "GET", request.segments == ["metadata"], request.headers.accept == nil,
+            !request.query.contains(where: { $0.name == "_format" }), response.status == 200,
+            let json = try? JSONParser.parse(response.body), let xml = FHIRXML.document(json)
+        else { return }
+        response.body = xml
+        response.headers.removeAll { $0.name.lowercased() == "content-type" }
+        response.headers.append(("Content-Type", "application/fhir+xml; charset=utf-8"))
     }
 
     public func check(_ request: FHIRRequest) -> FHIRResponse? {

@@ -40,6 +40,7 @@ extension Profile {
         }
         facts.append(("resources.operations", rules.operations.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") } ?? "all"))
         facts.append(("content.strictAccept", String(strictAccept)))
+        facts.append(("content.metadataXMLByDefault", String(metadataXMLByDefault)))
         facts.append(("otherTenants", otherTenants.map { "\($0.pathPrefix)/*: HTTP \($0.status) \($0.body)" } ?? "-"))
         facts.append(("writes.emptyCreate", String(writes.emptyCreate)))
         facts.append(("writes.emptyUpdateContentType", writes.emptyUpdateContentType ?? "-"))

@@ -45,6 +45,8 @@ public struct Profile: Sendable, Equatable {
     public var excludedTypes: [String] = []
     /// `content.strictAccept` — refuse any `Accept` without JSON (not only XML-only ones).
     public var strictAccept = false
+    /// `content.metadataXMLByDefault` — `/metadata` without `Accept` or `_format` answers in XML (Epic).
+    public var metadataXMLByDefault = false
     /// The file the profile came from.
     public var file: String
 

@@ -136,8 +136,9 @@ public enum ProfileLoader {
                 profile.rules.operations = names
             }
         }
-        if let content = try map["content"]?.mapping(keys: ["strictAccept"]), let strict = content["strictAccept"] {
-            profile.strictAccept = try strict.bool()
+        if let content = try map["content"]?.mapping(keys: ["strictAccept", "metadataXMLByDefault"]) {
+            if let strict = content["strictAccept"] { profile.strictAccept = try strict.bool() }
+            if let xml = content["metadataXMLByDefault"] { profile.metadataXMLByDefault = try xml.bool() }
         }
         return profile
     }

@@ -110,7 +110,8 @@ public final class Sandbox: Sendable {
                     operations: operations)
                 try scheduling.recoverHolds(service: service)
                 let sweeper = HoldSweeper(context: scheduling, service: { service })
-                let format = JSONOnlyFormat(strict: profile.strictAccept, dialect: profile.rules.dialect)
+                let format = JSONOnlyFormat(
+                    strict: profile.strictAccept, dialect: profile.rules.dialect, metadataXMLByDefault: profile.metadataXMLByDefault)
                 let writes = WriteShaping(settings: profile.writes)
                 let pipeline = FHIRPipeline(
                     steps: [IDRewriting(scheme: profile.idScheme), writes, format, horizon, sweeper], service: service)

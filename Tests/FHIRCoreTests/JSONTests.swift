@@ -72,3 +72,20 @@ import Testing
         #expect(JSONWriter(pretty: true).string(value) == "{\n  \"a\": [\n    1\n  ]\n}")
     }
 }
+
+@Suite struct FHIRXMLTests {
+    @Test func writesPrimitivesArraysExtensionsAndEscapes() throws {
+        let json = try JSONParser.parse(
+            Array(
+                """
+                {"resourceType":"Patient","id":"p1","active":true,"name":[{"family":"O'Brien & <Sons>","given":["Ann","B"]}],
+                 "extension":[{"url":"http://example.org/x","valueDecimal":1.50}]}
+                """.utf8))
+        let xml = String(decoding: try #require(FHIRXML.document(json)), as: UTF8.self)
+        #expect(xml.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Patient xmlns=\"http://hl7.org/fhir\">"))
+        #expect(xml.contains("<id value=\"p1\"/><active value=\"true\"/>"))
+        #expect(xml.contains("<name><family value=\"O'Brien &amp; &lt;Sons&gt;\"/><given value=\"Ann\"/><given value=\"B\"/></name>"))
+        #expect(xml.contains("<extension url=\"http://example.org/x\"><valueDecimal value=\"1.50\"/></extension>"))
+        #expect(FHIRXML.document(.array([])) == nil)
+    }
+}

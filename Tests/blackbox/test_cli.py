@@ -1,5 +1,7 @@
 """The command line: options, environment variables, one-line failures, persistence, reindex."""
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -265,3 +267,56 @@ def test_auth_shorthand_turns_enforcement_on(tmp_path):
     bad.write_text("name: bad\nfhirBase: /bad\nauth: sometimes\n")
     linted = run("profiles", "lint", str(bad))
     assert linted.returncode != 0 and "bad.yaml:3" in linted.stderr
+
+
+def test_profile_schema_matches_the_loader_and_every_profile(tmp_path):
+    """Profiles/profile.schema.json (for editors) accepts every shipped profile, and at every
+    mapping level lists exactly the keys the loader accepts (read from lint's 'allowed:' list)."""
+    import jsonschema
+    import yaml
+    with open(os.path.join(ROOT, "Profiles", "profile.schema.json")) as f:
+        schema = json.load(f)
+    validator = jsonschema.Draft202012Validator(schema)
+    for name in ("generic.yaml", "epic.yaml", "cerner.yaml"):
+        with open(os.path.join(ROOT, "Profiles", name)) as f:
+            errors = list(validator.iter_errors(yaml.safe_load(f)))
+        assert errors == [], (name, [e.message for e in errors])
+    assert list(validator.iter_errors({"name": "x", "fhirBase": "/x", "serch": {}}))
+
+    def allowed(document):
+        bad = tmp_path / "probe.yaml"
+        bad.write_text(yaml.safe_dump(document))
+        linted = run("profiles", "lint", str(bad))
+        match = re.search(r"\(allowed: ([^)]*)\)", linted.stderr)
+        assert linted.returncode != 0 and match, linted.stderr
+        return set(match.group(1).split(", "))
+
+    base = {"name": "probe", "fhirBase": "/probe/fhir"}
+    properties = schema["properties"]
+    levels = [
+        ([], properties),
+        (["search"], properties["search"]["properties"]),
+        (["limits"], properties["limits"]["properties"]),
+        (["resources"], properties["resources"]["properties"]),
+        (["content"], properties["content"]["properties"]),
+        (["writes"], properties["writes"]["properties"]),
+        (["errors"], properties["errors"]["properties"]),
+        (["auth"], properties["auth"]["oneOf"][1]["properties"]),
+        (["otherTenants"], properties["otherTenants"]["properties"]),
+        (["search", "rules", "Patient"], properties["search"]["properties"]["rules"]["additionalProperties"]["properties"]),
+        (["errors", "codes", "notFound"], properties["errors"]["properties"]["codes"]["additionalProperties"]["properties"]),
+    ]
+    for path, expected in levels:
+        document = dict(base)
+        node = document
+        for key in path:
+            node = node.setdefault(key, {})
+        node["zz-not-a-key"] = 1
+        if path == ["otherTenants"]:
+            node["pathPrefix"] = "/probe"
+        assert allowed(document) == set(expected), path
+    bad = tmp_path / "kinds.yaml"
+    bad.write_text("name: probe\nfhirBase: /probe\nerrors:\n  codes:\n    oops: {code: X}\n")
+    linted = run("profiles", "lint", str(bad))
+    known = set(re.search(r"known: ([^)]*)\)", linted.stderr).group(1).split(", "))
+    assert known == set(properties["errors"]["properties"]["codes"]["propertyNames"]["enum"])

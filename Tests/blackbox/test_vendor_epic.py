@@ -157,3 +157,30 @@ def test_patient_launch_names_the_epic_patient_id(client):
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     assert requests.get(client.origin + EPIC_BASE + "/Patient/" + token["patient"], headers=headers).status_code == 200
     assert requests.get(client.origin + EPIC_BASE + "/Patient/" + epic_id("pat-0002"), headers=headers).status_code == 403
+
+
+def test_metadata_is_xml_without_an_accept_header(client):
+    """§1.8 (obs): /metadata answers in XML when no Accept header is sent; JSON with
+    Accept: application/fhir+json or _format=json."""
+    import xml.etree.ElementTree as ET
+    session = requests.Session()
+    session.headers.pop("Accept", None)  # requests sends Accept: */* unless told otherwise
+    url = client.origin + EPIC_BASE + "/metadata"
+    xml = session.get(url, headers={"Accept": None})
+    assert xml.status_code == 200 and xml.headers["Content-Type"].startswith("application/fhir+xml")
+    root = ET.fromstring(xml.content)
+    fhir = "{http://hl7.org/fhir}"
+    assert root.tag == fhir + "CapabilityStatement"
+    assert root.find(fhir + "fhirVersion").get("value") == "4.0.1"
+    rest = root.find(fhir + "rest")
+    assert [child.tag.replace(fhir, "") for child in rest][:3] == ["mode", "security", "resource"]
+    oauth = rest.find(fhir + "security").find(fhir + "extension")
+    assert oauth.get("url") == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+    token = [e for e in oauth.findall(fhir + "extension") if e.get("url") == "token"][0]
+    assert token.find(fhir + "valueUri").get("value") == client.origin + EPIC_TOKEN
+    types = [r.find(fhir + "type").get("value") for r in rest.findall(fhir + "resource")]
+    assert "Patient" in types and "Slot" not in types
+    assert session.get(url, headers={"Accept": "application/fhir+json"}).json()["resourceType"] == "CapabilityStatement"
+    assert session.get(url, params={"_format": "json"}, headers={"Accept": None}).json()["resourceType"] == "CapabilityStatement"
+    generic = session.get(client.base + "/metadata", headers={"Accept": None})
+    assert generic.headers["Content-Type"].startswith("application/fhir+json")

@@ -36,8 +36,6 @@ public struct CapabilityStatementBuilder: Sendable {
     public func statement(baseURL: String, now: Int64) -> JSON {
         var rest = JSONObject()
         rest["mode"] = .string("server")
-        rest["resource"] = .array(registry.resourceTypes.map { resource($0) })
-        rest["interaction"] = .array(Self.systemInteractions.map { .object(JSONObject(["code": .string($0)])) })
         if let oauth, baseURL.hasSuffix(oauth.fhirBase) {
             let origin = String(baseURL.dropLast(oauth.fhirBase.count))
             let uris = oauth.uris.map { uri in
@@ -67,6 +65,9 @@ public struct CapabilityStatementBuilder: Sendable {
                     "description": .string("SMART on FHIR: OAuth 2.0 bearer tokens (see .well-known/smart-configuration)"),
                 ]))
         }
+        // After security: FHIR XML needs StructureDefinition order (mode, security, resource, interaction).
+        rest["resource"] = .array(registry.resourceTypes.map { resource($0) })
+        rest["interaction"] = .array(Self.systemInteractions.map { .object(JSONObject(["code": .string($0)])) })
         var statement = JSONObject()
         statement["resourceType"] = .string("CapabilityStatement")
         statement["status"] = .string("active")
