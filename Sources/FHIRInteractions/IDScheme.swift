@@ -10,9 +10,13 @@ public enum IDScheme: String, Sendable, CaseIterable {
     /// Epic-style opaque ids: `e` + base64url of the stored id (`_` written as `.`) + `3`,
     /// e.g. `pat-0001` → `ecGF0LTAwMDE3`. Like Epic's, they may contain `.` and `-`.
     case epic
+    /// Cerner-style numeric Patient ids: the seed's `pat-NNNN` is `12724` followed by NNNN
+    /// (`pat-0001` → `127240001`), other stored ids are `9` + their bytes as a decimal number
+    /// (lowercase uuids as `8` + their 128 bits). Other types keep their stored ids.
+    case cerner
 
-    /// The vendor id for a stored id.
-    public func external(_ id: String) -> String {
+    /// The vendor id for a stored id of `type` (nil: unknown type).
+    public func external(_ id: String, type: String? = nil) -> String {
         switch self {
         case .identity: return id
         case .epic:
@@ -20,11 +24,20 @@ public enum IDScheme: String, Sendable, CaseIterable {
                 .replacingOccurrences(of: "/", with: ".").replacingOccurrences(of: "=", with: "")
             let external = "e" + encoded + "3"
             return external.count <= 64 ? external : id
+        case .cerner:
+            guard type == "Patient" else { return id }
+            if id.count == 8, id.hasPrefix("pat-"), id.dropFirst(4).allSatisfy(\.isNumber) { return "12724" + id.dropFirst(4) }
+            let hex = id.replacingOccurrences(of: "-", with: "")
+            if id.count == 36, hex.count == 32, hex == hex.lowercased(), let bytes = Self.bytes(hex: hex) {
+                return "8" + Decimal128.string(bytes)
+            }
+            let digits = Decimal128.string(Array(id.utf8))
+            return digits.count < 64 ? "9" + digits : id
         }
     }
 
-    /// The stored id for a vendor id, or nil when it is not one of this scheme's ids.
-    public func `internal`(_ id: String) -> String? {
+    /// The stored id for a vendor id of `type`, or nil when it is not one of this scheme's ids.
+    public func `internal`(_ id: String, type: String? = nil) -> String? {
         switch self {
         case .identity: return id
         case .epic:
@@ -35,7 +48,84 @@ public enum IDScheme: String, Sendable, CaseIterable {
                 !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
             else { return nil }
             return external(text) == id ? text : nil
+        case .cerner:
+            guard type == "Patient" else { return id }
+            guard id.allSatisfy(\.isNumber), id.count > 1 else { return nil }
+            if id.count == 9, id.hasPrefix("12724") { return "pat-" + id.dropFirst(5) }
+            let rest = String(id.dropFirst())
+            if id.hasPrefix("8"), let bytes = Decimal128.bytes(rest, count: 16) {
+                let hex = bytes.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+                let uuid = [
+                    hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20),
+                ]
+                .joined(separator: "-")
+                // Stored uuids are lowercase (RandomSource); uppercase ones take the byte form.
+                return external(uuid, type: type) == id ? uuid : nil
+            }
+            if id.hasPrefix("9"), let bytes = Decimal128.bytes(rest, count: nil), let text = String(bytes: bytes, encoding: .utf8) {
+                return external(text, type: type) == id ? text : nil
+            }
+            return nil
         }
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
+}
+
+/// Big-endian byte strings as decimal digit strings and back (schoolbook base conversion).
+enum Decimal128 {
+    static func string(_ bytes: [UInt8]) -> String {
+        var number = bytes.drop { $0 == 0 }.map { Int($0) }
+        guard !number.isEmpty else { return "0" }
+        var digits: [Character] = []
+        while !number.isEmpty {
+            var remainder = 0
+            var quotient: [Int] = []
+            for byte in number {
+                let value = remainder * 256 + byte
+                let digit = value / 10
+                remainder = value % 10
+                if !quotient.isEmpty || digit != 0 { quotient.append(digit) }
+            }
+            digits.append(Character(String(remainder)))
+            number = quotient
+        }
+        return String(digits.reversed())
+    }
+
+    /// The bytes of a decimal string; `count` pads to a fixed width (nil: minimal).
+    static func bytes(_ text: String, count: Int?) -> [UInt8]? {
+        guard !text.isEmpty, text.allSatisfy(\.isNumber) else { return nil }
+        var number = text.map { Int(String($0))! }
+        var bytes: [UInt8] = []
+        while !(number.isEmpty || number.allSatisfy { $0 == 0 }) {
+            var remainder = 0
+            var quotient: [Int] = []
+            for digit in number {
+                let value = remainder * 10 + digit
+                let next = value / 256
+                remainder = value % 256
+                if !quotient.isEmpty || next != 0 { quotient.append(next) }
+            }
+            bytes.append(UInt8(remainder))
+            number = quotient
+        }
+        bytes.reverse()
+        if let count {
+            guard bytes.count <= count else { return nil }
+            bytes = Array(repeating: 0, count: count - bytes.count) + bytes
+        }
+        return bytes
     }
 }
 
@@ -48,7 +138,7 @@ public struct IDRewriting: FHIRRequestStep {
     public init(scheme: IDScheme) { self.scheme = scheme }
 
     /// An id that is not a vendor id stays as it is (and then matches nothing).
-    func inward(_ id: String) -> String { scheme.internal(id) ?? "unknown-\(id)" }
+    func inward(_ id: String, type: String?) -> String { scheme.internal(id, type: type) ?? "unknown-\(id)" }
 
     public func rewrite(_ request: inout FHIRRequest) {
         guard scheme != .identity else { return }
@@ -56,11 +146,12 @@ public struct IDRewriting: FHIRRequestStep {
         if request.segments.count >= 2, request.segments[0].first?.isUppercase == true, !request.segments[1].hasPrefix("$"),
             !request.segments[1].hasPrefix("_")
         {
-            request.segments[1] = inward(request.segments[1])
+            request.segments[1] = inward(request.segments[1], type: request.segments[0])
         }
-        request.query = request.query.map { (name: $0.name, value: mapValue(name: $0.name, value: $0.value, inward: true)) }
+        let type = request.segments.first
+        request.query = request.query.map { (name: $0.name, value: mapValue(name: $0.name, value: $0.value, inward: true, type: type)) }
         if let body = request.body, !body.isEmpty, let json = try? JSONParser.parse(body) {
-            request.body = walk(json, inward: true, topLevel: true).bytes
+            request.body = walk(json, inward: true).bytes
         }
     }
 
@@ -75,12 +166,14 @@ public struct IDRewriting: FHIRRequestStep {
         guard response.header("Content-Type")?.contains("json") == true, !response.body.isEmpty,
             let json = try? JSONParser.parse(response.body)
         else { return }
-        response.body = walk(json, inward: false, topLevel: true).bytes
+        response.body = walk(json, inward: false).bytes
     }
 
     // MARK: mapping
 
-    func map(_ id: String, inward: Bool) -> String { inward ? self.inward(id) : scheme.external(id) }
+    func map(_ id: String, type: String?, inward: Bool) -> String {
+        inward ? self.inward(id, type: type) : scheme.external(id, type: type)
+    }
 
     /// `Type/id`, `Type/id/_history/n`, or an absolute URL ending so.
     func mapReference(_ reference: String, inward: Bool) -> String {
@@ -92,19 +185,23 @@ public struct IDRewriting: FHIRRequestStep {
         let tail = parts[typeIndex + 1]
         let query = tail.firstIndex(of: "?").map { String(tail[$0...]) } ?? ""
         let id = query.isEmpty ? tail : String(tail[..<tail.firstIndex(of: "?")!])
-        parts[typeIndex + 1] = map(id, inward: inward) + query
+        parts[typeIndex + 1] = map(id, type: parts[typeIndex], inward: inward) + query
         return parts.joined(separator: "/")
     }
 
     /// Search parameter values: `_id` lists and reference values (`Patient/id`, or a bare id for
     /// parameters known to be references to one type).
-    func mapValue(name: String, value: String, inward: Bool) -> String {
+    func mapValue(name: String, value: String, inward: Bool, type: String?) -> String {
         let base = String(name.prefix { $0 != ":" && $0 != "." })
-        if base == "_id" { return value.split(separator: ",").map { map(String($0), inward: inward) }.joined(separator: ",") }
+        if base == "_id" {
+            return value.split(separator: ",").map { map(String($0), type: type, inward: inward) }.joined(separator: ",")
+        }
         if Self.referenceParameters.contains(base) {
+            // A bare id names the parameter's usual target (patient → Patient), else the modifier's type.
+            let target = name.split(separator: ":").dropFirst().first.map(String.init) ?? (base == "patient" ? "Patient" : nil)
             return value.split(separator: ",").map { part in
                 let text = String(part)
-                return text.contains("/") ? mapReference(text, inward: inward) : map(text, inward: inward)
+                return text.contains("/") ? mapReference(text, inward: inward) : map(text, type: target, inward: inward)
             }.joined(separator: ",")
         }
         return value
@@ -120,18 +217,25 @@ public struct IDRewriting: FHIRRequestStep {
         guard let mark = url.firstIndex(of: "?") else { return mapReference(url, inward: inward) }
         let path = mapReference(String(url[..<mark]), inward: inward)
         let query = QueryString.parse(String(url[url.index(after: mark)...]))
-            .map { (name: $0.name, value: mapValue(name: $0.name, value: $0.value, inward: inward)) }
+            .map {
+                (
+                    name: $0.name,
+                    value: mapValue(name: $0.name, value: $0.value, inward: inward, type: path.split(separator: "/").last.map(String.init))
+                )
+            }
         return path + "?" + QueryString.encode(query)
     }
 
-    func walk(_ json: JSON, inward: Bool, topLevel: Bool = false) -> JSON {
+    func walk(_ json: JSON, inward: Bool) -> JSON {
         switch json {
         case .object(var object):
             let isResource = object["resourceType"] != nil
             for member in object {
                 switch member.key {
                 case "id" where isResource:
-                    if let id = member.value.stringValue { object[member.key] = .string(map(id, inward: inward)) }
+                    if let id = member.value.stringValue {
+                        object[member.key] = .string(map(id, type: object["resourceType"]?.stringValue, inward: inward))
+                    }
                 case "reference", "fullUrl":
                     if let text = member.value.stringValue { object[member.key] = .string(mapReference(text, inward: inward)) }
                 case "url" where object["relation"] != nil:

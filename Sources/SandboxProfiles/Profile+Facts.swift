@@ -7,7 +7,7 @@ extension Profile {
     public var facts: [(key: String, value: String)] {
         var facts: [(String, String)] = [
             ("fhirBase", fhirBase),
-            ("ids", idScheme.rawValue + (idScheme == .identity ? "" : " (pat-0001 → \(idScheme.external("pat-0001")))")),
+            ("ids", idScheme.rawValue + (idScheme == .identity ? "" : " (pat-0001 → \(idScheme.external("pat-0001", type: "Patient")))")),
             ("search.defaultPageSize", String(defaultPageSize)),
             ("search.maxPageSize", String(maxPageSize)),
             ("search.unknownParameters", unknownParameters.rawValue),

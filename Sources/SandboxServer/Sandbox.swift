@@ -118,7 +118,7 @@ public final class Sandbox: Sendable {
                 let auth = AuthorizationServer(
                     profile: profile.name, settings: profile.auth, clients: clients, signer: signer, clock: clock, random: random,
                     patients: { Self.pickerPatients(store) }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get),
-                    shownPatient: { [scheme = profile.idScheme] in scheme.external($0) })
+                    shownPatient: { [scheme = profile.idScheme] in scheme.external($0, type: "Patient") })
                 mounts.append(
                     Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon, scheduling: scheduling, auth: auth))
             }

@@ -163,3 +163,29 @@ import Testing
         }
     }
 }
+
+@Suite struct IDSchemeTests {
+    @Test func epicIdsAreOpaqueValidAndReversible() {
+        for id in ["pat-0001", "slot-okafor-main-20260420-0800", "6f1c1e9e-6d2b-4b6e-9a53-1f2d3c4b5a69", "a.b-c"] {
+            let external = IDScheme.epic.external(id)
+            #expect(external.hasPrefix("e") && external.hasSuffix("3") && external.count <= 64)
+            #expect(external.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." })
+            #expect(IDScheme.epic.internal(external) == id)
+        }
+        #expect(IDScheme.epic.internal("pat-0001") == nil)
+        #expect(IDScheme.epic.internal("e!!3") == nil)
+    }
+
+    @Test func cernerPatientIdsAreNumericAndReversible() {
+        #expect(IDScheme.cerner.external("pat-0001", type: "Patient") == "127240001")
+        #expect(IDScheme.cerner.internal("127240001", type: "Patient") == "pat-0001")
+        for id in ["6f1c1e9e-6d2b-4b6e-9a53-1f2d3c4b5a69", "00000000-0000-0000-0000-000000000001", "pat-merged", "x"] {
+            let external = IDScheme.cerner.external(id, type: "Patient")
+            #expect(external.allSatisfy(\.isNumber) && external.count <= 64, "\(id) → \(external)")
+            #expect(IDScheme.cerner.internal(external, type: "Patient") == id)
+        }
+        #expect(IDScheme.cerner.external("slot-okafor-main-20260420-0800", type: "Slot") == "slot-okafor-main-20260420-0800")
+        #expect(IDScheme.cerner.internal("pat-0001", type: "Patient") == nil)
+        #expect(IDScheme.cerner.internal("12", type: "Patient") == nil)
+    }
+}

@@ -96,9 +96,9 @@ def test_cerner_tokens_last_570_seconds_and_take_v1_scopes_only(client):
     body = good.json()
     assert body["expires_in"] == 570 and body["token_type"] == "Bearer" and body["scope"] == "system/Patient.read system/Appointment.read"
     headers = {"Authorization": f"Bearer {body['access_token']}"}
-    assert requests.get(client.origin + CERNER_BASE + "/Patient/pat-0001", headers=headers).status_code == 200
+    assert requests.get(client.origin + CERNER_BASE + "/Patient/127240001", headers=headers).status_code == 200  # §2.4 numeric ids
     client.admin("POST", "/_admin/clock/advance", {"seconds": 571})
-    assert requests.get(client.origin + CERNER_BASE + "/Patient/pat-0001", headers=headers).status_code == 401
+    assert requests.get(client.origin + CERNER_BASE + "/Patient/127240001", headers=headers).status_code == 401
     for scope in ("system/Patient.rs", "system/*.read"):
         refused = backend(url, scope)
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope", refused.text
@@ -137,4 +137,4 @@ def test_cerner_refresh_keeps_the_original_refresh_token(client):
         refreshed = requests.post(client.origin + CERNER_AUTH + "/token", data={
             "grant_type": "refresh_token", "refresh_token": refresh, "client_id": "sandbox-public-auto"})
         assert refreshed.status_code == 200, refreshed.text
-        assert "refresh_token" not in refreshed.json() and refreshed.json()["patient"] == "pat-0001"
+        assert "refresh_token" not in refreshed.json() and refreshed.json()["patient"] == "127240001"  # §2.4 numeric id

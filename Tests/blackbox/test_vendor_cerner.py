@@ -10,6 +10,11 @@ from test_vendor_auth import CERNER_AUTH, CERNER_BASE, backend
 NO_PARAMETERS = "no supported search parameters provided"
 
 
+def cerner_patient(seed_id):
+    """§2.4: Patient ids are numeric strings (Profiles/cerner.yaml: pat-NNNN is 12724NNNN)."""
+    return "12724" + seed_id.split("-")[1]
+
+
 @pytest.fixture
 def cerner(client):
     scopes = "system/Patient.read system/Slot.read system/Schedule.read system/Appointment.read"
@@ -29,6 +34,8 @@ def test_patient_search_any_one_parameter_once_with_one_value(cerner):
     """§2.4: any single one of _id, identifier, name, family, ... suffices; each at most once with a
     single value; birthdate without a time; a search with none is 400 with the plain-text body (§2.8)."""
     assert cerner.get("Patient", params={"family": "Garcia"}).status_code == 200
+    found = cerner.search("Patient", {"_id": cerner_patient("pat-0001")})
+    assert [e["resource"]["id"] for e in found["entry"]] == ["127240001"]
     plain_400(cerner.get("Patient", params={"gender": "female"}))
     plain_400(cerner.get("Patient"))
     repeated = cerner.get("Patient", params=[("family", "Garcia"), ("family", "Nguyen")])
@@ -80,11 +87,11 @@ def test_appointment_search_rules(cerner):
     """§2.3: exactly one of _id, patient, practitioner, location; with the last three a date pair
     or one prefixed date with a time."""
     plain_400(cerner.get("Appointment", params={"status": "booked"}))
-    both = cerner.get("Appointment", params={"patient": "pat-0001", "practitioner": "pract-okafor", "date": "ge2026-04-01T00:00:00Z"})
+    both = cerner.get("Appointment", params={"patient": cerner_patient("pat-0001"), "practitioner": "pract-okafor", "date": "ge2026-04-01T00:00:00Z"})
     plain_400(both)
-    plain_400(cerner.get("Appointment", params={"patient": "pat-0001"}))
-    plain_400(cerner.get("Appointment", params={"patient": "pat-0001", "date": "2026-04-13"}))
-    assert cerner.get("Appointment", params={"patient": "pat-0001", "date": "ge2026-04-01T00:00:00Z"}).status_code == 200
+    plain_400(cerner.get("Appointment", params={"patient": cerner_patient("pat-0001")}))
+    plain_400(cerner.get("Appointment", params={"patient": cerner_patient("pat-0001"), "date": "2026-04-13"}))
+    assert cerner.get("Appointment", params={"patient": cerner_patient("pat-0001"), "date": "ge2026-04-01T00:00:00Z"}).status_code == 200
     pair = [("practitioner", "pract-okafor"), ("date", "ge2026-04-13T00:00:00Z"), ("date", "lt2026-04-20T00:00:00Z")]
     assert cerner.get("Appointment", params=pair).status_code == 200
     assert cerner.get("Appointment", params={"_id": "appt-0001"}).status_code == 200
@@ -92,9 +99,9 @@ def test_appointment_search_rules(cerner):
 
 def test_json_only_with_an_empty_406(cerner, client):
     """§2.8: a non-JSON Accept is 406 with an empty body (generic answers JSON to text/html)."""
-    refused = cerner.get("Patient/pat-0001", headers={"Accept": "text/html"})
+    refused = cerner.get("Patient/" + cerner_patient("pat-0001"), headers={"Accept": "text/html"})
     assert refused.status_code == 406 and refused.content == b""
-    assert cerner.get("Patient/pat-0001", headers={"Accept": "application/json"}).status_code == 200
+    assert cerner.get("Patient/" + cerner_patient("pat-0001"), headers={"Accept": "application/json"}).status_code == 200
     assert client.get("Patient/pat-0001", headers={"Accept": "text/html"}).status_code == 200
 
 
@@ -112,6 +119,7 @@ def test_writes_answer_with_empty_bodies_and_need_if_match(client):
     location = created.headers["Location"]
     assert "/Patient/" in location and location.endswith("/_history/0")
     path = "Patient/" + location.split("/Patient/")[1].split("/")[0]
+    assert path.split("/")[1].isdigit()  # §2.4: numeric Patient ids, new ones too
     read = cerner.get(path).json()
     assert read["meta"]["versionId"] == "0"
     operations = [{"op": "add", "path": "/active", "value": True}]
@@ -126,7 +134,7 @@ def test_writes_answer_with_empty_bodies_and_need_if_match(client):
 
 def test_another_tenant_id_is_403_tenant_not_valid(cerner, client):
     """§2.8: an unknown tenant or an app not authorized for it gets 403 'Tenant not valid or accessible'."""
-    other = requests.get(client.origin + "/cerner/r4/00000000-0000-0000-0000-000000000000/Patient/pat-0001",
+    other = requests.get(client.origin + "/cerner/r4/00000000-0000-0000-0000-000000000000/Patient/" + cerner_patient("pat-0001"),
                          headers={"Authorization": cerner.session.headers["Authorization"]})
     assert other.status_code == 403 and other.text == "Tenant not valid or accessible"
-    assert cerner.get("Patient/pat-0001").status_code == 200
+    assert cerner.get("Patient/" + cerner_patient("pat-0001")).status_code == 200
