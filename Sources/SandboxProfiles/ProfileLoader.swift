@@ -245,13 +245,8 @@ public enum ProfileLoader {
             "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType",
         ])
         var auth = AuthSettings()
-        func choice<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
-            guard let item = map[key] else { return nil }
-            let text = try item.string()
-            guard let value = T(rawValue: text) else {
-                throw item.fail("must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
-            }
-            return value
+        func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
+            try Self.choice(map[key], type)
         }
         func positive(_ key: String) throws(YAMLError) -> Int? {
             guard let item = map[key] else { return nil }
