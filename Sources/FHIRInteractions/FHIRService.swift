@@ -14,6 +14,8 @@ public struct FHIRServiceSettings: Sendable {
     public var strictByDefault = false
     /// The profile's vendor rules (search criteria, totals, empty results, error dialect).
     public var rules = ProfileRules()
+    /// Vendor names for operation parameters, by `Type/$name`, in preference order.
+    public var operationParameters: [String: [OperationParameters.Alias]] = [:]
 
     public init() {}
 }

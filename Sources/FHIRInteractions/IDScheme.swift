@@ -235,6 +235,15 @@ public struct IDRewriting: FHIRRequestStep {
                     if let text = member.value.stringValue, text.contains("/") {
                         object[member.key] = .string(mapReference(text, inward: inward))
                     }
+                case "valueIdentifier" where inward && object["name"] != nil:
+                    // An operation parameter naming a resource by its bare id (Epic's $book
+                    // `appointment` and `patient`): an identifier without a system.
+                    if case .object(var identifier) = member.value, identifier["system"] == nil,
+                        let value = identifier["value"]?.stringValue, let id = scheme.internal(value)
+                    {
+                        identifier["value"] = .string(id)
+                        object[member.key] = .object(identifier)
+                    }
                 default:
                     object[member.key] = walk(member.value, inward: inward)
                 }

@@ -37,8 +37,44 @@ public struct OperationParameters: Sendable {
     }
 
     public var values: [(name: String, value: Value)] = []
+    /// How the client names parameters: canonical → the alias it sent, or the vendor's
+    /// preferred alias when it sent none.
+    public var spellings: [String: String] = [:]
+
+    /// A vendor's name for an operation parameter.
+    public struct Alias: Sendable, Equatable {
+        public var alias: String
+        public var canonical: String
+
+        public init(_ alias: String, _ canonical: String) {
+            self.alias = alias
+            self.canonical = canonical
+        }
+    }
 
     public init(values: [(name: String, value: Value)] = []) { self.values = values }
+
+    /// Renames vendor aliases (`startTime` → `start`) to the operation's canonical names,
+    /// remembering how the client spelled them for messages (the first alias listed names a
+    /// parameter the client did not send).
+    public mutating func rename(_ aliases: [Alias]) {
+        guard !aliases.isEmpty else { return }
+        var sent: [String: String] = [:]
+        values = values.map { entry in
+            guard let canonical = aliases.first(where: { $0.alias == entry.name })?.canonical else {
+                sent[entry.name] = sent[entry.name] ?? entry.name
+                return entry
+            }
+            sent[canonical] = sent[canonical] ?? entry.name
+            return (canonical, entry.value)
+        }
+        for alias in aliases where spellings[alias.canonical] == nil {
+            spellings[alias.canonical] = sent[alias.canonical] ?? alias.alias
+        }
+    }
+
+    /// How the client named `canonical` (its alias, or the canonical name).
+    public func spelling(of canonical: String) -> String { spellings[canonical] ?? canonical }
 
     public func strings(_ name: String) -> [String] {
         values.compactMap { $0.name == name ? ($0.value.text) : nil }
@@ -74,9 +110,16 @@ public struct OperationParameters: Sendable {
             case .number(let text): result.values.append((name, .text(text)))
             case .bool(let flag): result.values.append((name, .text(flag ? "true" : "false")))
             case .object(let value):
-                // Reference, Coding or Identifier: the reference or system|code form.
+                // Reference, Coding, Identifier or CodeableConcept: the reference, or the
+                // (first coding's) system|code form, or the concept's text.
+                let coding = value["coding"]?.arrayValue?.first?.objectValue
                 if let reference = value["reference"]?.stringValue {
                     result.values.append((name, .text(reference)))
+                } else if let coding, let code = coding["code"]?.stringValue {
+                    let system = coding["system"]?.stringValue
+                    result.values.append((name, .text(system.map { "\($0)|\(code)" } ?? code)))
+                } else if coding == nil, value["code"] == nil, value["value"] == nil, let text = value["text"]?.stringValue {
+                    result.values.append((name, .text(text)))
                 } else if let code = value["code"]?.stringValue ?? value["value"]?.stringValue {
                     let system = value["system"]?.stringValue
                     result.values.append((name, .text(system.map { "\($0)|\(code)" } ?? code)))
@@ -176,6 +219,7 @@ extension FHIRService {
                 }
             }
         }
+        parameters.rename(settings.operationParameters["\(type)/$\(name)"] ?? [])
         return try handler.invoke(OperationInvocation(id: id, parameters: parameters, request: request), service: self)
     }
 

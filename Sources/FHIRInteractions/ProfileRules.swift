@@ -170,8 +170,10 @@ public struct ErrorDialect: Sendable, Equatable {
         text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
     }
 
-    /// Kinds that are not `FHIRError.Code`s: search outcomes.
-    public static let outcomeKinds = ["unknownParameterIgnored", "noMatches"]
+    /// Kinds that are not `FHIRError.Code`s: notes in search and operation outcomes.
+    public static let outcomeKinds = [
+        "unknownParameterIgnored", "noMatches", "optionalParameterInvalid", "noAvailability", "operationSucceeded",
+    ]
 
     /// `issue.details.coding.system` for the vendor codes.
     public var system: String?
@@ -189,6 +191,12 @@ public struct ErrorDialect: Sendable, Equatable {
         if let code = entry.code { decorated.details = .init(system: system, code: code, text: entry.text) }
         if let severity = entry.severity { decorated.severity = severity }
         return decorated
+    }
+
+    /// The note for `kind` in the vendor's words, or nil when the vendor does not give one
+    /// (`body: empty`).
+    public func note(_ issue: FHIRError.Issue, kind: String) -> FHIRError.Issue? {
+        entries[kind]?.body == .empty ? nil : decorate(issue, kind: kind)
     }
 
     /// The response for an error: the vendor's status and issue details, when it has them.

@@ -39,6 +39,24 @@ extension Profile {
             facts.append(("resources.interactions.\(type)", names.joined(separator: ", ")))
         }
         facts.append(("resources.operations", rules.operations.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") } ?? "all"))
+        if otherBases.isEmpty { facts.append(("otherBases", "-")) }
+        for base in otherBases {
+            let types = base.types.map { type in
+                base.interactions[type].map { "\(type) \($0.joined(separator: "+"))" } ?? type
+            }
+            let operations =
+                base.operations.isEmpty
+                ? "" : "; " + base.operations.joined(separator: ", ") + (base.advertiseOperations ? "" : " (not advertised)")
+            let aliases = base.operationParameters.sorted(by: { $0.key < $1.key }).flatMap {
+                $0.value.map { "\($0.alias)→\($0.canonical)" }
+            }
+            facts.append(
+                (
+                    "otherBases",
+                    "\(base.fhirBase) (\(base.release.rawValue)): \(types.joined(separator: ", "))\(operations)"
+                        + (aliases.isEmpty ? "" : "; names " + aliases.joined(separator: ", "))
+                ))
+        }
         facts.append(("content.strictAccept", String(strictAccept)))
         facts.append(("content.metadataXMLByDefault", String(metadataXMLByDefault)))
         facts.append(("otherTenants", otherTenants.map { "\($0.pathPrefix)/*: HTTP \($0.status) \($0.body)" } ?? "-"))

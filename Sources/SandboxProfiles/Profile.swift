@@ -47,6 +47,33 @@ public struct Profile: Sendable, Equatable {
     public var strictAccept = false
     /// `content.metadataXMLByDefault` — `/metadata` without `Accept` or `_format` answers in XML (Epic).
     public var metadataXMLByDefault = false
+    /// `otherBases` — further FHIR bases over the same tenant (Epic's STU3 scheduling base),
+    /// each with its own release, types, interactions, operations and parameter names.
+    public var otherBases: [Base] = []
+
+    /// A further FHIR base of the profile: the same data and auth, another surface.
+    public struct Base: Sendable, Equatable {
+        /// `fhirBase` — where it is mounted.
+        public var fhirBase: String
+        /// `fhirVersion` — R4 or STU3 (resources are rendered in STU3's shape).
+        public var release: FHIRRelease = .r4
+        /// `resources.include` — the only types served.
+        public var types: [String] = []
+        /// `resources.interactions` — per type, the interactions served.
+        public var interactions: [String: [String]] = [:]
+        /// `resources.operations` — the operations served (`Type/$name`).
+        public var operations: [String] = []
+        /// `resources.advertiseOperations` — list them in the CapabilityStatement (Epic does not).
+        public var advertiseOperations = true
+        /// `search.parameters` — per type, the only search parameters served.
+        public var searchParameters: [String: [String]] = [:]
+        /// `operationParameters` — per `Type/$name`, the vendor's parameter names (alias: canonical),
+        /// in the file's order (the first alias of a parameter names it in messages).
+        public var operationParameters: [String: [OperationParameters.Alias]] = [:]
+
+        public init(fhirBase: String) { self.fhirBase = fhirBase }
+    }
+
     /// The file the profile came from.
     public var file: String
 

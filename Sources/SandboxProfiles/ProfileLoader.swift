@@ -30,7 +30,10 @@ public enum ProfileLoader {
         var profiles: [Profile] = []
         for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
             let profile = try load(file: "\(directory)/\(name)")
-            if let clash = profiles.first(where: { $0.name == profile.name || $0.fhirBase == profile.fhirBase }) {
+            let bases = Set([profile.fhirBase] + profile.otherBases.map(\.fhirBase))
+            if let clash = profiles.first(where: {
+                $0.name == profile.name || !bases.isDisjoint(with: [$0.fhirBase] + $0.otherBases.map(\.fhirBase))
+            }) {
                 throw Failure("\(profile.file): name or fhirBase clashes with \(clash.file)")
             }
             profiles.append(profile)
@@ -42,28 +45,18 @@ public enum ProfileLoader {
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
-            "otherTenants",
+            "otherTenants", "otherBases",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
             throw try map.required("name").fail("profile names are lowercase letters, digits and '-'")
         }
-        let base = try map.required("fhirBase").string()
-        guard base.hasPrefix("/"), !base.hasSuffix("/"), !base.hasPrefix("/_"), !base.contains("//"), base.count > 1 else {
-            throw try map.required("fhirBase").fail("must be an absolute path like /fhir/r4 without a trailing slash, not under /_")
-        }
+        let base = try mountPath(map.required("fhirBase"))
         var profile = Profile(name: name, description: try map["description"]?.string() ?? "", fhirBase: base, file: file)
         if let search = try map["search"]?.mapping(keys: [
             "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules", "parameters",
         ]) {
-            for (type, names) in try search["parameters"]?.entries() ?? [] {
-                guard SearchRegistry.r4.supports(type) else { throw names.fail("'\(type)' is not a resource type this server serves") }
-                let list = try names.strings()
-                for name in list where SearchRegistry.r4.parameter(name, of: type) == nil {
-                    throw names.fail("'\(name)' is not a \(type) search parameter")
-                }
-                profile.searchParameters[type] = list
-            }
+            profile.searchParameters = try parseSearchParameters(search["parameters"])
             profile.rules.total = try choice(search["total"], ProfileRules.TotalMode.self) ?? profile.rules.total
             profile.rules.emptyResult = try choice(search["emptyResult"], ProfileRules.EmptyResult.self) ?? profile.rules.emptyResult
             if let rules = search["rules"] { profile.rules.search = try parseSearchRules(rules) }
@@ -114,33 +107,91 @@ public enum ProfileLoader {
             }
         }
         if let resources = try map["resources"]?.mapping(keys: ["exclude", "interactions", "operations"]) {
-            if let exclude = resources["exclude"] {
-                profile.excludedTypes = try exclude.strings()
-                for type in profile.excludedTypes where !SearchRegistry.r4.supports(type) {
-                    throw exclude.fail("'\(type)' is not a resource type this server serves")
+            if let exclude = resources["exclude"] { profile.excludedTypes = try knownTypes(exclude) }
+            profile.rules.interactions = try parseInteractions(resources["interactions"])
+            if let operations = resources["operations"] { profile.rules.operations = try parseOperations(operations) }
+        }
+        for item in try map["otherBases"]?.list() ?? [] {
+            let entry = try item.mapping(keys: ["fhirBase", "fhirVersion", "resources", "search", "operationParameters"])
+            var other = Profile.Base(fhirBase: try mountPath(entry.required("fhirBase")))
+            guard other.fhirBase != base, !profile.otherBases.contains(where: { $0.fhirBase == other.fhirBase }) else {
+                throw try entry.required("fhirBase").fail("'\(other.fhirBase)' is already a base of this profile")
+            }
+            other.release = try choice(entry["fhirVersion"], FHIRRelease.self) ?? .r4
+            if let resources = try entry["resources"]?.mapping(keys: ["include", "interactions", "operations", "advertiseOperations"]) {
+                if let include = resources["include"] { other.types = try knownTypes(include) }
+                other.interactions = try parseInteractions(resources["interactions"])
+                if let operations = resources["operations"] { other.operations = try parseOperations(operations) }
+                if let item = resources["advertiseOperations"] { other.advertiseOperations = try item.bool() }
+            }
+            if let search = try entry["search"]?.mapping(keys: ["parameters"]) {
+                other.searchParameters = try parseSearchParameters(search["parameters"])
+            }
+            for (operation, aliases) in try entry["operationParameters"]?.entries() ?? [] {
+                guard other.operations.contains(operation) else {
+                    throw aliases.fail("'\(operation)' is not one of this base's operations (\(other.operations.joined(separator: ", ")))")
+                }
+                other.operationParameters[operation] = try aliases.entries().map { (alias, canonical) throws(YAMLError) in
+                    OperationParameters.Alias(alias, try canonical.string())
                 }
             }
-            let codes = Set(CapabilityStatementBuilder.typeInteractions)
-            for (type, list) in try resources["interactions"]?.entries() ?? [] {
-                guard SearchRegistry.r4.supports(type) else { throw list.fail("'\(type)' is not a resource type this server serves") }
-                let names = try list.strings()
-                for name in names where !codes.contains(name) {
-                    throw list.fail(
-                        "'\(name)' is not an interaction (\(CapabilityStatementBuilder.typeInteractions.joined(separator: ", ")))")
-                }
-                profile.rules.interactions[type] = names
-            }
-            if let operations = resources["operations"] {
-                let names = try operations.strings()
-                for name in names where !name.contains("/$") { throw operations.fail("operations are written Type/$name, not '\(name)'") }
-                profile.rules.operations = names
-            }
+            profile.otherBases.append(other)
         }
         if let content = try map["content"]?.mapping(keys: ["strictAccept", "metadataXMLByDefault"]) {
             if let strict = content["strictAccept"] { profile.strictAccept = try strict.bool() }
             if let xml = content["metadataXMLByDefault"] { profile.metadataXMLByDefault = try xml.bool() }
         }
         return profile
+    }
+
+    /// A mount path: absolute, no trailing slash, not under `/_`.
+    static func mountPath(_ item: YAMLValue) throws(YAMLError) -> String {
+        let base = try item.string()
+        guard base.hasPrefix("/"), !base.hasSuffix("/"), !base.hasPrefix("/_"), !base.contains("//"), base.count > 1 else {
+            throw item.fail("must be an absolute path like /fhir/r4 without a trailing slash, not under /_")
+        }
+        return base
+    }
+
+    static func knownTypes(_ item: YAMLValue) throws(YAMLError) -> [String] {
+        let types = try item.strings()
+        for type in types where !SearchRegistry.r4.supports(type) { throw item.fail("'\(type)' is not a resource type this server serves") }
+        return types
+    }
+
+    /// `resources.interactions`: per type, interaction codes.
+    static func parseInteractions(_ item: YAMLValue?) throws(YAMLError) -> [String: [String]] {
+        let codes = Set(CapabilityStatementBuilder.typeInteractions)
+        var result: [String: [String]] = [:]
+        for (type, list) in try item?.entries() ?? [] {
+            guard SearchRegistry.r4.supports(type) else { throw list.fail("'\(type)' is not a resource type this server serves") }
+            let names = try list.strings()
+            for name in names where !codes.contains(name) {
+                throw list.fail("'\(name)' is not an interaction (\(CapabilityStatementBuilder.typeInteractions.joined(separator: ", ")))")
+            }
+            result[type] = names
+        }
+        return result
+    }
+
+    static func parseOperations(_ item: YAMLValue) throws(YAMLError) -> [String] {
+        let names = try item.strings()
+        for name in names where !name.contains("/$") { throw item.fail("operations are written Type/$name, not '\(name)'") }
+        return names
+    }
+
+    /// `search.parameters`: per type, the only parameters served.
+    static func parseSearchParameters(_ item: YAMLValue?) throws(YAMLError) -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for (type, names) in try item?.entries() ?? [] {
+            guard SearchRegistry.r4.supports(type) else { throw names.fail("'\(type)' is not a resource type this server serves") }
+            let list = try names.strings()
+            for name in list where SearchRegistry.r4.parameter(name, of: type) == nil {
+                throw names.fail("'\(name)' is not a \(type) search parameter")
+            }
+            result[type] = list
+        }
+        return result
     }
 
     static func choice<T: RawRepresentable & CaseIterable>(_ item: YAMLValue?, _: T.Type) throws(YAMLError) -> T?

@@ -16,8 +16,10 @@ struct AuthController: Sendable {
     var settings: AuthSettings { mount.profile.auth }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
-        router.get(RouterPath(mount.profile.fhirBase + "/.well-known/smart-configuration")) { request, _ -> Response in
-            .json(.ok, .object(auth.discovery(origin: request.origin(publicURL: publicURL))))
+        for base in [mount.profile.fhirBase] + mount.profile.otherBases.map(\.fhirBase) {
+            router.get(RouterPath(base + "/.well-known/smart-configuration")) { request, _ -> Response in
+                .json(.ok, .object(auth.discovery(origin: request.origin(publicURL: publicURL))))
+            }
         }
         guard settings.mode != .anonymous else { return }
         router.post(RouterPath(settings.tokenPath)) { request, _ -> Response in

@@ -15,10 +15,15 @@ struct FHIRController: Sendable {
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
 
     func addRoutes(to router: Router<BasicRequestContext>) {
-        let base = mount.profile.fhirBase
-        for method in Self.methods {
-            router.on(RouterPath(base), method: method, use: handle)
-            router.on(RouterPath(base + "/**"), method: method, use: handle)
+        let bases = [(mount.profile.fhirBase, mount.pipeline)] + mount.otherBases.map { ($0.base.fhirBase, $0.pipeline) }
+        for (base, pipeline) in bases {
+            let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+                try await handle(request, context: context, base: base, pipeline: pipeline)
+            }
+            for method in Self.methods {
+                router.on(RouterPath(base), method: method, use: handler)
+                router.on(RouterPath(base + "/**"), method: method, use: handler)
+            }
         }
         // A tenant-scoped vendor answering for tenant ids it does not know (Cerner's 403).
         if let other = mount.profile.otherTenants {
@@ -32,7 +37,7 @@ struct FHIRController: Sendable {
         }
     }
 
-    @Sendable func handle(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func handle(_ request: Request, context: BasicRequestContext, base: String, pipeline: FHIRPipeline) async throws -> Response {
         let profile = mount.profile
         var body: [UInt8]?
         if request.method == .post || request.method == .put || request.method == .patch {
@@ -48,13 +53,13 @@ struct FHIRController: Sendable {
         }
         let headers = request.headers
         var fhirRequest = FHIRRequest(
-            method: request.method.rawValue, segments: request.segments(after: profile.fhirBase),
+            method: request.method.rawValue, segments: request.segments(after: base),
             query: QueryString.parse(request.uri.query ?? ""),
             headers: .init(
                 ifMatch: headers[.ifMatch], ifNoneMatch: headers[.ifNoneMatch], ifNoneExist: headers[.ifNoneExist],
                 contentType: headers[.contentType], accept: headers[.accept],
                 prefer: Prefer(header: headers[values: .prefer].joined(separator: ","))),
-            body: body, baseURL: request.origin(publicURL: publicURL) + profile.fhirBase)
+            body: body, baseURL: request.origin(publicURL: publicURL) + base)
         if profile.auth.mode != .anonymous, !(fhirRequest.segments == ["metadata"] && request.method == .get) {
             switch bearer(headers[.authorization], mode: profile.auth.mode) {
             case .success(let access): fhirRequest.access = access
@@ -64,7 +69,7 @@ struct FHIRController: Sendable {
                 return Response(response)
             }
         }
-        var response = mount.pipeline.handle(fhirRequest)
+        var response = pipeline.handle(fhirRequest)
         if response.status == 403, fhirRequest.access != nil {
             response.headers.append(("WWW-Authenticate", Self.challenge("insufficient_scope", profile.auth.forbiddenDescription)))
         }

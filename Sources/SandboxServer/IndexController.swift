@@ -1,4 +1,5 @@
 import FHIRCore
+import FHIRInteractions
 import Foundation
 import Hummingbird
 import NIOCore
@@ -30,6 +31,16 @@ struct IndexController: Sendable {
                     "smartConfiguration": .string(origin + mount.profile.fhirBase + "/.well-known/smart-configuration"),
                     "auth": .string(mount.profile.auth.mode.rawValue),
                 ])
+                if !mount.profile.otherBases.isEmpty {
+                    profile["otherBases"] = .array(
+                        mount.profile.otherBases.map { base in
+                            .object(
+                                JSONObject([
+                                    "fhirBase": .string(origin + base.fhirBase), "fhirVersion": .string(base.release.version),
+                                    "metadata": .string(origin + base.fhirBase + "/metadata"),
+                                ]))
+                        })
+                }
                 if mount.profile.auth.mode != .anonymous {
                     let auth = mount.profile.auth
                     profile["authorize"] = .string(origin + auth.authorizePath)
@@ -56,6 +67,11 @@ struct IndexController: Sendable {
             html += "<td>\(mount.profile.auth.mode == .anonymous ? "" : escape(origin + mount.profile.auth.tokenPath))</td>"
             html += "<td>\(mount.profile.auth.mode.rawValue)</td>"
             html += "<td>\(escape(mount.profile.description))</td></tr>"
+            for other in mount.profile.otherBases {
+                let url = origin + other.fhirBase
+                html += "<tr><td></td><td><a href=\"\(escape(url))/metadata\">\(escape(url))</a> (\(other.release.rawValue))</td>"
+                html += "<td></td><td></td><td>same data and tokens as \(escape(mount.profile.name))</td></tr>"
+            }
         }
         html += "</table><p>Admin API: <a href=\"/_admin/openapi.json\">/_admin/openapi.json</a></p></body></html>"
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))

@@ -16,6 +16,8 @@ public final class Sandbox: Sendable {
         public let profile: Profile
         public let tenant: Tenant
         public let pipeline: FHIRPipeline
+        /// The profile's further bases over the same tenant (Epic's STU3 base), with their pipelines.
+        public let otherBases: [(base: Profile.Base, pipeline: FHIRPipeline)]
         /// Keeps the tenant's slots reaching the planning horizon.
         public let horizon: SlotHorizon
         /// The tenant's `$find` proposals and `$hold`s.
@@ -105,7 +107,8 @@ public final class Sandbox: Sendable {
                 for (type, names) in profile.searchParameters { served = served.restricting(type, to: Set(names)) }
                 let service = FHIRService(
                     tenant: tenant, clock: clock, random: random, registry: served, zone: loaded.zone, settings: settings,
-                    capabilities: Self.capabilities(profile, registry: served, slots: slots, operations: operations),
+                    capabilities: Self.capabilities(
+                        profile, registry: served, slots: slots, operations: operations, interactions: profile.rules.interactions),
                     providers: ["Slot": slots], hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)],
                     operations: operations)
                 try scheduling.recoverHolds(service: service)
@@ -115,12 +118,43 @@ public final class Sandbox: Sendable {
                 let writes = WriteShaping(settings: profile.writes)
                 let pipeline = FHIRPipeline(
                     steps: [IDRewriting(scheme: profile.idScheme), writes, format, horizon, sweeper], service: service)
+                var others: [(base: Profile.Base, pipeline: FHIRPipeline)] = []
+                for base in profile.otherBases {
+                    // Same tenant, scheduling state, hooks and rules; its own surface.
+                    var surface = registry.removing(Set(registry.resourceTypes).subtracting(base.types))
+                    for (type, names) in base.searchParameters { surface = surface.restricting(type, to: Set(names)) }
+                    var baseSettings = settings
+                    baseSettings.rules.interactions = base.interactions
+                    baseSettings.rules.operations = base.operations
+                    baseSettings.operationParameters = base.operationParameters
+                    let baseOperations = (scheduling.operations() + [PatientMatch()]).filter {
+                        base.operations.contains("\($0.type)/$\($0.name)")
+                    }
+                    var capabilities = Self.capabilities(
+                        profile, registry: surface, slots: slots, operations: base.advertiseOperations ? baseOperations : [],
+                        interactions: base.interactions)
+                    capabilities.oauth = capabilities.oauth.map { (base.fhirBase, $0.uris) }
+                    let baseService = FHIRService(
+                        tenant: tenant, clock: clock, random: random, registry: surface, zone: loaded.zone, settings: baseSettings,
+                        capabilities: capabilities, providers: ["Slot": slots],
+                        hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)], operations: baseOperations)
+                    let rendering: [any FHIRRequestStep] = base.release == .stu3 ? [STU3Rendering()] : []
+                    others.append(
+                        (
+                            base,
+                            FHIRPipeline(
+                                steps: [IDRewriting(scheme: profile.idScheme)] + rendering + [writes, format, horizon, sweeper],
+                                service: baseService)
+                        ))
+                }
                 let auth = AuthorizationServer(
                     profile: profile.name, settings: profile.auth, clients: clients, signer: signer, clock: clock, random: random,
                     patients: { Self.pickerPatients(store) }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get),
                     shownPatient: { [scheme = profile.idScheme] in scheme.external($0, type: "Patient") })
                 mounts.append(
-                    Mount(profile: profile, tenant: tenant, pipeline: pipeline, horizon: horizon, scheduling: scheduling, auth: auth))
+                    Mount(
+                        profile: profile, tenant: tenant, pipeline: pipeline, otherBases: others, horizon: horizon, scheduling: scheduling,
+                        auth: auth))
             }
             self.mounts = mounts
             // Seeding parses and renders the whole clinic; give the freed heap back to the OS.
@@ -135,9 +169,10 @@ public final class Sandbox: Sendable {
     }
 
     static func capabilities(
-        _ profile: Profile, registry: SearchRegistry, slots: SlotProvider, operations: [any OperationHandler]
+        _ profile: Profile, registry: SearchRegistry, slots: SlotProvider, operations: [any OperationHandler],
+        interactions declared: [String: [String]]
     ) -> CapabilityStatementBuilder {
-        var interactions = profile.rules.interactions
+        var interactions = declared
         interactions["Slot"] = (interactions["Slot"] ?? slots.interactions).filter(slots.interactions.contains)
         var builder = CapabilityStatementBuilder(
             registry: registry, softwareVersion: Self.version, interactionsByType: interactions, operations: operations)

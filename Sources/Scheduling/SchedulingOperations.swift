@@ -48,8 +48,11 @@ public struct SchedulingContext: Sendable {
         holds.removeAll()
     }
 
+    /// The id in `Type/id`, a bare id, or an identifier token `system|id` (Epic's
+    /// `valueIdentifier`).
     static func id(fromReference text: String) -> String {
         if let parsed = ReferenceSyntax.parse(text) { return parsed.id }
+        if let bar = text.lastIndex(of: "|") { return String(text[text.index(after: bar)...]) }
         return text
     }
 
@@ -77,7 +80,8 @@ public struct SchedulingContext: Sendable {
         {
             return (resource, nil, false)
         }
-        throw FHIRError(.invalidParameter, "$\(operation) needs appt-id or appt-resource", expression: ["appt-id"])
+        let named = input.spelling(of: "appt-id")
+        throw FHIRError(.invalidParameter, "$\(operation) needs \(named) or appt-resource", expression: [named])
     }
 
     /// Every participant's status set to `status`.
@@ -110,15 +114,23 @@ public struct FindOperation: OperationHandler {
         let input = invocation.parameters
         guard invocation.id == nil else { throw FHIRError(.methodNotAllowed, "$find is a type-level operation") }
         func instant(_ name: String) throws(FHIRError) -> Int64 {
-            guard let text = input.string(name) else { throw FHIRError(.invalidParameter, "\(name) is required", expression: [name]) }
+            let spelled = input.spelling(of: name)
+            guard let text = input.string(name) else {
+                throw FHIRError(.invalidParameter, "\(spelled) is required", expression: [spelled])
+            }
             guard let value = FHIRDateTime.parse(text, form: .search) else {
-                throw FHIRError(.invalidParameter, "\(name) '\(text)' is not a date or dateTime", expression: [name])
+                throw FHIRError(.invalidParameter, "\(spelled) '\(text)' is not a date or dateTime", expression: [spelled])
             }
             return value.startMilliseconds(in: seed.zone)
         }
+        let dialect = service.settings.rules.dialect
         let start = try instant("start")
         let end = try instant("end")
-        guard end > start else { throw FHIRError(.invalidParameter, "end must be after start", expression: ["end"]) }
+        guard end > start else {
+            throw FHIRError(
+                .invalidParameter, "\(input.spelling(of: "end")) must be after \(input.spelling(of: "start"))",
+                expression: [input.spelling(of: "end")])
+        }
         var notes: [FHIRError.Issue] = []
         let count = input.string("_count").flatMap { Int($0) } ?? 20
 
@@ -126,25 +138,31 @@ public struct FindOperation: OperationHandler {
         let practitioners = input.strings("practitioner").map(SchedulingContext.id(fromReference:))
         let locations = (input.strings("location-reference") + input.strings("location")).map(SchedulingContext.id(fromReference:))
         let specialties = input.strings("specialty").map { $0.split(separator: "|").last.map(String.init) ?? $0 }
-        let visitTypes = (input.strings("visit-type") + input.strings("service-type")).compactMap { token -> AppointmentType? in
-            let code = token.split(separator: "|").last.map(String.init) ?? token
-            return seed.appointmentTypes.first { $0.code == code || $0.v2 == code }
-        }
-        if !input.strings("visit-type").isEmpty && visitTypes.isEmpty {
-            notes.append(
-                .init(
-                    severity: "warning", code: "code-invalid", message: "no visit-type matched the clinic's visit types; none were applied",
-                    expression: ["visit-type"]))
+        // An unknown visit type is ignored with a note (the filter is optional).
+        var visitTypes: [AppointmentType] = []
+        for name in ["visit-type", "service-type"] {
+            for token in input.strings(name) {
+                let code = token.split(separator: "|").last.map(String.init) ?? token
+                if let type = seed.appointmentTypes.first(where: { $0.code == code || $0.v2 == code }) {
+                    visitTypes.append(type)
+                } else if let note = dialect.note(
+                    .init(
+                        severity: "warning", code: "code-invalid",
+                        message: "Optional \(input.spelling(of: name)) invalid: \(token) (not one of the clinic's visit types; ignored)",
+                        expression: [input.spelling(of: name)]), kind: "optionalParameterInvalid")
+                {
+                    notes.append(note)
+                }
+            }
         }
         for ignored in ["organization", "location-string", "reason", "coverage", "insurance-reference", "referral-identifier", "timing"]
         where !input.strings(ignored).isEmpty {
             notes.append(
                 .init(
-                    severity: "information", code: "informational", message: "\(ignored) does not narrow availability here",
-                    expression: [ignored]))
+                    severity: "information", code: "informational",
+                    message: "\(input.spelling(of: ignored)) does not narrow availability here", expression: [input.spelling(of: ignored)]))
         }
-        let patient = input.string("patient-reference").map(SchedulingContext.id(fromReference:))
-        let newPatient = !input.resources("patient-resource").isEmpty
+        let (patient, newPatient) = try self.patient(input, service: service)
 
         var templates = seed.schedules
         if !practitioners.isEmpty { templates = templates.filter { practitioners.contains($0.practitioner) } }
@@ -200,13 +218,46 @@ public struct FindOperation: OperationHandler {
                 }
             }
         }
-        notes.insert(
-            .init(
-                severity: "information", code: "informational",
-                message: proposals.isEmpty ? "no availability matches the request" : "the appointment availability operation was successful"
-            ),
-            at: 0)
+        if proposals.isEmpty {
+            notes.insert(
+                contentsOf: [
+                    dialect.note(
+                        .init(severity: "information", code: "informational", message: "no availability matches the request"),
+                        kind: "noAvailability"),
+                    service.settings.rules.emptyResult == .outcome
+                        ? dialect.note(
+                            .init(severity: "warning", code: "not-found", message: "no appointment options match the request"),
+                            kind: "noMatches") : nil,
+                ].compactMap { $0 }, at: 0)
+        } else if let note = dialect.note(
+            .init(severity: "information", code: "informational", message: "the appointment availability operation was successful"),
+            kind: "operationSucceeded")
+        {
+            notes.insert(note, at: 0)
+        }
         return .json(200, service.searchset(proposals, baseURL: invocation.request.baseURL, outcome: notes))
+    }
+
+    /// The patient the options are for: `patient-reference` (a reference, or Epic's Patient
+    /// resource under `patient`), or `patient-resource`; a resource that names a stored patient
+    /// by id or identifier is that patient, otherwise a new one. Nil: no patient given.
+    func patient(_ input: OperationParameters, service: FHIRService) throws(FHIRError) -> (id: String?, isNew: Bool) {
+        if let reference = input.string("patient-reference") { return (SchedulingContext.id(fromReference: reference), false) }
+        guard let resource = (input.resources("patient-reference") + input.resources("patient-resource")).first else {
+            return (nil, false)
+        }
+        return try service.read { reader throws(FHIRError) in
+            if let id = resource["id"]?.stringValue, !(try reader.keys("Patient", ids: [id])).isEmpty { return (id, false) }
+            for identifier in resource["identifier"]?.arrayValue ?? [] {
+                guard let value = identifier["value"]?.stringValue else { continue }
+                let token = (identifier["system"]?.stringValue.map { "\($0)|" } ?? "") + value
+                // The full registry: a scheduling-only base (Epic's STU3) does not serve Patient search.
+                let query = try SearchQueryParser(registry: .r4, zone: service.zone, maxCount: 1).parse(
+                    type: "Patient", parameters: [(name: "identifier", value: token)], strict: true, now: 0)
+                if let match = try reader.search(query).first { return (match.id, false) }
+            }
+            return (nil, true)
+        }
     }
 
     /// Runs of contiguous free slots of one schedule in `group`, long enough for `type`, that
@@ -343,6 +394,12 @@ public struct BookOperation: OperationHandler {
             let target = try context.target(of: invocation, writer: writer, operation: "book")
             var appointment = target.resource
             let id = target.id
+            let status = appointment["status"]?.stringValue ?? "proposed"
+            if target.stored, !["proposed", "pending"].contains(status) {
+                throw FHIRError(
+                    .conflict, "Appointment/\(id ?? "") is \(status); only a proposed or held appointment can be booked",
+                    expression: [input.spelling(of: "appt-id")])
+            }
             if let id, target.stored, appointment["status"]?.stringValue == "pending",
                 case .refuse(let reason, _)? = context.holds.event(.book(now: now), appointment: id)
             {
@@ -365,6 +422,7 @@ public struct BookOperation: OperationHandler {
                 throw FHIRError(.businessRule, "a booked appointment needs a patient: pass patient-id", expression: ["patient-id"])
             }
             if let comment = input.string("comment") { appointment["comment"] = .string(comment) }
+            if appointment["created"] == nil { appointment["created"] = .string(InstantFormat.iso(now)) }
             appointment["status"] = .string("booked")
             appointment["meta"] = nil
             appointment = SchedulingContext.participants(appointment, status: "accepted")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FHIRCore
+import FHIRInteractions
 import Foundation
 import Hummingbird
 import SandboxAuth
@@ -56,6 +57,11 @@ struct ServeCommand: AsyncParsableCommand {
                         + (mount.profile.auth.mode == .anonymous
                             ? "  (no auth)\n"
                             : "  token \(origin)\(mount.profile.auth.tokenPath)  (auth \(mount.profile.auth.mode.rawValue))\n")
+                    for other in mount.profile.otherBases {
+                        lines +=
+                            "\(mount.profile.name.padding(toLength: 10, withPad: " ", startingAt: 0)) FHIR base \(origin)\(other.fhirBase)"
+                            + "  (\(other.release.rawValue); same data and tokens)\n"
+                    }
                 }
                 lines += "ready \(origin) (port \(port))\n"
                 FileHandle.standardOutput.write(Data(lines.utf8))

@@ -189,3 +189,51 @@ import Testing
         #expect(IDScheme.cerner.internal("12", type: "Patient") == nil)
     }
 }
+
+/// Vendor surfaces: operation parameter names and STU3 rendering.
+@Suite struct VendorSurfaceTests {
+    func parameters(_ json: String) throws -> OperationParameters {
+        try OperationParameters.from(parameters: #require(try JSONParser.parse(Array(json.utf8)).objectValue))
+    }
+
+    @Test func aliasesRenameAndRememberTheClientsSpelling() throws {
+        var input = try parameters(
+            #"{"resourceType":"Parameters","parameter":[{"name":"startTime","valueDateTime":"2026-04-14"},"#
+                + #"{"name":"ServiceType","valueCodeableConcept":{"coding":[{"system":"urn:oid:1.2","code":"95014"}]}},"#
+                + #"{"name":"reason","valueCodeableConcept":{"text":"knee pain"}},"#
+                + #"{"name":"appointment","valueIdentifier":{"value":"abc"}}]}"#)
+        input.rename([
+            .init("startTime", "start"), .init("endTime", "end"), .init("serviceType", "service-type"),
+            .init("ServiceType", "service-type"),
+            .init("appointment", "appt-id"),
+        ])
+        #expect(input.string("start") == "2026-04-14")
+        #expect(input.string("startTime") == nil)
+        #expect(input.string("service-type") == "urn:oid:1.2|95014")
+        #expect(input.string("reason") == "knee pain")
+        #expect(input.string("appt-id") == "abc")
+        // Sent: the client's alias; not sent: the first alias listed; no alias: the name itself.
+        #expect(input.spelling(of: "service-type") == "ServiceType")
+        #expect(input.spelling(of: "end") == "endTime")
+        #expect(input.spelling(of: "reason") == "reason")
+    }
+
+    @Test func stu3RenderingReshapesAppointmentsInBundles() throws {
+        let bundle = try #require(
+            try JSONParser.parse(
+                Array(
+                    (#"{"resourceType":"Bundle","type":"searchset","timestamp":"2026-04-14T00:00:00Z","entry":[{"resource":"#
+                        + #"{"resourceType":"Appointment","status":"cancelled","serviceCategory":[{"text":"a"},{"text":"b"}],"#
+                        + #""reasonCode":[{"text":"r"}],"basedOn":[{"reference":"ServiceRequest/1"}],"cancelationReason":{"text":"c"},"#
+                        + #""participant":[{"status":"declined","period":{"start":"2026-04-14"}}]}}]}"#).utf8)
+            ).objectValue)
+        let rendered = STU3Rendering.render(bundle)
+        #expect(rendered["timestamp"] == nil)
+        let appointment = try #require(rendered["entry"]?.arrayValue?.first?["resource"]?.objectValue)
+        #expect(appointment["serviceCategory"]?["text"]?.stringValue == "a")
+        #expect(appointment["reason"]?.arrayValue?.count == 1 && appointment["reasonCode"] == nil)
+        #expect(appointment["incomingReferral"] != nil && appointment["basedOn"] == nil)
+        #expect(appointment["cancelationReason"] == nil)
+        #expect(appointment["participant"]?.arrayValue?.first?["period"] == nil)
+    }
+}

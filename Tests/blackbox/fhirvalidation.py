@@ -1,5 +1,7 @@
 """Validation of every FHIR body the black-box suite receives, with two independent oracles:
 fhirkit-rs (a Rust R4 model and validator) and the official R4 JSON schema via jsonschema.
+Bodies from an STU3 base (Epic's scheduling base) are validated by fhir.resources' STU3 models
+(pydantic; unknown elements are errors) instead.
 
 The schema's `ResourceList` is a `oneOf` over ~150 resource types, which makes jsonschema try
 every type for every Bundle entry (0.5 s for a 20-entry Bundle). The schema also declares a
@@ -13,6 +15,7 @@ import os
 
 import fhirkit
 import jsonschema
+from fhir.resources.STU3 import get_fhir_model_class as stu3_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -52,3 +55,21 @@ def problems(body):
 def assert_valid(body):
     found = problems(body)
     assert not found, "invalid FHIR R4 from the server:\n  " + "\n  ".join(found[:20])
+
+
+def stu3_problems(body):
+    """Every error fhir.resources' STU3 model finds in one FHIR JSON body."""
+    try:
+        model = stu3_model(body.get("resourceType", ""))
+    except Exception as error:  # an unknown resourceType
+        return [f"stu3: {error}"]
+    try:
+        model.model_validate(body)
+    except Exception as error:
+        return [f"stu3: {line}" for line in str(error).splitlines()]
+    return []
+
+
+def assert_valid_stu3(body):
+    found = stu3_problems(body)
+    assert not found, "invalid FHIR STU3 from the server:\n  " + "\n  ".join(found[:20])

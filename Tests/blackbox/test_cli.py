@@ -65,8 +65,10 @@ def test_ready_lines_environment_and_public_url():
     server = Sandbox(env={"FHIR_SANDBOX_CLOCK": "2026-06-01T12:00:00Z", "FHIR_SANDBOX_PUBLIC_URL": "https://sandbox.example.org/"})
     try:
         # One line per profile (sorted by file name), then the ready line.
-        assert [line.split()[0] for line in server.lines] == ["cerner", "epic", "generic", "ready"]
-        assert server.lines[2].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4", "token",
+        # (Epic's second line is its STU3 scheduling base.)
+        assert [line.split()[0] for line in server.lines] == ["cerner", "epic", "epic", "generic", "ready"]
+        assert server.lines[2].split()[3:] == ["https://sandbox.example.org/epic/api/FHIR/STU3", "(STU3;", "same", "data", "and", "tokens)"]
+        assert server.lines[3].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4", "token",
                                            "https://sandbox.example.org/fhir/auth/token", "(auth", "optional)"]
         assert server.lines[1].split()[3:5] == ["https://sandbox.example.org/epic/api/FHIR/R4", "token"]
         client = Client(server.origin)
@@ -303,6 +305,9 @@ def test_profile_schema_matches_the_loader_and_every_profile(tmp_path):
         (["errors"], properties["errors"]["properties"]),
         (["auth"], properties["auth"]["oneOf"][1]["properties"]),
         (["otherTenants"], properties["otherTenants"]["properties"]),
+        (["otherBases", 0], properties["otherBases"]["items"]["properties"]),
+        (["otherBases", 0, "resources"], properties["otherBases"]["items"]["properties"]["resources"]["properties"]),
+        (["otherBases", 0, "search"], properties["otherBases"]["items"]["properties"]["search"]["properties"]),
         (["search", "rules", "Patient"], properties["search"]["properties"]["rules"]["additionalProperties"]["properties"]),
         (["errors", "codes", "notFound"], properties["errors"]["properties"]["codes"]["additionalProperties"]["properties"]),
     ]
@@ -310,7 +315,11 @@ def test_profile_schema_matches_the_loader_and_every_profile(tmp_path):
         document = dict(base)
         node = document
         for key in path:
-            node = node.setdefault(key, {})
+            if key == 0:
+                node["otherBases"] = [{"fhirBase": "/probe/stu3"}]
+                node = node["otherBases"][0]
+            elif key != "otherBases":
+                node = node.setdefault(key, {})
         node["zz-not-a-key"] = 1
         if path == ["otherTenants"]:
             node["pathPrefix"] = "/probe"

@@ -96,7 +96,8 @@ public struct CapabilityStatementBuilder: Sendable {
         object["conditionalRead"] = .string("not-supported")
         object["conditionalUpdate"] = .bool(false)
         object["conditionalDelete"] = .string("not-supported")
-        let parameters = registry.parameters(of: type)
+        // Search parameters and includes only where the type is searched.
+        let parameters = interactions.contains("search-type") ? registry.parameters(of: type) : []
         let references = parameters.filter { $0.type == .reference }
         if !references.isEmpty {
             object["searchInclude"] = .array(references.map { .string("\(type):\($0.name)") })
@@ -110,7 +111,12 @@ public struct CapabilityStatementBuilder: Sendable {
             object["operation"] = .array(
                 operations.map { .object(JSONObject(["name": .string($0.name), "definition": .string($0.definition)])) })
         }
-        object["searchParam"] = .array(
+        if !parameters.isEmpty { object["searchParam"] = searchParams(parameters, type: type) }
+        return .object(object)
+    }
+
+    private func searchParams(_ parameters: [SearchParameter], type: String) -> JSON {
+        .array(
             parameters.map { parameter in
                 var param = JSONObject()
                 param["name"] = .string(parameter.name)
@@ -121,7 +127,6 @@ public struct CapabilityStatementBuilder: Sendable {
                 if !parameter.documentation.isEmpty { param["documentation"] = .string(parameter.documentation) }
                 return .object(param)
             })
-        return .object(object)
     }
 
     public func response(baseURL: String, now: Int64) -> FHIRResponse {

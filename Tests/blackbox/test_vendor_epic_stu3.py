@@ -1,0 +1,176 @@
+"""Epic's STU3 scheduling base (Profiles/epic.yaml, otherBases): $find and $book with Epic's
+parameter names, read and search of the results, STU3-shaped resources (validated with
+fhir.resources' STU3 models). Each test names the fact it reproduces in
+../shared/reference/vendor-quirks.md. The session clock is Monday 2026-04-13 08:00 America/Chicago."""
+from datetime import datetime
+
+import pytest
+
+from conftest import Client
+from test_vendor_auth import EPIC_BASE, EPIC_TOKEN, backend, epic_id
+from test_vendor_epic import EPIC_SYSTEM, epic_codes
+
+STU3_BASE = "/epic/api/FHIR/STU3"
+SCOPES = ("system/Patient.read system/Slot.read system/Schedule.read system/Appointment.read "
+          "system/Appointment.write")
+
+
+def epic_client(client, base, release="R4", scope=SCOPES):
+    token = backend(client.origin + EPIC_TOKEN, scope).json()["access_token"]
+    c = Client(client.origin, base=base, release=release)
+    c.session.headers["Authorization"] = f"Bearer {token}"
+    return c
+
+
+@pytest.fixture
+def stu3(client):
+    return epic_client(client, STU3_BASE, "STU3")
+
+
+def find_parameters(start="2026-04-14T08:00:00-05:00", end="2026-04-14T18:00:00-05:00", visit_type="FOLLOW_UP", patient=None):
+    """A $find body with Epic's names (§1.3): startTime/endTime, serviceType as a CodeableConcept
+    in the org's visit-type OID system, patient as a resource with identifiers."""
+    parameters = [{"name": "startTime", "valueDateTime": start}, {"name": "endTime", "valueDateTime": end}]
+    if visit_type:
+        parameters.append({"name": "serviceType", "valueCodeableConcept": {"coding": [
+            {"system": "urn:oid:1.2.840.114350.1.13.0.1.7.3.808267.11", "code": visit_type}]}})
+    if patient:
+        parameters.append({"name": "patient", "resource": patient})
+    return {"resourceType": "Parameters", "parameter": parameters}
+
+
+MARIA = {"resourceType": "Patient", "identifier": [{"system": "http://riverbend.example.org/fhir/sid/mrn", "value": "RB100001"}]}
+
+
+def proposals(bundle):
+    return [e["resource"] for e in bundle.get("entry", []) if e["resource"]["resourceType"] == "Appointment"]
+
+
+def book_parameters(appointment_id, patient_id, note=None):
+    """§1.3: $book takes patient and appointment as valueIdentifier.value, appointmentNote as valueString."""
+    parameters = [{"name": "patient", "valueIdentifier": {"value": patient_id}},
+                  {"name": "appointment", "valueIdentifier": {"value": appointment_id}}]
+    if note:
+        parameters.append({"name": "appointmentNote", "valueString": note})
+    return {"resourceType": "Parameters", "parameter": parameters}
+
+
+def test_stu3_base_lists_read_only_scheduling_and_hides_the_operations(stu3):
+    """§1.3 [EP-CAP3]: STU3 lists Schedule (read), Slot (read), Appointment (read + search by
+    date, identifier, patient, status, _id); $find/$book are not advertised. §1.9 (6): two bases."""
+    response = stu3.get("metadata", headers={"Accept": "application/fhir+json"})
+    assert response.status_code == 200
+    statement = response.json()
+    assert statement["fhirVersion"] == "3.0.2"
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert sorted(resources) == ["Appointment", "Schedule", "Slot"]
+    assert [i["code"] for i in resources["Appointment"]["interaction"]] == ["read", "search-type"]
+    assert [i["code"] for i in resources["Slot"]["interaction"]] == ["read"]
+    assert sorted(p["name"] for p in resources["Appointment"]["searchParam"]) == ["_id", "date", "identifier", "patient", "status"]
+    assert not any("operation" in r for r in resources.values())
+    # Slot search is not served on STU3 (read only); R4 has no Slot at all (§1.3).
+    assert stu3.get("Slot", params={"status": "free"}).status_code == 405
+
+
+def test_find_with_epic_names_mints_new_ids_every_call(stu3):
+    """§1.3: $find takes startTime/endTime, serviceType (CodeableConcept) and patient (a Patient
+    resource with identifiers); it answers a Bundle of proposed Appointments with slot references,
+    and every call mints new Appointment ids for the same slots (§1.9 (5)). No outcome entry."""
+    first = stu3.post("Appointment/$find", find_parameters(patient=MARIA))
+    assert first.status_code == 200, first.text
+    options = proposals(first.json())
+    assert options and all(e["search"]["mode"] == "match" for e in first.json()["entry"])
+    for option in options:
+        assert option["status"] == "proposed"
+        assert option["id"].startswith("e") and option["id"].endswith("3")
+        assert option["slot"] and option["minutesDuration"] == 20
+        start, end = datetime.fromisoformat(option["start"]), datetime.fromisoformat(option["end"])
+        assert datetime.fromisoformat("2026-04-14T08:00:00-05:00") <= start < end <= datetime.fromisoformat("2026-04-14T18:00:00-05:00")
+        assert isinstance(option["serviceType"], list)
+        actors = [p["actor"]["reference"] for p in option["participant"]]
+        assert f"Patient/{epic_id('pat-0001')}" in actors
+    second = proposals(stu3.post("Appointment/$find", find_parameters(patient=MARIA)).json())
+    assert [o["slot"] for o in second] == [o["slot"] for o in options]
+    assert not {o["id"] for o in second} & {o["id"] for o in options}
+
+
+def test_find_ignores_an_invalid_optional_parameter_with_59109(stu3):
+    """§1.3: an invalid optional parameter appends an information issue 59109 and the filter is ignored."""
+    response = stu3.post("Appointment/$find", find_parameters(visit_type="99999"))
+    assert response.status_code == 200
+    bundle = response.json()
+    assert proposals(bundle), "the invalid filter is ignored, so options are still offered"
+    outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
+    assert epic_codes(outcome) == [("information", "59109", EPIC_SYSTEM)]
+    assert "Optional serviceType invalid: " in outcome["issue"][0]["diagnostics"]
+    assert "99999" in outcome["issue"][0]["diagnostics"]
+
+
+def test_find_without_availability_is_outcome_entries_only(stu3):
+    """§1.3 [EP-FINDSIM]: no availability gives total 0 and only OperationOutcome entries
+    (search.mode outcome): "Processing issues." and 4101 (§1.8: 59133, see the profile)."""
+    # Sunday: the clinic is closed.
+    response = stu3.post("Appointment/$find", find_parameters("2026-04-19T00:00:00-05:00", "2026-04-19T23:00:00-05:00"))
+    assert response.status_code == 200
+    bundle = response.json()
+    assert bundle["total"] == 0
+    assert [e["search"]["mode"] for e in bundle["entry"]] == ["outcome"]
+    assert epic_codes(bundle["entry"][0]["resource"]) == [
+        ("information", "59133", EPIC_SYSTEM), ("warning", "4101", EPIC_SYSTEM)]
+
+
+def test_find_needs_its_window(stu3):
+    """§1.3: startTime and endTime are required; errors name Epic's parameter."""
+    body = find_parameters()
+    body["parameter"] = [p for p in body["parameter"] if p["name"] != "endTime"]
+    response = stu3.post("Appointment/$find", body)
+    assert response.status_code == 400
+    assert "endTime is required" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_book_a_find_result_and_read_it_on_both_bases(client, stu3):
+    """§1.3: $book takes patient and appointment (valueIdentifier.value) and appointmentNote; it
+    answers a Bundle whose first entry is the booked Appointment with minutesDuration, created and
+    serviceType. The booking is the same data on the R4 base (read only there)."""
+    option = proposals(stu3.post("Appointment/$find", find_parameters(patient=MARIA)).json())[0]
+    response = stu3.post("Appointment/$book", book_parameters(option["id"], epic_id("pat-0001"), "Knee pain, left side"))
+    assert response.status_code == 200, response.text
+    booked = response.json()["entry"][0]["resource"]
+    assert booked["status"] == "booked" and booked["slot"] == option["slot"]
+    assert booked["minutesDuration"] == 20 and booked["created"] and booked["serviceType"]
+    assert booked["comment"] == "Knee pain, left side"
+    assert all(p["status"] == "accepted" for p in booked["participant"])
+    assert booked["id"] == option["id"]
+    assert stu3.get(f"Appointment/{booked['id']}").json()["status"] == "booked"
+    found = stu3.get("Appointment", params={"patient": epic_id("pat-0001"), "status": "booked"}).json()
+    assert booked["id"] in [e["resource"]["id"] for e in found["entry"] if e["search"]["mode"] == "match"]
+    r4 = epic_client(client, EPIC_BASE)
+    read = r4.get(f"Appointment/{booked['id']}")
+    assert read.status_code == 200 and read.json()["status"] == "booked"
+    slot_id = booked["slot"][0]["reference"].split("/")[1]
+    assert stu3.get(f"Slot/{slot_id}").json()["status"] == "busy"
+    # The same slot is not offered again.
+    again = proposals(stu3.post("Appointment/$find", find_parameters(patient=MARIA)).json())
+    assert option["slot"] not in [o["slot"] for o in again]
+
+
+def test_a_slot_is_never_booked_twice_through_stale_find_results(stu3):
+    """§1.9 (5): $find ids are ephemeral; two callers holding options on one slot cannot both book it."""
+    first = proposals(stu3.post("Appointment/$find", find_parameters()).json())[0]
+    second = proposals(stu3.post("Appointment/$find", find_parameters()).json())[0]
+    assert first["slot"] == second["slot"] and first["id"] != second["id"]
+    assert stu3.post("Appointment/$book", book_parameters(first["id"], epic_id("pat-0001"))).status_code == 200
+    late = stu3.post("Appointment/$book", book_parameters(second["id"], epic_id("pat-0002")))
+    assert late.status_code == 409
+    assert late.json()["resourceType"] == "OperationOutcome"
+    # A used $find id is gone.
+    assert stu3.post("Appointment/$book", book_parameters(first["id"], epic_id("pat-0003"))).status_code in (404, 409)
+
+
+def test_book_needs_appointment_write(client):
+    """§1.2: writes need a write scope; a read-only token cannot $book (403 insufficient_scope)."""
+    reader = epic_client(client, STU3_BASE, "STU3", scope="system/Patient.read system/Slot.read system/Schedule.read system/Appointment.read")
+    option = proposals(reader.post("Appointment/$find", find_parameters()).json())[0]
+    response = reader.post("Appointment/$book", book_parameters(option["id"], epic_id("pat-0001")))
+    assert response.status_code == 403
+    assert "insufficient_scope" in response.headers["WWW-Authenticate"]
