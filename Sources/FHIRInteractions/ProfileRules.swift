@@ -47,6 +47,8 @@ public struct ProfileRules: Sendable, Equatable {
         public var dateOnly: [String] = []
         /// Parameters added to every search of the type (e.g. Cerner's Slot search: `status=free`).
         public var implied: [(name: String, value: String)] = []
+        /// Parameters added when `trigger` is present (Cerner: `date` excludes proposed appointments).
+        public var impliedWith: [(trigger: String, name: String, value: String)] = []
         /// More matches than this is an error (`tooManyResults`).
         public var maxMatches: Int?
 
@@ -56,6 +58,8 @@ public struct ProfileRules: Sendable, Equatable {
             lhs.requireOneOf == rhs.requireOneOf && lhs.exactlyOneOf == rhs.exactlyOneOf && lhs.requires == rhs.requires
                 && lhs.once == rhs.once && lhs.oneValue == rhs.oneValue && lhs.ranges == rhs.ranges && lhs.dateOnly == rhs.dateOnly
                 && lhs.implied.map { "\($0.name)=\($0.value)" } == rhs.implied.map { "\($0.name)=\($0.value)" }
+                && lhs.impliedWith.map { "\($0.trigger):\($0.name)=\($0.value)" }
+                    == rhs.impliedWith.map { "\($0.trigger):\($0.name)=\($0.value)" }
                 && lhs.maxMatches == rhs.maxMatches
         }
     }
@@ -71,8 +75,12 @@ public struct ProfileRules: Sendable, Equatable {
 
     public init() {}
 
-    /// Parameters the type's rule adds to every search.
-    func implied(_ type: String) -> [(name: String, value: String)] { search[type]?.implied ?? [] }
+    /// Parameters the type's rule adds to a search with these parameters.
+    func implied(_ type: String, given parameters: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        guard let rule = search[type] else { return [] }
+        let names = Set(parameters.map { String($0.name.prefix { $0 != ":" }) })
+        return rule.implied + rule.impliedWith.filter { names.contains($0.trigger) }.map { ($0.name, $0.value) }
+    }
 
     /// Checks a search's parameters against the type's rule.
     func checkCriteria(_ query: SearchQuery) throws(FHIRError) {

@@ -31,6 +31,7 @@ extension Profile {
             if !rule.oneValue.isEmpty { parts.append("one value: " + rule.oneValue.joined(separator: ", ")) }
             if !rule.dateOnly.isEmpty { parts.append("no time: " + rule.dateOnly.joined(separator: ", ")) }
             for (name, value) in rule.implied { parts.append("always \(name)=\(value)") }
+            for (trigger, name, value) in rule.impliedWith { parts.append("with \(trigger): \(name)=\(value)") }
             if let limit = rule.maxMatches { parts.append("max \(limit) matches") }
             facts.append(("search.rules.\(type)", parts.joined(separator: "; ")))
         }
@@ -59,12 +60,14 @@ extension Profile {
         }
         facts.append(("content.strictAccept", String(strictAccept)))
         facts.append(("content.metadataXMLByDefault", String(metadataXMLByDefault)))
+        facts.append(("content.utcTimes", String(utcTimes)))
         facts.append(("otherTenants", otherTenants.map { "\($0.pathPrefix)/*: HTTP \($0.status) \($0.body)" } ?? "-"))
         facts.append(("writes.emptyCreate", String(writes.emptyCreate)))
         facts.append(("writes.emptyUpdateContentType", writes.emptyUpdateContentType ?? "-"))
         facts.append(
             ("writes.requireIfMatch", writes.requireIfMatch.isEmpty ? "-" : writes.requireIfMatch.sorted().joined(separator: ", ")))
         facts.append(("writes.versionOffset", String(writes.versionOffset)))
+        facts.append(("writes.appointments", writes.appointments.rawValue))
         facts.append(("errors.system", rules.dialect.system ?? "-"))
         for (kind, entry) in rules.dialect.entries.sorted(by: { $0.key < $1.key }) {
             let parts = [

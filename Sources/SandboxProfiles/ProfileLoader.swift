@@ -93,7 +93,10 @@ public enum ProfileLoader {
             guard (400...599).contains(status) else { throw try other.required("status").fail("must be 400-599") }
             profile.otherTenants = .init(pathPrefix: prefix, status: status, body: try other["body"]?.string() ?? "")
         }
-        if let writes = try map["writes"]?.mapping(keys: ["emptyCreate", "emptyUpdateContentType", "requireIfMatch", "versionOffset"]) {
+        if let writes = try map["writes"]?.mapping(keys: [
+            "emptyCreate", "emptyUpdateContentType", "requireIfMatch", "versionOffset", "appointments",
+        ]) {
+            profile.writes.appointments = try choice(writes["appointments"], WriteShaping.AppointmentStyle.self) ?? .r4
             if let item = writes["emptyCreate"] { profile.writes.emptyCreate = try item.bool() }
             if let item = writes["emptyUpdateContentType"] { profile.writes.emptyUpdateContentType = try item.string() }
             if let item = writes["requireIfMatch"] {
@@ -137,7 +140,8 @@ public enum ProfileLoader {
             }
             profile.otherBases.append(other)
         }
-        if let content = try map["content"]?.mapping(keys: ["strictAccept", "metadataXMLByDefault"]) {
+        if let content = try map["content"]?.mapping(keys: ["strictAccept", "metadataXMLByDefault", "utcTimes"]) {
+            if let item = content["utcTimes"] { profile.utcTimes = try item.bool() }
             if let strict = content["strictAccept"] { profile.strictAccept = try strict.bool() }
             if let xml = content["metadataXMLByDefault"] { profile.metadataXMLByDefault = try xml.bool() }
         }
@@ -211,12 +215,13 @@ public enum ProfileLoader {
         for (type, item) in try value.entries() {
             guard registry.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
             let map = try item.mapping(keys: [
-                "requireOneOf", "exactlyOneOf", "requires", "once", "oneValue", "ranges", "dateOnly", "implied", "maxMatches",
+                "requireOneOf", "exactlyOneOf", "requires", "once", "oneValue", "ranges", "dateOnly", "implied", "impliedWith",
+                "maxMatches",
             ])
             var rule = ProfileRules.SearchRule()
             func known(_ names: [String], _ at: YAMLValue) throws(YAMLError) -> [String] {
                 for name in names {
-                    let base = String(name.split(separator: ".").first ?? "")
+                    let base = String(name.split(separator: ".").first?.split(separator: ":").first ?? "")
                     guard registry.parameter(base, of: type) != nil || ["_id", "_lastUpdated"].contains(name) else {
                         throw at.fail("'\(name)' is not a \(type) search parameter")
                     }
@@ -243,6 +248,13 @@ public enum ProfileLoader {
             for (name, value) in try map["implied"]?.entries() ?? [] {
                 _ = try known([name], value)
                 rule.implied.append((name, try value.string()))
+            }
+            for (trigger, added) in try map["impliedWith"]?.entries() ?? [] {
+                _ = try known([trigger], added)
+                for (name, value) in try added.entries() {
+                    _ = try known([name], value)
+                    rule.impliedWith.append((trigger, name, try value.string()))
+                }
             }
             if let item = map["maxMatches"] {
                 rule.maxMatches = try item.int()

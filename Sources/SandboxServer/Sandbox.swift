@@ -89,7 +89,10 @@ public final class Sandbox: Sendable {
                 let seededAt =
                     try store.metadata("seededAt").flatMap { FHIRDateTime.parse($0, form: .instant) }?
                     .startMilliseconds(in: .utc) ?? clock.now()
-                let slots = SlotProvider(renderer: SlotRenderer(seed: seed, displays: displays))
+                let slots = SlotProvider(
+                    renderer: SlotRenderer(seed: seed, displays: displays, utc: profile.utcTimes),
+                    holdsByPatch: profile.rules.interactions["Slot"]?.contains("patch") ?? false)
+                let booking = AppointmentBooking(seed: seed, registry: registry, style: profile.writes.appointments, displays: displays)
                 let horizon = SlotHorizon(seed: seed, store: store, clock: clock, seededAt: seededAt)
                 var settings = FHIRServiceSettings()
                 settings.defaultPageSize = profile.defaultPageSize
@@ -109,7 +112,7 @@ public final class Sandbox: Sendable {
                     tenant: tenant, clock: clock, random: random, registry: served, zone: loaded.zone, settings: settings,
                     capabilities: Self.capabilities(
                         profile, registry: served, slots: slots, operations: operations, interactions: profile.rules.interactions),
-                    providers: ["Slot": slots], hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)],
+                    providers: ["Slot": slots], hooks: ["Appointment": booking],
                     operations: operations)
                 try scheduling.recoverHolds(service: service)
                 let sweeper = HoldSweeper(context: scheduling, service: { service })
@@ -137,7 +140,7 @@ public final class Sandbox: Sendable {
                     let baseService = FHIRService(
                         tenant: tenant, clock: clock, random: random, registry: surface, zone: loaded.zone, settings: baseSettings,
                         capabilities: capabilities, providers: ["Slot": slots],
-                        hooks: ["Appointment": AppointmentBooking(seed: seed, registry: registry)], operations: baseOperations)
+                        hooks: ["Appointment": booking], operations: baseOperations)
                     let rendering: [any FHIRRequestStep] = base.release == .stu3 ? [STU3Rendering()] : []
                     others.append(
                         (

@@ -10,18 +10,22 @@ import SandboxSeed
 public struct AppointmentBooking: WriteHook {
     public let rules: BookingRules
     public let parser: SearchQueryParser
+    /// A vendor's Appointment rules (nil: R4's).
+    let cerner: CernerAppointments?
 
-    public init(seed: Seed, registry: SearchRegistry) {
+    public init(seed: Seed, registry: SearchRegistry, style: WriteShaping.AppointmentStyle = .r4, displays: [String: String] = [:]) {
         rules = BookingRules(seed: seed)
         parser = SearchQueryParser(registry: registry, zone: seed.zone)
+        cerner = style == .cerner ? CernerAppointments(seed: seed, displays: displays) : nil
     }
 
     public func willStore(
-        _ resource: JSONObject, old: JSONObject?, id: String, tx: StoreTransaction, now: Int64
+        _ incoming: JSONObject, old: JSONObject?, id: String, tx: StoreTransaction, now: Int64
     ) throws(FHIRError) -> JSONObject {
+        let resource = try cerner?.prepare(incoming, old: old, tx: tx) ?? incoming
         let status = resource["status"]?.stringValue ?? ""
         let oldStatus = old?["status"]?.stringValue
-        if let oldStatus, !AppointmentStatusModel.allows(from: oldStatus, to: status) {
+        if let oldStatus, cerner == nil, !AppointmentStatusModel.allows(from: oldStatus, to: status) {
             throw FHIRError(
                 .businessRule, "an appointment cannot go from \(oldStatus) to \(status)", expression: ["Appointment.status"])
         }
@@ -34,12 +38,17 @@ public struct AppointmentBooking: WriteHook {
         let release = held.subtracting(wanted)
         let take = wanted.subtracting(held)
 
+        var patchHeldSlots: Set<String> = []
         if holds && !slots.isEmpty && (!take.isEmpty || old == nil) {
             var known: [String: SlotState] = [:]
             for row in try tx.slots(slots) {
                 let spec = SlotSpec(id: row.id, schedule: row.schedule, start: row.start, end: row.end, types: row.types)
-                // Slots this appointment already holds count as free for its own reschedule.
-                known[row.id] = SlotState(spec: spec, status: held.contains(row.id) ? "free" : row.status)
+                // Slots this appointment already holds count as free for its own reschedule; so
+                // do slots held by a Slot patch (no appointment holds them), which booking takes.
+                var patchHeld = false
+                if take.contains(row.id), row.status == "busy-tentative" { patchHeld = try Self.holder(of: row.id, tx: tx) == nil }
+                if patchHeld { patchHeldSlots.insert(row.id) }
+                known[row.id] = SlotState(spec: spec, status: held.contains(row.id) || patchHeld ? "free" : row.status)
             }
             let visitType = Self.visitType(resource)
             // Whether the patient is new only matters for new-patient-only visit types.
@@ -52,7 +61,9 @@ public struct AppointmentBooking: WriteHook {
         }
         _ = try tx.setSlotStatus(Array(release), from: ["busy", "busy-tentative"], to: "free", at: now)
         let target = status == "pending" ? "busy-tentative" : "busy"
-        guard try tx.setSlotStatus(Array(take), from: ["free"], to: target, at: now) else {
+        guard try tx.setSlotStatus(Array(take.subtracting(patchHeldSlots)), from: ["free"], to: target, at: now),
+            try tx.setSlotStatus(Array(patchHeldSlots), from: ["busy-tentative"], to: target, at: now)
+        else {
             throw FHIRError(
                 .conflict, "a requested slot was taken meanwhile; search for availability again", expression: ["Appointment.slot"])
         }
@@ -60,6 +71,18 @@ public struct AppointmentBooking: WriteHook {
         // pending → booked on the same slots turns them from busy-tentative to busy (and back).
         _ = try tx.setSlotStatus(kept, from: target == "busy" ? ["busy-tentative"] : ["busy"], to: target, at: now)
         return resource
+    }
+
+    /// The id of the appointment that occupies `slot` (pending, booked, ...), if any: a
+    /// `busy-tentative` slot without one is held by a Slot patch (Cerner), not by `$hold`.
+    static func holder(of slot: String, tx: StoreTransaction) throws(FHIRError) -> String? {
+        let query = try SearchQueryParser(registry: .r4, zone: .utc).parse(
+            type: "Appointment",
+            parameters: [
+                (name: "slot", value: "Slot/\(slot)"),
+                (name: "status", value: AppointmentStatusModel.occupying.sorted().joined(separator: ",")),
+            ], strict: true, now: 0)
+        return try tx.search(query).first?.id
     }
 
     public func willDelete(_ old: JSONObject, id: String, tx: StoreTransaction, now: Int64) throws(FHIRError) {

@@ -6,7 +6,9 @@ import SandboxSeed
 
 /// Serves Slot from the slot table: read and search (the R4 Slot parameters, one-level chains
 /// through `schedule`, `_include=Slot:schedule`), sorted by start. Slots are generated from
-/// the templates, so create, update and delete are not offered; booking changes them.
+/// the templates, so create, update and delete are not offered; booking changes them. With
+/// `holdsByPatch` (Cerner), a JSON Patch `replace /status` between `free` and `busy-tentative`
+/// holds and releases a slot.
 public struct SlotProvider: ResourceProvider {
     /// The Slot search parameters implemented here.
     public static let parameters: Set<String> = [
@@ -14,9 +16,51 @@ public struct SlotProvider: ResourceProvider {
     ]
 
     public let renderer: SlotRenderer
-    public var interactions: [String] { ["read", "search-type"] }
+    /// Whether PATCH of `/status` holds and releases slots.
+    public let holdsByPatch: Bool
+    public var interactions: [String] { holdsByPatch ? ["read", "search-type", "patch"] : ["read", "search-type"] }
 
-    public init(renderer: SlotRenderer) { self.renderer = renderer }
+    public init(renderer: SlotRenderer, holdsByPatch: Bool = false) {
+        self.renderer = renderer
+        self.holdsByPatch = holdsByPatch
+    }
+
+    /// The hold: only `replace /status` with `busy-tentative` (from `free`) or `free` (from a
+    /// `busy-tentative` no appointment holds). Anything else is a 422 naming the operation.
+    public func patch(
+        _ id: String, operations: [JSONPatch.Operation], ifMatch: Int?, tx: StoreTransaction, now: Int64
+    ) throws(FHIRError) -> StoredResource {
+        guard holdsByPatch else { throw FHIRError(.methodNotAllowed, "PATCH is not offered for Slot") }
+        guard let row = try tx.slots([id]).first else { throw FHIRError(.notFound, "Slot/\(id) does not exist") }
+        if let ifMatch, ifMatch != row.version {
+            throw FHIRError(
+                .preconditionFailed, "version conflict: If-Match names version \(ifMatch) but Slot/\(id) is at version \(row.version)")
+        }
+        var wanted: String?
+        for operation in operations {
+            guard operation.op == "replace", operation.path == ["status"], let value = operation.value?.stringValue,
+                ["free", "busy-tentative"].contains(value)
+            else {
+                throw FHIRError(
+                    .businessRule, "operation \(operation.index): only replace /status with free or busy-tentative is supported for Slot",
+                    expression: ["Slot.status"])
+            }
+            wanted = value
+        }
+        guard let wanted else { throw FHIRError(.malformedRequest, "the JSON Patch document has no operations") }
+        if wanted != row.status {
+            let from: Set<String> = wanted == "busy-tentative" ? ["free"] : ["busy-tentative"]
+            if wanted == "free", try AppointmentBooking.holder(of: id, tx: tx) != nil {
+                throw FHIRError(
+                    .conflict, "Slot/\(id) is held by an appointment; cancel or book that appointment instead", expression: ["Slot.status"])
+            }
+            guard row.end > now || wanted == "free", try tx.setSlotStatus([id], from: from, to: wanted, at: now) else {
+                throw FHIRError(.conflict, "Slot/\(id) is \(row.status); it cannot become \(wanted)", expression: ["Slot.status"])
+            }
+        }
+        guard let updated = try tx.slots([id]).first else { throw FHIRError(.notFound, "Slot/\(id) does not exist") }
+        return renderer.stored(updated, now: now)
+    }
 
     var seed: Seed { renderer.seed }
 

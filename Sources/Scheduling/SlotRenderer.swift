@@ -14,9 +14,13 @@ public struct SlotRenderer: Sendable {
     /// identical for all its slots: rendered once, spliced into every slot's bytes.
     let fragments: [String: [UInt8]]
 
-    public init(seed: Seed, displays: [String: String]) {
+    /// Write `start`/`end` in UTC with `Z` (Cerner) instead of the clinic's offset.
+    public let utc: Bool
+
+    public init(seed: Seed, displays: [String: String], utc: Bool = false) {
         self.seed = seed
         self.displays = displays
+        self.utc = utc
         templates = Dictionary(uniqueKeysWithValues: seed.schedules.map { ($0.id, $0) })
         var fragments: [String: [UInt8]] = [:]
         for template in seed.schedules {
@@ -87,12 +91,14 @@ public struct SlotRenderer: Sendable {
         raw("},\"status\":")
         string(status(row, now: now))
         raw(",\"start\":")
-        string(seed.format(row.start))
+        string(time(row.start))
         raw(",\"end\":")
-        string(seed.format(row.end))
+        string(time(row.end))
         raw("}")
         return out
     }
+
+    func time(_ instant: Int64) -> String { utc ? InstantFormat.iso(instant, offsetSeconds: 0) : seed.format(instant) }
 
     public func status(_ row: SlotRow, now: Int64) -> String {
         row.status == "free" && row.start < now ? "busy-unavailable" : row.status
@@ -110,8 +116,8 @@ public struct SlotRenderer: Sendable {
         for member in Self.classification(seed, displays, template, row.typeList) { object[member.key] = member.value }
         object["schedule"] = .object(JSONObject(["reference": .string("Schedule/\(row.schedule)")]))
         object["status"] = .string(status(row, now: now))
-        object["start"] = .string(seed.format(row.start))
-        object["end"] = .string(seed.format(row.end))
+        object["start"] = .string(time(row.start))
+        object["end"] = .string(time(row.end))
         return .object(object)
     }
 

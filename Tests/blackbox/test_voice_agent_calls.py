@@ -70,3 +70,60 @@ def test_epic_call_finds_the_caller_books_on_stu3_and_cannot_cancel_through_fhir
     cancel = r4.patch(f"Appointment/{booked['id']}", [{"op": "replace", "path": "/status", "value": "cancelled"}])
     assert cancel.status_code == 405 and epic_codes(cancel.json()) == [("fatal", "4100", EPIC_SYSTEM)]
     assert r4.get(f"Appointment/{booked['id']}").json()["status"] == "booked"
+
+
+def test_cerner_call_finds_the_caller_holds_books_reads_and_cancels(client):
+    """Oracle Health / Cerner (§2): backend token with SMART v1 scopes (§2.2, 570 s); Patient search
+    where each parameter appears once with one value (§2.4); free slots by service-type with a
+    start ge+lt pair, with their Schedules (§2.3); hold by Slot JSON Patch with If-Match; book by
+    POST Appointment (201, empty body: GET the Location); read it back by patient + date pair;
+    cancel by JSON Patch with If-Match (the slot frees)."""
+    from test_vendor_auth import CERNER_AUTH, CERNER_BASE
+    scopes = ("system/Patient.read system/Slot.read system/Slot.write system/Schedule.read system/Appointment.read "
+              "system/Appointment.write")
+    token = backend(client.origin + CERNER_AUTH + "/token", scopes)
+    assert token.status_code == 200 and token.json()["expires_in"] == 570
+    cerner = Client(client.origin, base=CERNER_BASE)
+    cerner.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+    # "This is Maria Garcia, born July 30th, 1991."
+    found = match_entries(cerner.search("Patient", [("family", "Garcia"), ("given", "Maria"), ("birthdate", "1991-07-30")]))
+    assert len(found) == 1 and found[0]["id"].isdigit()
+    patient = found[0]["id"]
+
+    # "Anything Thursday morning?" Free slots only, sorted by start, with their Schedules.
+    bundle = cerner.search("Slot", [("service-type", "394814009"), ("start", "ge2026-04-16T13:00:00Z"),
+                                    ("start", "lt2026-04-16T17:00:00Z"), ("_include", "Slot:schedule")])
+    slots = match_entries(bundle)
+    assert slots and all(s["status"] == "free" for s in slots)
+    assert [s["start"] for s in slots] == sorted(s["start"] for s in slots)
+    assert any(e["resource"]["resourceType"] == "Schedule" for e in bundle["entry"] if e["search"]["mode"] == "include")
+    slot = slots[0]
+
+    # Hold it while the caller confirms.
+    read = cerner.get(f"Slot/{slot['id']}")
+    held = cerner.patch(f"Slot/{slot['id']}", [{"op": "replace", "path": "/status", "value": "busy-tentative"}],
+                        headers={"If-Match": read.headers["ETag"]})
+    assert held.status_code == 200
+
+    # "Yes, book it." 201 with an empty body.
+    created = cerner.post("Appointment", {
+        "resourceType": "Appointment", "status": "booked", "slot": [{"reference": f"Slot/{slot['id']}"}],
+        "participant": [{"actor": {"reference": f"Patient/{patient}"}, "status": "accepted"}],
+        "reasonCode": [{"text": "Follow-up for blood pressure"}]})
+    assert created.status_code == 201 and created.content == b""
+    location = created.headers["Location"]
+    appointment = cerner.get(location.split(CERNER_BASE + "/")[1].split("/_history")[0]).json()
+    assert appointment["status"] == "booked" and appointment["start"] == slot["start"]
+
+    # Read it back the Cerner way: patient plus a date pair.
+    listed = match_entries(cerner.search("Appointment", [("patient", patient), ("date", "ge2026-04-16T00:00:00Z"),
+                                                         ("date", "lt2026-04-17T00:00:00Z")]))
+    assert appointment["id"] in [a["id"] for a in listed]
+
+    # "Cancel it, please." JSON Patch with If-Match; 200, empty text/html body.
+    cancelled = cerner.patch(f"Appointment/{appointment['id']}", [{"op": "replace", "path": "/status", "value": "cancelled"}],
+                             headers={"If-Match": 'W/"0"'})
+    assert cancelled.status_code == 200 and cancelled.headers["Content-Type"].startswith("text/html")
+    assert cerner.get(f"Appointment/{appointment['id']}").json()["status"] == "cancelled"
+    assert cerner.get(f"Slot/{slot['id']}").json()["status"] == "free"

@@ -1,13 +1,15 @@
 import FHIRCore
 
 /// RFC 6902 JSON Patch over `JSON` values, with RFC 6901 pointers.
-enum JSONPatch {
-    struct Operation: Sendable {
-        let op: String
-        let path: [String]
-        let from: [String]?
-        let value: JSON?
-        let index: Int
+public enum JSONPatch {
+    public struct Operation: Sendable {
+        public let op: String
+        /// The RFC 6901 pointer, unescaped, one element per step.
+        public let path: [String]
+        public let from: [String]?
+        public let value: JSON?
+        /// Its position in the document (for messages).
+        public let index: Int
     }
 
     /// Reads and checks a patch document; malformed documents are 400.

@@ -18,6 +18,14 @@ extension FHIRService {
         }
         let operations = try JSONPatch.operations(document)
         let ifMatch = request.headers.ifMatch
+        if let provider = providers[type] {
+            let expected = try ifMatch.map { text throws(FHIRError) in try Self.version(fromETag: text) }
+            let stored = try store.write { tx throws(FHIRError) in
+                try provider.patch(id, operations: operations, ifMatch: expected, tx: tx, now: clock.now())
+            }
+            return Self.writeResponse(
+                status: 200, stored: stored, prefer: request.headers.prefer, baseURL: request.baseURL, location: false)
+        }
         let result = try store.write { tx throws(FHIRError) in
             try patchCore(tx, type: type, id: id, operations: operations, ifMatch: ifMatch)
         }

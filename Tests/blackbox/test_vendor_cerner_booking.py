@@ -1,0 +1,198 @@
+"""Oracle Health (Cerner Millennium) booking (Profiles/cerner.yaml, writes.appointments: cerner):
+Slot holds by JSON Patch, Appointment create rules, PATCH-only updates with Cerner's status
+transitions, extensions, and the date search that excludes proposed appointments. Each test names
+the fact it reproduces in ../shared/reference/vendor-quirks.md §2.3. The session clock is Monday
+2026-04-13 08:00 America/Chicago."""
+import pytest
+
+from conftest import Client
+from test_vendor_auth import CERNER_AUTH, CERNER_BASE, backend
+from test_vendor_cerner import cerner_patient
+
+EXTENSION = "https://fhir-ehr.cerner.com/r4/StructureDefinition/"
+PATCH_HOLD = [{"op": "replace", "path": "/status", "value": "busy-tentative"}]
+PATCH_FREE = [{"op": "replace", "path": "/status", "value": "free"}]
+CANCEL = [{"op": "replace", "path": "/status", "value": "cancelled"}]
+WINDOW = [("start", "ge2026-04-14T13:00:00Z"), ("start", "lt2026-04-15T00:00:00Z")]
+
+
+def cerner_client(client, scopes):
+    token = backend(client.origin + CERNER_AUTH + "/token", scopes).json()["access_token"]
+    c = Client(client.origin, base=CERNER_BASE)
+    c.session.headers["Authorization"] = f"Bearer {token}"
+    return c
+
+
+@pytest.fixture
+def cerner(client):
+    return cerner_client(client, "system/Patient.read system/Slot.read system/Slot.write system/Schedule.read "
+                                 "system/Appointment.read system/Appointment.write")
+
+
+def free_slot(cerner, index=0):
+    bundle = cerner.search("Slot", [("service-type", "394814009")] + WINDOW)
+    return bundle["entry"][index]["resource"]
+
+
+def etag(response):
+    return response.headers["ETag"]
+
+
+def booked_body(slot_id, patient="pat-0001", **extra):
+    """§2.3's example: one slot, one Patient participant accepted, one reasonCode."""
+    body = {"resourceType": "Appointment", "status": "booked", "slot": [{"reference": f"Slot/{slot_id}"}],
+            "participant": [{"actor": {"reference": f"Patient/{cerner_patient(patient)}"}, "status": "accepted"}],
+            "reasonCode": [{"text": "I have a cramp"}]}
+    body.update(extra)
+    return body
+
+
+def create(cerner, body):
+    """§2.3: 201 with an empty body; the client GETs the Location."""
+    response = cerner.post("Appointment", body)
+    assert response.status_code == 201, response.text
+    assert response.content == b"" and etag(response) == 'W/"0"'
+    path = "Appointment/" + response.headers["Location"].split("/Appointment/")[1].split("/")[0]
+    return path, cerner.get(path).json()
+
+
+def extension(resource, name):
+    return next((e["valueBoolean"] for e in resource.get("extension", []) if e["url"] == EXTENSION + name), None)
+
+
+def test_slot_hold_by_json_patch(cerner):
+    """§2.3: PATCH /Slot/{id} with If-Match, only replace /status with busy-tentative or free;
+    200 with Content-Type text/html and a new ETag; a held slot leaves search (only free slots)."""
+    slot = free_slot(cerner)
+    path = f"Slot/{slot['id']}"
+    current = cerner.get(path)
+    assert cerner.patch(path, PATCH_HOLD).status_code == 412  # §2.9 (2): If-Match required
+    held = cerner.patch(path, PATCH_HOLD, headers={"If-Match": etag(current)})
+    assert held.status_code == 200 and held.content == b"" and held.headers["Content-Type"].startswith("text/html")
+    assert etag(held) != etag(current)
+    assert cerner.get(path).json()["status"] == "busy-tentative"
+    ids = [e["resource"]["id"] for e in cerner.search("Slot", [("service-type", "394814009")] + WINDOW + [("_count", "200")])["entry"]]
+    assert slot["id"] not in ids
+    # Stale If-Match: 409 (§2.8); other statuses or paths: 422.
+    assert cerner.patch(path, PATCH_FREE, headers={"If-Match": etag(current)}).status_code == 409
+    busy = cerner.patch(path, [{"op": "replace", "path": "/status", "value": "busy"}], headers={"If-Match": etag(held)})
+    assert busy.status_code == 422 and busy.json()["issue"][0]["expression"] == ["Slot.status"]
+    other = cerner.patch(path, [{"op": "replace", "path": "/end", "value": "2026-04-14T16:00:00Z"}], headers={"If-Match": etag(held)})
+    assert other.status_code == 422
+    released = cerner.patch(path, PATCH_FREE, headers={"If-Match": etag(held)})
+    assert released.status_code == 200 and cerner.get(path).json()["status"] == "free"
+
+
+def test_book_a_held_slot_then_cancel_frees_it(cerner):
+    """§2.3: hold, then POST a booked Appointment for the slot (the slot implies time, practitioner
+    and location); the read shows them, the Patient participant's codeSet 14250 type and the
+    is-cancelable/is-reschedulable extensions. Cancel by JSON Patch with If-Match frees the slot."""
+    slot = free_slot(cerner)
+    current = cerner.get(f"Slot/{slot['id']}")
+    assert cerner.patch(f"Slot/{slot['id']}", PATCH_HOLD, headers={"If-Match": etag(current)}).status_code == 200
+    path, appointment = create(cerner, booked_body(slot["id"]))
+    assert appointment["status"] == "booked"
+    assert appointment["start"] == slot["start"] and appointment["end"] == slot["end"]
+    assert appointment["minutesDuration"] > 0 and appointment["serviceType"]
+    actors = [p["actor"]["reference"].split("/")[0] for p in appointment["participant"]]
+    assert sorted(actors) == ["Location", "Patient", "Practitioner"]
+    patient = next(p for p in appointment["participant"] if p["actor"]["reference"].startswith("Patient/"))
+    assert patient["type"][0]["coding"][0]["code"] == "4572"
+    assert extension(appointment, "is-cancelable") is True and extension(appointment, "is-reschedulable") is True
+    assert cerner.get(f"Slot/{slot['id']}").json()["status"] == "busy"
+    # No PUT (§2.3: updates are JSON Patch only).
+    assert cerner.put(path, appointment, headers={"If-Match": 'W/"0"'}).status_code == 405
+    cancelled = cerner.patch(path, CANCEL, headers={"If-Match": 'W/"0"'})
+    assert cancelled.status_code == 200 and cancelled.content == b"" and etag(cancelled) == 'W/"1"'
+    after = cerner.get(path).json()
+    assert after["status"] == "cancelled" and extension(after, "is-cancelable") is False
+    assert cerner.get(f"Slot/{slot['id']}").json()["status"] == "free"
+
+
+def test_create_rules_are_422(cerner):
+    """§2.3: implicitRules/modifierExtension rejected (422); status booked or proposed; reasonCode
+    exactly one; no participant.type; booked needs one slot and the Patient alone, accepted."""
+    slot = free_slot(cerner)
+    bad = [
+        booked_body(slot["id"], implicitRules="http://example.org/rules"),
+        booked_body(slot["id"], modifierExtension=[{"url": "http://example.org/x", "valueBoolean": True}]),
+        booked_body(slot["id"], status="pending"),
+        booked_body(slot["id"], reasonCode=[{"text": "a"}, {"text": "b"}]),
+        booked_body(slot["id"], slot=[{"reference": f"Slot/{slot['id']}"}, {"reference": f"Slot/{free_slot(cerner, 1)['id']}"}]),
+    ]
+    typed = booked_body(slot["id"])
+    typed["participant"][0]["type"] = [{"text": "Patient"}]
+    needs_action = booked_body(slot["id"])
+    needs_action["participant"][0]["status"] = "needs-action"
+    with_practitioner = booked_body(slot["id"])
+    with_practitioner["participant"].append({"actor": {"reference": "Practitioner/pract-okafor"}, "status": "accepted"})
+    for body in bad + [typed, needs_action, with_practitioner]:
+        response = cerner.post("Appointment", body)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["resourceType"] == "OperationOutcome"
+    assert cerner.get(f"Slot/{slot['id']}").json()["status"] == "free"
+
+
+def test_proposed_request_and_date_search_excludes_it(cerner):
+    """§2.3: a proposed appointment (one serviceType, the Patient and a Location needs-action, one
+    requestedPeriod) is a request for staff; search by date excludes proposed ones. Proposed →
+    booked needs add /slot."""
+    body = {"resourceType": "Appointment", "status": "proposed",
+            "serviceType": [{"coding": [{"system": "http://snomed.info/sct", "code": "408443003"}]}],
+            "participant": [{"actor": {"reference": f"Patient/{cerner_patient('pat-0003')}"}, "status": "needs-action"},
+                            {"actor": {"reference": "Location/loc-main"}, "status": "needs-action"}],
+            "requestedPeriod": [{"start": "2026-04-20T13:00:00Z", "end": "2026-04-24T23:00:00Z"}],
+            "comment": "Prefers mornings"}
+    path, proposed = create(cerner, body)
+    assert proposed["status"] == "proposed" and extension(proposed, "is-reschedulable") is False
+    patient = cerner_patient("pat-0003")
+    with_date = cerner.search("Appointment", [("patient", patient), ("date", "ge2026-04-01T00:00:00Z"), ("date", "lt2026-05-01T00:00:00Z")])
+    assert proposed["id"] not in [e["resource"]["id"] for e in with_date.get("entry", [])]
+    assert cerner.get("Appointment", params={"_id": proposed["id"]}).json()["entry"][0]["resource"]["status"] == "proposed"
+    no_slot = cerner.patch(path, [{"op": "replace", "path": "/status", "value": "booked"}], headers={"If-Match": 'W/"0"'})
+    assert no_slot.status_code == 422
+    for missing in ("serviceType", "requestedPeriod"):
+        partial = {k: v for k, v in body.items() if k != missing}
+        assert cerner.post("Appointment", partial).status_code == 422, missing
+
+
+def test_status_transitions_and_cancel_reason_rules(cerner):
+    """§2.3: booked → arrived → checked-in → fulfilled; booked cannot go back to proposed;
+    cancelationReason only together with replace /status cancelled (optional with it)."""
+    path, _ = create(cerner, booked_body(free_slot(cerner)["id"]))
+    reason = {"op": "add", "path": "/cancelationReason", "value": {"coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason", "code": "oth-err"}]}}
+    alone = cerner.patch(path, [reason], headers={"If-Match": 'W/"0"'})
+    assert alone.status_code == 422 and alone.json()["issue"][0]["expression"] == ["Appointment.cancelationReason"]
+    back = cerner.patch(path, [{"op": "replace", "path": "/status", "value": "proposed"}], headers={"If-Match": 'W/"0"'})
+    assert back.status_code == 422
+    version = 0
+    for status in ("arrived", "checked-in"):
+        step = cerner.patch(path, [{"op": "replace", "path": "/status", "value": status}], headers={"If-Match": f'W/"{version}"'})
+        assert step.status_code == 200, (status, step.text)
+        version += 1
+    with_reason = cerner.patch(path, CANCEL + [reason], headers={"If-Match": f'W/"{version}"'})
+    assert with_reason.status_code == 200
+    after = cerner.get(path).json()
+    assert after["status"] == "cancelled" and after["cancelationReason"]["coding"][0]["code"] == "oth-err"
+
+
+def test_reschedule_by_replacing_the_slot(cerner):
+    """§2.3: replace /slot reschedules: the old slot frees, the new one is busy, times follow."""
+    first, second = free_slot(cerner, 0), free_slot(cerner, 3)
+    path, _ = create(cerner, booked_body(first["id"]))
+    moved = cerner.patch(path, [{"op": "replace", "path": "/slot/0/reference", "value": f"Slot/{second['id']}"}],
+                         headers={"If-Match": 'W/"0"'})
+    assert moved.status_code == 200, moved.text
+    after = cerner.get(path).json()
+    assert after["start"] == second["start"] and after["slot"] == [{"reference": f"Slot/{second['id']}"}]
+    assert cerner.get(f"Slot/{first['id']}").json()["status"] == "free"
+    assert cerner.get(f"Slot/{second['id']}").json()["status"] == "busy"
+
+
+def test_a_slot_is_booked_once(cerner):
+    """No slot is ever booked twice: the second booked create for a taken slot is 409."""
+    slot = free_slot(cerner)
+    create(cerner, booked_body(slot["id"]))
+    again = cerner.post("Appointment", booked_body(slot["id"], patient="pat-0002"))
+    assert again.status_code == 409 and again.json()["resourceType"] == "OperationOutcome"
