@@ -1,3 +1,4 @@
+import FHIRCore
 import FHIRInteractions
 import SandboxAuth
 
@@ -58,6 +59,38 @@ extension Profile {
                         + (aliases.isEmpty ? "" : "; names " + aliases.joined(separator: ", "))
                 ))
         }
+        let render = patientRendering
+        facts.append(
+            (
+                "render.Patient.identifiers",
+                render.identifiers.isEmpty
+                    ? "as stored"
+                    : render.identifiers.map { rule in
+                        let label = rule.type.flatMap { $0["text"]?.stringValue } ?? rule.system
+                        return rule.value == "{value}" ? "\(label) \(rule.system)" : "\(label) \(rule.system) = \"\(rule.value)\""
+                    }.joined(separator: "; ")
+            ))
+        facts.append(
+            (
+                "render.Patient.extensions",
+                render.extensions.isEmpty
+                    ? "-"
+                    : render.extensions.compactMap {
+                        ($0.always ?? $0.byGender.values.first)?["url"]?.stringValue?.split(separator: "/").last
+                    }
+                    .joined(separator: ", ")
+            ))
+        facts.append(("render.Patient.usualNameCopies", String(render.usualNameCopies)))
+        let telecom = render.telecom
+        facts.append(
+            (
+                "render.Patient.telecom",
+                [
+                    telecom.phoneDigits ? "raw digits" : nil, telecom.telAddressExtension ? "iso21090-TEL-address" : nil,
+                    telecom.elementID.map { "ids \($0)" }, telecom.rank ? "rank" : nil,
+                    telecom.expiredDuplicateEvery.map { "expired duplicate every \($0)" },
+                ].compactMap { $0 }.joined(separator: ", ").nonEmpty ?? "as stored"
+            ))
         facts.append(("content.strictAccept", String(strictAccept)))
         facts.append(("content.metadataXMLByDefault", String(metadataXMLByDefault)))
         facts.append(("content.utcTimes", String(utcTimes)))
@@ -127,4 +160,8 @@ extension Profile {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+extension String {
+    fileprivate var nonEmpty: String? { isEmpty ? nil : self }
 }

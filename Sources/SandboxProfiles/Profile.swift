@@ -45,6 +45,8 @@ public struct Profile: Sendable, Equatable {
     public var excludedTypes: [String] = []
     /// `content.strictAccept` — refuse any `Accept` without JSON (not only XML-only ones).
     public var strictAccept = false
+    /// `render.Patient` — how patients are shown (identifiers, extensions, names, telecom).
+    public var patientRendering = PatientRendering.Rules()
     /// `content.utcTimes` — Slot times in UTC with `Z` (Cerner), not the clinic's offset.
     public var utcTimes = false
     /// `content.metadataXMLByDefault` — `/metadata` without `Accept` or `_format` answers in XML (Epic).

@@ -45,7 +45,7 @@ public enum ProfileLoader {
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
-            "otherTenants", "otherBases",
+            "otherTenants", "otherBases", "render",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -114,6 +114,9 @@ public enum ProfileLoader {
             profile.rules.interactions = try parseInteractions(resources["interactions"])
             if let operations = resources["operations"] { profile.rules.operations = try parseOperations(operations) }
         }
+        if let render = try map["render"]?.mapping(keys: ["Patient"]), let patient = render["Patient"] {
+            profile.patientRendering = try parsePatientRendering(patient)
+        }
         for item in try map["otherBases"]?.list() ?? [] {
             let entry = try item.mapping(keys: ["fhirBase", "fhirVersion", "resources", "search", "operationParameters"])
             var other = Profile.Base(fhirBase: try mountPath(entry.required("fhirBase")))
@@ -146,6 +149,65 @@ public enum ProfileLoader {
             if let xml = content["metadataXMLByDefault"] { profile.metadataXMLByDefault = try xml.bool() }
         }
         return profile
+    }
+
+    /// `render.Patient`: identifiers, extensions, names and telecom in the vendor's shape.
+    static func parsePatientRendering(_ value: YAMLValue) throws(YAMLError) -> PatientRendering.Rules {
+        let map = try value.mapping(keys: ["identifiers", "keepOtherIdentifiers", "extensions", "usualNameCopies", "telecom"])
+        var rules = PatientRendering.Rules()
+        for item in try map["identifiers"]?.list() ?? [] {
+            let entry = try item.mapping(keys: ["from", "system", "type", "use", "value", "searchLabels"])
+            var identifier = PatientRendering.Identifier(
+                from: try entry.required("from").string(), system: try entry.required("system").string())
+            if let type = entry["type"] { identifier.type = try jsonObject(type) }
+            if let use = entry["use"] {
+                identifier.use = try use.string()
+                guard ["usual", "official", "temp", "secondary", "old"].contains(identifier.use!) else {
+                    throw use.fail("must be usual, official, temp, secondary or old")
+                }
+            }
+            if let text = entry["value"] { identifier.value = try text.string() }
+            if let labels = entry["searchLabels"] { identifier.searchLabels = try labels.strings() }
+            rules.identifiers.append(identifier)
+        }
+        if let item = map["keepOtherIdentifiers"] { rules.keepOtherIdentifiers = try item.bool() }
+        for item in try map["extensions"]?.list() ?? [] {
+            let entry = try item.mapping(keys: ["always", "byGender"])
+            var extensionRule = PatientRendering.Extension()
+            if let always = entry["always"] { extensionRule.always = try jsonObject(always, extension: true) }
+            for (gender, json) in try entry["byGender"]?.entries() ?? [] {
+                guard ["male", "female", "other", "unknown"].contains(gender) else {
+                    throw json.fail("'\(gender)' is not an administrative gender (male, female, other, unknown)")
+                }
+                extensionRule.byGender[gender] = try jsonObject(json, extension: true)
+            }
+            guard extensionRule.always != nil || !extensionRule.byGender.isEmpty else { throw item.fail("needs always or byGender") }
+            rules.extensions.append(extensionRule)
+        }
+        if let item = map["usualNameCopies"] { rules.usualNameCopies = try item.bool() }
+        if let telecom = try map["telecom"]?.mapping(keys: [
+            "phoneDigits", "telAddressExtension", "elementId", "rank", "expiredDuplicateEvery",
+        ]) {
+            if let item = telecom["phoneDigits"] { rules.telecom.phoneDigits = try item.bool() }
+            if let item = telecom["telAddressExtension"] { rules.telecom.telAddressExtension = try item.bool() }
+            if let item = telecom["elementId"] { rules.telecom.elementID = try item.string() }
+            if let item = telecom["rank"] { rules.telecom.rank = try item.bool() }
+            if let item = telecom["expiredDuplicateEvery"] {
+                rules.telecom.expiredDuplicateEvery = try item.int()
+                guard rules.telecom.expiredDuplicateEvery! >= 1 else { throw item.fail("must be at least 1") }
+            }
+        }
+        return rules
+    }
+
+    /// A JSON object written as a JSON string in the YAML (exact types, no YAML guessing).
+    static func jsonObject(_ item: YAMLValue, extension: Bool = false) throws(YAMLError) -> JSON {
+        let text = try item.string()
+        guard let json = try? JSONParser.parse(Array(text.utf8)), case .object(let object) = json else {
+            throw item.fail("must be a JSON object written as a string, e.g. '{\"text\": \"MRN\"}'")
+        }
+        if `extension`, object["url"]?.stringValue == nil { throw item.fail("an extension needs a url") }
+        return json
     }
 
     /// A mount path: absolute, no trailing slash, not under `/_`.

@@ -119,8 +119,10 @@ public final class Sandbox: Sendable {
                 let format = JSONOnlyFormat(
                     strict: profile.strictAccept, dialect: profile.rules.dialect, metadataXMLByDefault: profile.metadataXMLByDefault)
                 let writes = WriteShaping(settings: profile.writes)
+                let rendering: [any FHIRRequestStep] =
+                    profile.patientRendering.isEmpty ? [] : [PatientRendering(rules: profile.patientRendering)]
                 let pipeline = FHIRPipeline(
-                    steps: [IDRewriting(scheme: profile.idScheme), writes, format, horizon, sweeper], service: service)
+                    steps: [IDRewriting(scheme: profile.idScheme)] + rendering + [writes, format, horizon, sweeper], service: service)
                 var others: [(base: Profile.Base, pipeline: FHIRPipeline)] = []
                 for base in profile.otherBases {
                     // Same tenant, scheduling state, hooks and rules; its own surface.
@@ -141,12 +143,12 @@ public final class Sandbox: Sendable {
                         tenant: tenant, clock: clock, random: random, registry: surface, zone: loaded.zone, settings: baseSettings,
                         capabilities: capabilities, providers: ["Slot": slots],
                         hooks: ["Appointment": booking], operations: baseOperations)
-                    let rendering: [any FHIRRequestStep] = base.release == .stu3 ? [STU3Rendering()] : []
+                    let release: [any FHIRRequestStep] = base.release == .stu3 ? [STU3Rendering()] : []
                     others.append(
                         (
                             base,
                             FHIRPipeline(
-                                steps: [IDRewriting(scheme: profile.idScheme)] + rendering + [writes, format, horizon, sweeper],
+                                steps: [IDRewriting(scheme: profile.idScheme)] + release + rendering + [writes, format, horizon, sweeper],
                                 service: baseService)
                         ))
                 }

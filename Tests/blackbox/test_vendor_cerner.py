@@ -138,3 +138,30 @@ def test_another_tenant_id_is_403_tenant_not_valid(cerner, client):
                          headers={"Authorization": cerner.session.headers["Authorization"]})
     assert other.status_code == 403 and other.text == "Tenant not valid or accessible"
     assert cerner.get("Patient/" + cerner_patient("pat-0001")).status_code == 200
+
+
+def test_mrn_with_cerner_oid_and_codeset_types(cerner):
+    """§2.4: the MRN has system urn:oid:2.16.840.1.113883.6.1000 and type codings codeSet/4 code
+    10 plus v2-0203 MR; identifier search works with or without the system."""
+    patient = cerner.get("Patient/" + cerner_patient("pat-0002")).json()
+    mrn = patient["identifier"][0]
+    assert mrn["system"] == "urn:oid:2.16.840.1.113883.6.1000" and mrn["value"] == "RB100002"
+    codes = {(c["system"].rsplit("/", 1)[-1], c["code"]) for c in mrn["type"]["coding"]}
+    assert codes == {("4", "10"), ("v2-0203", "MR")}
+    for token in ("urn:oid:2.16.840.1.113883.6.1000|RB100002", "RB100002"):
+        found = cerner.search("Patient", {"identifier": token})
+        assert [e["resource"]["id"] for e in found["entry"]] == [cerner_patient("pat-0002")], token
+
+
+def test_phones_are_raw_digits_with_extensions_ids_ranks_and_expired_duplicates(cerner):
+    """§2.4: phone values are raw digits, repeated in the iso21090-TEL-address extension; each
+    telecom has an element id and a rank; duplicate entries with expired periods occur."""
+    patient = cerner.get("Patient/" + cerner_patient("pat-0003")).json()
+    phones = [t for t in patient["telecom"] if t["system"] == "phone"]
+    assert phones and all(p["value"].isdigit() for p in phones)
+    for phone in phones:
+        assert phone["extension"] == [{"url": "http://hl7.org/fhir/StructureDefinition/iso21090-TEL-address", "valueUrl": phone["value"]}]
+    assert all(t["id"].startswith("CI-") for t in patient["telecom"])
+    assert [t["rank"] for t in patient["telecom"]] == list(range(1, len(patient["telecom"]) + 1))
+    expired = [p for p in phones if "end" in p.get("period", {})]
+    assert expired and expired[0]["value"] == phones[0]["value"]

@@ -132,7 +132,9 @@ def test_epic_ids_are_opaque_stable_and_map_back_to_the_seed(epic, client):
     compared = client.admin("GET", "/_admin/compare?type=Patient&seedId=pat-0001").json()
     assert compared["profiles"]["epic"]["id"] == epic_id("pat-0001")
     assert compared["profiles"]["generic"]["id"] == "pat-0001"
-    assert compared["profiles"]["epic"]["resource"]["name"] == compared["profiles"]["generic"]["resource"]["name"]
+    # The same person in each vendor's shape (Epic adds a usual copy of the official name).
+    assert compared["profiles"]["epic"]["resource"]["name"][0] == compared["profiles"]["generic"]["resource"]["name"][0]
+    assert compared["profiles"]["epic"]["resource"]["identifier"] != compared["profiles"]["generic"]["resource"]["identifier"]
     assert {p["status"] for p in compared["profiles"].values()} == {200}
 
 
@@ -184,3 +186,43 @@ def test_metadata_is_xml_without_an_accept_header(client):
     assert session.get(url, params={"_format": "json"}, headers={"Accept": None}).json()["resourceType"] == "CapabilityStatement"
     generic = session.get(client.base + "/metadata", headers={"Accept": None})
     assert generic.headers["Content-Type"].startswith("application/fhir+json")
+
+
+EPIC_EXTENSION = "http://open.epic.com/FHIR/StructureDefinition/extension/"
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+
+
+def test_patient_identifiers_with_epic_oids_and_type_labels(epic):
+    """§1.4 [EP-SAMPLE]: identifiers carry use, a type.text label and an Epic OID system: EPI
+    (the MRN), EPIC, EXTERNAL and INTERNAL — whose value has leading spaces (§1.9 (4))."""
+    patient = epic.get(f"Patient/{epic_id('pat-0002')}").json()
+    by_label = {i["type"]["text"]: i for i in patient["identifier"]}
+    assert set(by_label) == {"EPI", "EPIC", "EXTERNAL", "INTERNAL"}
+    assert all(i["use"] == "usual" and i["system"].startswith("urn:oid:1.2.840.114350.") for i in patient["identifier"])
+    assert by_label["EPI"] == {"use": "usual", "type": {"text": "EPI"}, "system": "urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14",
+                               "value": "RB100002"}
+    assert by_label["INTERNAL"]["value"] == "     " + by_label["EXTERNAL"]["value"]
+    assert by_label["INTERNAL"]["value"] != by_label["INTERNAL"]["value"].strip()
+
+
+def test_identifier_search_by_id_type_or_oid(epic):
+    """§1.4: identifier={IDType}|{ID} (MRN|203713) or the OID system|value is a minimum data set."""
+    for token in ("MRN|RB100002", "EPI|RB100002", "urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14|RB100002"):
+        bundle = epic.search("Patient", {"identifier": token})
+        assert [e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"] == [epic_id("pat-0002")], token
+        assert "riverbend" not in bundle["link"][0]["url"]
+
+
+def test_patient_extensions_and_duplicate_names(epic):
+    """§1.4: Epic's legal-sex, sex-for-clinical-use and pronoun extensions, US Core race,
+    ethnicity, birth sex and sex; name[] has an official and a usual entry (§1.9 (4))."""
+    patient = epic.get(f"Patient/{epic_id('pat-0002')}").json()
+    urls = {e["url"]: e for e in patient["extension"]}
+    assert urls[EPIC_EXTENSION + "legal-sex"]["valueCodeableConcept"]["coding"][0]["code"] == "female"
+    assert EPIC_EXTENSION + "sex-for-clinical-use" in urls and EPIC_EXTENSION + "calculated-pronouns-to-use-for-text" in urls
+    assert urls[US_CORE + "us-core-birthsex"]["valueCode"] == "F"
+    assert urls[US_CORE + "us-core-sex"]["valueCoding"]["code"] == "248152002"
+    assert {e["url"] for e in urls[US_CORE + "us-core-race"]["extension"]} == {"ombCategory", "text"}
+    assert US_CORE + "us-core-ethnicity" in urls
+    assert [n["use"] for n in patient["name"]] == ["official", "usual"]
+    assert patient["name"][0]["family"] == patient["name"][1]["family"]
