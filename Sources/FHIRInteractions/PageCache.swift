@@ -12,6 +12,8 @@ public final class PageCache: Sendable {
         public let includes: [IncludeRequest]
         public let revIncludes: [IncludeRequest]
         public let warnings: [FHIRError.Issue]
+        /// The search's `_count` (continuation links may not repeat it).
+        public var count: Int?
     }
 
     public struct IncludeRequest: Sendable {

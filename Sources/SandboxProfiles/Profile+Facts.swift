@@ -15,6 +15,17 @@ extension Profile {
             ("search.total", rules.total.rawValue),
             ("search.emptyResult", rules.emptyResult.rawValue),
         ]
+        if let paging {
+            func describe(_ style: PagingStyle.Style) -> String {
+                "\(style.parameter)=<context>" + (style.direction.map { "&\($0)=NEXT" } ?? "")
+                    + (style.keepParameters ? " (with the search's parameters)" : " (without the search's parameters)")
+            }
+            facts.append(
+                ("search.paging", (paging.links.map { "links " + $0.joined(separator: ", ") + "; " } ?? "") + describe(paging.style)))
+            for (type, style) in paging.byType.sorted(by: { $0.key < $1.key }) { facts.append(("search.paging.\(type)", describe(style))) }
+        } else {
+            facts.append(("search.paging", "_page_token/_page_offset; links self, first, next, previous, last"))
+        }
         for (type, names) in searchParameters.sorted(by: { $0.key < $1.key }) {
             facts.append(("search.parameters.\(type)", names.joined(separator: ", ")))
         }

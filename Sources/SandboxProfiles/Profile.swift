@@ -45,6 +45,8 @@ public struct Profile: Sendable, Equatable {
     public var excludedTypes: [String] = []
     /// `content.strictAccept` — refuse any `Accept` without JSON (not only XML-only ones).
     public var strictAccept = false
+    /// `search.paging` — the vendor's paging links (nil: the engine's own).
+    public var paging: PagingStyle.Settings?
     /// `render.Patient` — how patients are shown (identifiers, extensions, names, telecom).
     public var patientRendering = PatientRendering.Rules()
     /// `content.utcTimes` — Slot times in UTC with `Z` (Cerner), not the clinic's offset.

@@ -54,8 +54,9 @@ public enum ProfileLoader {
         let base = try mountPath(map.required("fhirBase"))
         var profile = Profile(name: name, description: try map["description"]?.string() ?? "", fhirBase: base, file: file)
         if let search = try map["search"]?.mapping(keys: [
-            "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules", "parameters",
+            "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules", "parameters", "paging",
         ]) {
+            if let paging = search["paging"] { profile.paging = try parsePaging(paging) }
             profile.searchParameters = try parseSearchParameters(search["parameters"])
             profile.rules.total = try choice(search["total"], ProfileRules.TotalMode.self) ?? profile.rules.total
             profile.rules.emptyResult = try choice(search["emptyResult"], ProfileRules.EmptyResult.self) ?? profile.rules.emptyResult
@@ -149,6 +150,37 @@ public enum ProfileLoader {
             if let xml = content["metadataXMLByDefault"] { profile.metadataXMLByDefault = try xml.bool() }
         }
         return profile
+    }
+
+    /// `search.paging`: the vendor's link relations and context parameters.
+    static func parsePaging(_ value: YAMLValue) throws(YAMLError) -> PagingStyle.Settings {
+        let map = try value.mapping(keys: ["links", "parameter", "direction", "keepParameters", "byType"])
+        var settings = PagingStyle.Settings()
+        if let links = map["links"] {
+            let names = try links.strings()
+            for name in names where !["self", "first", "next", "previous", "last"].contains(name) {
+                throw links.fail("'\(name)' is not a paging link (self, first, next, previous, last)")
+            }
+            settings.links = names
+        }
+        func style(_ map: YAMLMapping, _ base: PagingStyle.Style) throws(YAMLError) -> PagingStyle.Style {
+            var style = base
+            if let item = map["parameter"] {
+                style.parameter = try item.string()
+                guard !style.parameter.isEmpty, !style.parameter.hasPrefix("_") else {
+                    throw item.fail("must be a parameter name not starting with _")
+                }
+            }
+            if let item = map["direction"] { style.direction = try item.string() }
+            if let item = map["keepParameters"] { style.keepParameters = try item.bool() }
+            return style
+        }
+        settings.style = try style(map, settings.style)
+        for (type, item) in try map["byType"]?.entries() ?? [] {
+            guard SearchRegistry.r4.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
+            settings.byType[type] = try style(item.mapping(keys: ["parameter", "direction", "keepParameters"]), settings.style)
+        }
+        return settings
     }
 
     /// `render.Patient`: identifiers, extensions, names and telecom in the vendor's shape.

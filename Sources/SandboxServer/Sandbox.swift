@@ -24,6 +24,8 @@ public final class Sandbox: Sendable {
         public let scheduling: SchedulingContext
         /// The profile's SMART authorization server.
         public let auth: AuthorizationServer
+        /// The vendor's paging contexts (nil: the engine's own links).
+        public let paging: PagingStyle?
     }
 
     public static let version = "0.1.0"
@@ -119,8 +121,10 @@ public final class Sandbox: Sendable {
                 let format = JSONOnlyFormat(
                     strict: profile.strictAccept, dialect: profile.rules.dialect, metadataXMLByDefault: profile.metadataXMLByDefault)
                 let writes = WriteShaping(settings: profile.writes)
-                let rendering: [any FHIRRequestStep] =
+                var rendering: [any FHIRRequestStep] =
                     profile.patientRendering.isEmpty ? [] : [PatientRendering(rules: profile.patientRendering)]
+                let paging = profile.paging.map { PagingStyle(settings: $0, random: random, dialect: profile.rules.dialect) }
+                if let paging { rendering.append(paging) }
                 let pipeline = FHIRPipeline(
                     steps: [IDRewriting(scheme: profile.idScheme)] + rendering + [writes, format, horizon, sweeper], service: service)
                 var others: [(base: Profile.Base, pipeline: FHIRPipeline)] = []
@@ -159,7 +163,7 @@ public final class Sandbox: Sendable {
                 mounts.append(
                     Mount(
                         profile: profile, tenant: tenant, pipeline: pipeline, otherBases: others, horizon: horizon, scheduling: scheduling,
-                        auth: auth))
+                        auth: auth, paging: paging))
             }
             self.mounts = mounts
             // Seeding parses and renders the whole clinic; give the freed heap back to the OS.
@@ -265,6 +269,7 @@ public final class Sandbox: Sendable {
             mount.horizon.reset()
             mount.scheduling.reset()
             mount.auth.reset()
+            mount.paging?.reset()
         }
         clients.reset()
     }

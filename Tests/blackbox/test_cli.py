@@ -5,6 +5,7 @@ import re
 import shutil
 import signal
 import subprocess
+import urllib.parse
 
 import requests
 
@@ -182,16 +183,31 @@ def test_profile_settings_change_behaviour(tmp_path):
 
 
 def test_vendor_rules_from_yaml_alone(tmp_path):
-    """A made-up vendor whose paging, totals, search minimums and error dialect come from its
-    profile file alone: no Swift change is needed for data-only vendor behaviour."""
+    """A made-up vendor whose ids, identifiers, paging (page size and link style), totals, search
+    minimums and error dialect come from its profile file alone: no Swift change is needed for
+    data-only vendor behaviour (issue 5's Done-when)."""
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     (profiles / "acme.yaml").write_text("""name: acme
 fhirBase: /acme/fhir
+ids: epic
+render:
+  Patient:
+    identifiers:
+      - from: http://riverbend.example.org/fhir/sid/mrn
+        system: urn:acme:chart
+        type: '{"text": "CHART"}'
+        value: "C-{value}"
+    keepOtherIdentifiers: false
 search:
   defaultPageSize: 3
   total: none
   emptyResult: outcome
+  paging:
+    links: [next]
+    parameter: cursor
+    direction: null-direction
+    keepParameters: false
   rules:
     Practitioner:
       requireOneOf: [[name], [identifier]]
@@ -211,6 +227,15 @@ auth:
         client = Client(server.origin, base="/acme/fhir")
         page = client.search("Patient")
         assert len(page["entry"]) == 3 and "total" not in page
+        # Paging, ids and identifiers in acme's own shape, from YAML alone.
+        assert [link["relation"] for link in page["link"]] == ["next"]
+        cursor = urllib.parse.parse_qs(urllib.parse.urlsplit(page["link"][0]["url"]).query)
+        assert set(cursor) == {"cursor", "null-direction"}
+        second = client.get(page["link"][0]["url"]).json()
+        assert len(second["entry"]) == 3 and not {e["resource"]["id"] for e in second["entry"]} & {e["resource"]["id"] for e in page["entry"]}
+        patient = page["entry"][0]["resource"]
+        assert patient["id"].startswith("e") and patient["id"].endswith("3")
+        assert patient["identifier"] == [{"use": "usual", "type": {"text": "CHART"}, "system": "urn:acme:chart", "value": "C-RB100001"}]
         missing = client.get("Practitioner")
         assert missing.status_code == 422
         issue = missing.json()["issue"][0]

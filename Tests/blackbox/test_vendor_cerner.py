@@ -1,6 +1,8 @@
 """Oracle Health (Cerner Millennium) FHIR rules that the cerner profile states as data
 (Profiles/cerner.yaml). Each test names the fact it reproduces in
 ../shared/reference/vendor-quirks.md."""
+import urllib.parse
+
 import pytest
 import requests
 
@@ -165,3 +167,37 @@ def test_phones_are_raw_digits_with_extensions_ids_ranks_and_expired_duplicates(
     assert [t["rank"] for t in patient["telecom"]] == list(range(1, len(patient["telecom"]) + 1))
     expired = [p for p in phones if "end" in p.get("period", {})]
     assert expired and expired[0]["value"] == phones[0]["value"]
+
+
+def test_paging_by_page_context_links(cerner):
+    """§2.7, §2.9 (8): self/next/previous links only; next URLs carry pageContext and
+    direction=NEXT with the search's parameters, Slot's -pageContext and -pageDirection without
+    them; following the links walks every match once; an unknown context is a 400."""
+    first = cerner.search("Patient", {"family": "Garcia", "_count": "2"})
+    relations = [link["relation"] for link in first["link"]]
+    assert relations == ["self", "next"]
+    following = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(following).query)
+    assert query["family"] == ["Garcia"] and query["direction"] == ["NEXT"] and len(query["pageContext"]) == 1
+    assert not any(name.startswith("_page") for name in query)
+    seen = [e["resource"]["id"] for e in first["entry"]]
+    while following:
+        page = cerner.get(following).json()
+        assert "total" not in page
+        seen += [e["resource"]["id"] for e in page["entry"]]
+        assert {link["relation"] for link in page["link"]} <= {"self", "next", "previous"}
+        following = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
+    everyone = cerner.search("Patient", {"family": "Garcia", "_count": "200"})
+    assert sorted(seen) == sorted(e["resource"]["id"] for e in everyone["entry"]) and len(seen) == len(set(seen)) > 2
+
+    slots = cerner.search("Slot", [("service-type", "394814009"), ("start", "ge2026-04-14T13:00:00Z"),
+                                   ("start", "lt2026-04-16T00:00:00Z"), ("_count", "5")])
+    slot_next = next(link["url"] for link in slots["link"] if link["relation"] == "next")
+    slot_query = urllib.parse.parse_qs(urllib.parse.urlsplit(slot_next).query)
+    assert set(slot_query) == {"-pageContext", "-pageDirection"} and slot_query["-pageDirection"] == ["NEXT"]
+    second = cerner.get(slot_next).json()
+    assert len(second["entry"]) == 5 and second["entry"][0]["resource"]["start"] >= slots["entry"][-1]["resource"]["start"]
+    back = next(link["url"] for link in second["link"] if link["relation"] == "previous")
+    assert [e["resource"]["id"] for e in cerner.get(back).json()["entry"]] == [e["resource"]["id"] for e in slots["entry"]]
+    unknown = cerner.get("Slot", params={"-pageContext": "00000000-0000-0000-0000-000000000000", "-pageDirection": "NEXT"})
+    assert unknown.status_code == 400 and "-pageContext" in unknown.text

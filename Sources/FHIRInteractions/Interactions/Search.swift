@@ -31,13 +31,13 @@ extension FHIRService {
             offset = value
         }
         let query = try searchParser().parse(type: type, parameters: parameters, strict: isStrict(request), now: clock.now())
-        let pageSize = query.count ?? settings.defaultPageSize
         let rules = settings.rules
-        if token == nil { try rules.checkCriteria(query) }
-
         // One store session: the query (unless a continuation page reads its cached result set),
         // the page's bodies and its includes all see the same state and take the lock once.
         let cached = token.flatMap { tenant.pages.entry($0) }
+        let pageSize = query.count ?? cached?.count ?? settings.defaultPageSize
+        // An expired page token runs the search again: with its criteria checked.
+        if cached == nil { try rules.checkCriteria(query) }
         let now = clock.now()
         let (entry, matches, included) = try store.read { reader throws(FHIRError) in
             let entry: PageCache.Entry
@@ -60,7 +60,7 @@ extension FHIRService {
                     revIncludes: query.revIncludes.map {
                         .init(sourceType: $0.sourceType, parameter: $0.parameter.name, targetType: $0.targetType)
                     },
-                    warnings: query.warnings)
+                    warnings: query.warnings, count: query.count)
             }
             guard !query.summaryCount else { return (entry, [(VersionKey, [UInt8])](), [(VersionKey, [UInt8])]()) }
             let page = offset < entry.keys.count ? Array(entry.keys[offset..<min(offset + pageSize, entry.keys.count)]) : []

@@ -1,0 +1,112 @@
+import FHIRCore
+
+/// A vendor's paging links, as data (`search.paging`): the engine pages with its own
+/// `_page_token`/`_page_offset`; this step shows each page as an opaque context id in the
+/// vendor's parameter (Cerner: `pageContext=<uuid>&direction=NEXT`, or for Slot
+/// `-pageContext=<uuid>&-pageDirection=NEXT` without the original parameters), keeps only the
+/// vendor's link relations, and maps a context id back on the way in. An unknown or expired
+/// context id is a 400 (the search must be run again), never a search without criteria.
+public struct PagingStyle: FHIRRequestStep {
+    public struct Style: Sendable, Equatable {
+        /// The parameter carrying the page's context id.
+        public var parameter = "pageContext"
+        /// The parameter carrying NEXT/PREVIOUS (nil: none).
+        public var direction: String? = "direction"
+        /// Whether links repeat the search's parameters (Cerner's Slot links drop them).
+        public var keepParameters = true
+
+        public init() {}
+    }
+
+    public struct Settings: Sendable, Equatable {
+        /// The link relations shown (others are removed; nil: all).
+        public var links: [String]?
+        public var style = Style()
+        /// Per resource type, another style.
+        public var byType: [String: Style] = [:]
+
+        public init() {}
+
+        public func style(for type: String?) -> Style { type.flatMap { byType[$0] } ?? style }
+    }
+
+    public let settings: Settings
+    let contexts: BoundedCache<(token: String, offset: String)>
+    let random: RandomSource
+    let dialect: ErrorDialect
+
+    public init(settings: Settings, random: RandomSource, dialect: ErrorDialect = .init(), capacity: Int = 4096) {
+        self.settings = settings
+        self.random = random
+        self.dialect = dialect
+        contexts = BoundedCache(capacity: capacity)
+    }
+
+    static let token = "_page_token"
+    static let offset = "_page_offset"
+
+    func isSearch(_ request: FHIRRequest) -> Bool {
+        (request.method == "GET" && request.segments.count == 1) || (request.method == "POST" && request.segments.last == "_search")
+    }
+
+    public func rewrite(_ request: inout FHIRRequest) {
+        guard isSearch(request) else { return }
+        let style = settings.style(for: request.segments.first)
+        guard let context = request.query.last(where: { $0.name == style.parameter })?.value else { return }
+        request.query.removeAll {
+            $0.name == style.parameter || $0.name == style.direction || $0.name == Self.token || $0.name == Self.offset
+        }
+        guard let page = contexts.value(for: context) else {
+            // Marked for check(): the engine must not run a search without its criteria.
+            request.query.append((Self.token, ""))
+            return
+        }
+        request.query += [(Self.token, page.token), (Self.offset, page.offset)]
+    }
+
+    public func check(_ request: FHIRRequest) -> FHIRResponse? {
+        guard isSearch(request), request.query.contains(where: { $0.name == Self.token && $0.value.isEmpty }) else { return nil }
+        let style = settings.style(for: request.segments.first)
+        return dialect.response(
+            FHIRError(
+                .invalidParameter, "\(style.parameter) is unknown or has expired: run the search again", expression: [style.parameter]))
+    }
+
+    public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
+        guard isSearch(request), response.status == 200, response.header("Content-Type")?.contains("json") == true,
+            case .object(var bundle)? = try? JSONParser.parse(response.body), bundle["resourceType"]?.stringValue == "Bundle",
+            let links = bundle["link"]?.arrayValue
+        else { return }
+        let style = settings.style(for: request.segments.first)
+        var shown: [JSON] = []
+        for link in links {
+            guard let relation = link["relation"]?.stringValue, let url = link["url"]?.stringValue else { continue }
+            if let allowed = settings.links, !allowed.contains(relation) { continue }
+            shown.append(
+                .object(JSONObject(["relation": .string(relation), "url": .string(vendorURL(url, relation: relation, style: style))])))
+        }
+        bundle["link"] = shown.isEmpty ? nil : .array(shown)
+        response.body = JSON.object(bundle).bytes
+    }
+
+    /// The engine's paging parameters replaced by a new context id in the vendor's form.
+    func vendorURL(_ url: String, relation: String, style: Style) -> String {
+        guard let mark = url.firstIndex(of: "?") else { return url }
+        let path = String(url[..<mark])
+        let query = QueryString.parse(String(url[url.index(after: mark)...]))
+        guard let token = query.first(where: { $0.name == Self.token })?.value,
+            let offset = query.first(where: { $0.name == Self.offset })?.value
+        else { return url }
+        let context = random.uuid()
+        contexts.store((token, offset), for: context)
+        var parameters = style.keepParameters ? query.filter { $0.name != Self.token && $0.name != Self.offset } : []
+        parameters.append((style.parameter, context))
+        if let direction = style.direction, relation == "next" || relation == "previous" {
+            parameters.append((direction, relation == "next" ? "NEXT" : "PREVIOUS"))
+        }
+        return path + "?" + QueryString.encode(parameters)
+    }
+
+    /// Forgets every context id (after a reset).
+    public func reset() { contexts.removeAll() }
+}
