@@ -117,16 +117,48 @@ enum Decimal128 {
     }
 }
 
-/// Applies an `IDScheme` at the edge: vendor ids in paths, search values and request bodies
+/// Ids a scheme cannot compute from the id alone (Cerner's composite Slot, Schedule and Coverage
+/// ids name the service type, location, practitioner or patient): a table built from the seed.
+/// Nil answers leave the id to the scheme.
+public protocol IDTable: Sendable {
+    func external(_ id: String, type: String) -> String?
+    func `internal`(_ id: String, type: String) -> String?
+}
+
+/// A profile's ids: its scheme, and the table for the types the scheme cannot compute.
+public struct IDMapper: Sendable {
+    public let scheme: IDScheme
+    public let table: (any IDTable)?
+
+    public init(scheme: IDScheme, table: (any IDTable)? = nil) {
+        self.scheme = scheme
+        self.table = table
+    }
+
+    public func external(_ id: String, type: String?) -> String {
+        if let type, let mapped = table?.external(id, type: type) { return mapped }
+        return scheme.external(id, type: type)
+    }
+
+    public func `internal`(_ id: String, type: String?) -> String? {
+        if let type, let mapped = table?.internal(id, type: type) { return mapped }
+        return scheme.internal(id, type: type)
+    }
+}
+
+/// Applies a profile's ids at the edge: vendor ids in paths, search values and request bodies
 /// become stored ids; stored ids in response bodies (resource ids, references, `fullUrl`s,
 /// links) and `Location` headers become vendor ids.
 public struct IDRewriting: FHIRRequestStep {
-    public let scheme: IDScheme
+    public let ids: IDMapper
+    var scheme: IDScheme { ids.scheme }
 
-    public init(scheme: IDScheme) { self.scheme = scheme }
+    public init(ids: IDMapper) { self.ids = ids }
+
+    public init(scheme: IDScheme) { self.init(ids: IDMapper(scheme: scheme)) }
 
     /// An id that is not a vendor id stays as it is (and then matches nothing).
-    func inward(_ id: String, type: String?) -> String { scheme.internal(id, type: type) ?? "unknown-\(id)" }
+    func inward(_ id: String, type: String?) -> String { ids.internal(id, type: type) ?? "unknown-\(id)" }
 
     public func rewrite(_ request: inout FHIRRequest) {
         guard scheme != .identity else { return }
@@ -160,7 +192,7 @@ public struct IDRewriting: FHIRRequestStep {
     // MARK: mapping
 
     func map(_ id: String, type: String?, inward: Bool) -> String {
-        inward ? self.inward(id, type: type) : scheme.external(id, type: type)
+        inward ? self.inward(id, type: type) : ids.external(id, type: type)
     }
 
     /// `Type/id`, `Type/id/_history/n`, or an absolute URL ending so.
@@ -186,7 +218,7 @@ public struct IDRewriting: FHIRRequestStep {
         }
         if Self.referenceParameters.contains(base) {
             // A bare id names the parameter's usual target (patient → Patient), else the modifier's type.
-            let target = name.split(separator: ":").dropFirst().first.map(String.init) ?? (base == "patient" ? "Patient" : nil)
+            let target = name.split(separator: ":").dropFirst().first.map(String.init) ?? Self.usualTargets[base]
             return value.split(separator: ",").map { part in
                 let text = String(part)
                 return text.contains("/") ? mapReference(text, inward: inward) : map(text, type: target, inward: inward)
@@ -194,6 +226,12 @@ public struct IDRewriting: FHIRRequestStep {
         }
         return value
     }
+
+    /// The type a bare id names for reference parameters with one usual target.
+    static let usualTargets = [
+        "patient": "Patient", "beneficiary": "Patient", "subscriber": "Patient", "schedule": "Schedule", "slot": "Slot",
+        "practitioner": "Practitioner", "location": "Location",
+    ]
 
     static let referenceParameters: Set<String> = [
         "patient", "subject", "practitioner", "actor", "location", "schedule", "slot", "organization", "beneficiary", "subscriber",
@@ -229,6 +267,9 @@ public struct IDRewriting: FHIRRequestStep {
                 case "url" where object["relation"] != nil:
                     if let text = member.value.stringValue { object[member.key] = .string(mapURL(text, inward: inward)) }
                 case "location" where object["status"] != nil && object["etag"] != nil:
+                    if let text = member.value.stringValue { object[member.key] = .string(mapReference(text, inward: inward)) }
+                case "value" where inward && object["op"] != nil && object["path"]?.stringValue?.hasSuffix("/reference") == true:
+                    // A JSON Patch operation replacing a reference (Cerner's reschedule: /slot/0/reference).
                     if let text = member.value.stringValue { object[member.key] = .string(mapReference(text, inward: inward)) }
                 case "valueString" where inward:
                     // Operation parameters such as appt-id and patient-id name resources.

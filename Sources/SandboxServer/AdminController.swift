@@ -154,7 +154,7 @@ struct AdminController: Sendable {
         let origin = request.origin(publicURL: sandbox.configuration.publicURL)
         var profiles = JSONObject()
         for mount in sandbox.mounts {
-            let vendorID = mount.profile.idScheme.external(seedID, type: type)
+            let vendorID = mount.ids.external(seedID, type: type)
             let response = mount.pipeline.handle(
                 FHIRRequest(method: "GET", segments: [type, vendorID], baseURL: origin + mount.profile.fhirBase))
             var entry = JSONObject()

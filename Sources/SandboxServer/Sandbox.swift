@@ -26,6 +26,8 @@ public final class Sandbox: Sendable {
         public let auth: AuthorizationServer
         /// The vendor's paging contexts (nil: the engine's own links).
         public let paging: PagingStyle?
+        /// How the profile shows ids (stored ↔ vendor).
+        public let ids: IDMapper
     }
 
     public static let version = "0.1.0"
@@ -125,8 +127,15 @@ public final class Sandbox: Sendable {
                     profile.patientRendering.isEmpty ? [] : [PatientRendering(rules: profile.patientRendering)]
                 let paging = profile.paging.map { PagingStyle(settings: $0, random: random, dialect: profile.rules.dialect) }
                 if let paging { rendering.append(paging) }
+                // Cerner's composite Slot, Schedule and Coverage ids come from a table of the seed.
+                let ids = IDMapper(
+                    scheme: profile.idScheme,
+                    table: profile.idScheme == .cerner
+                        ? CompositeIDs(
+                            seed: loaded, coverages: loaded.resources, patient: { IDScheme.cerner.external($0, type: "Patient") })
+                        : nil)
                 let pipeline = FHIRPipeline(
-                    steps: [IDRewriting(scheme: profile.idScheme)] + rendering + [writes, format, horizon, sweeper], service: service)
+                    steps: [IDRewriting(ids: ids)] + rendering + [writes, format, horizon, sweeper], service: service)
                 var others: [(base: Profile.Base, pipeline: FHIRPipeline)] = []
                 for base in profile.otherBases {
                     // Same tenant, scheduling state, hooks and rules; its own surface.
@@ -152,7 +161,7 @@ public final class Sandbox: Sendable {
                         (
                             base,
                             FHIRPipeline(
-                                steps: [IDRewriting(scheme: profile.idScheme)] + release + rendering + [writes, format, horizon, sweeper],
+                                steps: [IDRewriting(ids: ids)] + release + rendering + [writes, format, horizon, sweeper],
                                 service: baseService)
                         ))
                 }
@@ -163,7 +172,7 @@ public final class Sandbox: Sendable {
                 mounts.append(
                     Mount(
                         profile: profile, tenant: tenant, pipeline: pipeline, otherBases: others, horizon: horizon, scheduling: scheduling,
-                        auth: auth, paging: paging))
+                        auth: auth, paging: paging, ids: ids))
             }
             self.mounts = mounts
             // Seeding parses and renders the whole clinic; give the freed heap back to the OS.

@@ -75,7 +75,9 @@ def test_slot_search_rules(cerner):
 
 def test_schedule_search_by_id_only(cerner):
     """§2.3: Schedule is searched by _id only (the CapabilityStatement says so too)."""
-    assert cerner.search("Schedule", {"_id": "sched-okafor-main"})["entry"][0]["resource"]["id"] == "sched-okafor-main"
+    schedule = cerner.search("Slot", [("service-type", "394814009"), ("start", "ge2026-04-14T13:00:00Z"),
+                                      ("start", "lt2026-04-15T00:00:00Z")])["entry"][0]["resource"]["schedule"]["reference"].split("/")[1]
+    assert cerner.search("Schedule", {"_id": schedule})["entry"][0]["resource"]["id"] == schedule
     ignored = cerner.get("Schedule", params={"actor": "Practitioner/pract-okafor"})
     assert ignored.status_code == 200
     outcome = [e for e in ignored.json()["entry"] if e["search"]["mode"] == "outcome"]
@@ -201,3 +203,24 @@ def test_paging_by_page_context_links(cerner):
     assert [e["resource"]["id"] for e in cerner.get(back).json()["entry"]] == [e["resource"]["id"] for e in slots["entry"]]
     unknown = cerner.get("Slot", params={"-pageContext": "00000000-0000-0000-0000-000000000000", "-pageDirection": "NEXT"})
     assert unknown.status_code == 400 and "-pageContext" in unknown.text
+
+
+def test_composite_dashed_slot_schedule_and_coverage_ids(cerner, client):
+    """§2.3, §2.5, §2.9 (5): Slot and Schedule ids are composite dashed strings
+    ({serviceType}-{location}-{resource}-{n}); Coverage ids {patient}-{n}-{n}. They are reversible
+    (/_admin/compare relates them to seed ids) and work in reads, _id searches and references."""
+    import re
+    slot = cerner.search("Slot", [("service-type", "394814009"), ("start", "ge2026-04-14T13:00:00Z"),
+                                  ("start", "lt2026-04-15T00:00:00Z"), ("_include", "Slot:schedule")])
+    first = slot["entry"][0]["resource"]
+    assert re.fullmatch(r"\d+-\d{8}-\d{8}-\d{12}", first["id"]), first["id"]
+    schedule = first["schedule"]["reference"].split("/")[1]
+    assert re.fullmatch(r"\d+-\d{8}-\d{8}-0", schedule) and first["id"].startswith(schedule[:-1])
+    included = [e["resource"]["id"] for e in slot["entry"] if e["search"]["mode"] == "include"]
+    assert schedule in included
+    assert cerner.get(f"Slot/{first['id']}").json()["start"] == first["start"]
+    assert cerner.search("Slot", {"_id": first["id"]})["entry"][0]["resource"]["id"] == first["id"]
+    compared = client.admin("GET", "/_admin/compare?type=Schedule&seedId=sched-okafor-main").json()
+    assert re.fullmatch(r"394814009-\d{8}-\d{8}-0", compared["profiles"]["cerner"]["id"])
+    coverage = client.admin("GET", "/_admin/compare?type=Coverage&seedId=cov-0001").json()["profiles"]["cerner"]
+    assert coverage["id"] == "127240001-490000001-490000001" and coverage["status"] == 200
