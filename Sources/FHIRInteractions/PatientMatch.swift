@@ -22,6 +22,30 @@ public struct PatientMatch: OperationHandler {
         }
         let onlyCertain = input.string("onlyCertainMatches") == "true"
         let count = input.string("count").flatMap { Int($0) } ?? 10
+        let parser = service.searchParser()
+        var scored = try service.read { reader throws(FHIRError) in
+            try Self.scores(of: patient, parser: parser) { query throws(FHIRError) in try reader.bodies(try reader.search(query)) }
+        }
+        scored.removeAll { onlyCertain && $0.score < 90 }
+        scored.sort { ($0.score, $1.id) > ($1.score, $0.id) }
+        var bundle = BundleBuilder(type: "searchset", id: service.random.uuid(), timestamp: InstantFormat.iso(service.clock.now()))
+        bundle.total = min(scored.count, count)
+        for match in scored.prefix(count) {
+            var entry = BundleBuilder.Entry(
+                fullURL: "\(invocation.request.baseURL)/Patient/\(match.id)", resource: match.body, searchMode: "match")
+            entry.searchScore = match.score == 100 ? "1" : "0." + (match.score < 10 ? "0" : "") + String(match.score)
+            entry.matchGrade = match.score >= 90 ? "certain" : match.score >= 70 ? "probable" : "possible"
+            bundle.entries.append(entry)
+        }
+        return .json(200, bundle.bytes())
+    }
+
+    /// Existing patients that resemble `patient`, scored out of 100 (45 and up kept): family 35,
+    /// given 25 (initial only 10), birth date 30, phone 20. `search` runs a Patient query and
+    /// returns the matches' bodies (in a read or inside a write transaction).
+    public static func scores(
+        of patient: JSONObject, parser: SearchQueryParser, search: (SearchQuery) throws(FHIRError) -> [(VersionKey, [UInt8])]
+    ) throws(FHIRError) -> [(score: Int, id: String, body: [UInt8])] {
         let name = patient["name"]?.arrayValue?.first
         let family = name?["family"]?.stringValue.map(StringFolding.fold)
         let given = (name?["given"]?.arrayValue?.first?.stringValue).map(StringFolding.fold)
@@ -37,18 +61,13 @@ public struct PatientMatch: OperationHandler {
         if let family { criteria.append([("family", family)]) }
         if let birthDate { criteria.append([("birthdate", birthDate)]) }
         for phone in phones { criteria.append([("phone", String(phone.suffix(10)))]) }
-        let parser = service.searchParser()
-        let candidates: [(VersionKey, [UInt8])] = try service.read { reader throws(FHIRError) in
-            var keys: [VersionKey] = []
-            var seen = Set<String>()
-            for parameters in criteria {
-                let query = try parser.parse(type: "Patient", parameters: parameters, strict: true, now: 0)
-                for key in try reader.search(query) where seen.insert(key.id).inserted { keys.append(key) }
-            }
-            return try reader.bodies(keys)
+        var candidates: [(VersionKey, [UInt8])] = []
+        var seen = Set<String>()
+        for parameters in criteria {
+            let query = try parser.parse(type: "Patient", parameters: parameters, strict: true, now: 0)
+            for (key, body) in try search(query) where seen.insert(key.id).inserted { candidates.append((key, body)) }
         }
-        // Points out of 100: family 35, given 25 (initial only 10), birth date 30, phone 20.
-        var scored: [(score: Int, body: [UInt8], id: String)] = []
+        var scored: [(score: Int, id: String, body: [UInt8])] = []
         for (key, body) in candidates {
             guard let existing = (try? JSONParser.parse(body))?.objectValue else { continue }
             var score = 0
@@ -69,21 +88,45 @@ public struct PatientMatch: OperationHandler {
                 })
             if phones.contains(where: { existingPhones.contains(String($0.suffix(10))) }) { score += 20 }
             score = min(score, 100)
-            guard score >= 45, !onlyCertain || score >= 90 else { continue }
-            scored.append((score, body, key.id))
+            guard score >= 45 else { continue }
+            scored.append((score, key.id, body))
         }
-        scored.sort { ($0.score, $1.id) > ($1.score, $0.id) }
-        var bundle = BundleBuilder(type: "searchset", id: service.random.uuid(), timestamp: InstantFormat.iso(service.clock.now()))
-        bundle.total = min(scored.count, count)
-        for match in scored.prefix(count) {
-            var entry = BundleBuilder.Entry(
-                fullURL: "\(invocation.request.baseURL)/Patient/\(match.id)", resource: match.body, searchMode: "match")
-            entry.searchScore = match.score == 100 ? "1" : "0." + (match.score < 10 ? "0" : "") + String(match.score)
-            entry.matchGrade = match.score >= 90 ? "certain" : match.score >= 70 ? "probable" : "possible"
-            bundle.entries.append(entry)
-        }
-        return .json(200, bundle.bytes())
+        return scored
     }
 
     static func digits(_ text: String) -> String { String(text.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init)) }
+}
+
+/// A profile's duplicate-patient rule (Epic's 59141): creating a Patient that an existing one
+/// matches with at least `threshold` points (PatientMatch's scoring) is refused as `duplicate`.
+/// A write hook, inside the create's transaction.
+public struct DuplicatePatients: WriteHook {
+    public let threshold: Int
+    let parser: SearchQueryParser
+
+    public init(threshold: Int, parser: SearchQueryParser) {
+        self.threshold = threshold
+        self.parser = parser
+    }
+
+    public func willStore(_ resource: JSONObject, old: JSONObject?, id: String, tx: StoreTransaction, now: Int64) throws(FHIRError)
+        -> JSONObject
+    {
+        guard old == nil, resource["name"] != nil || resource["birthDate"] != nil else { return resource }
+        let matches = try PatientMatch.scores(of: resource, parser: parser) { query throws(FHIRError) in
+            var found: [(VersionKey, [UInt8])] = []
+            for key in try tx.search(query) {
+                if let stored = try tx.current(key.type, key.id), !stored.deleted, let body = stored.body { found.append((key, body)) }
+            }
+            return found
+        }
+        if let match = matches.filter({ $0.score >= threshold && $0.id != id }).max(by: { $0.score < $1.score }) {
+            throw FHIRError(
+                .duplicate, "this patient matches Patient/\(match.id) (score \(match.score) of 100): search or $match before creating",
+                expression: ["Patient"])
+        }
+        return resource
+    }
+
+    public func willDelete(_ old: JSONObject, id: String, tx: StoreTransaction, now: Int64) throws(FHIRError) {}
 }

@@ -112,6 +112,25 @@ extension Profile {
             ("writes.requireIfMatch", writes.requireIfMatch.isEmpty ? "-" : writes.requireIfMatch.sorted().joined(separator: ", ")))
         facts.append(("writes.versionOffset", String(writes.versionOffset)))
         facts.append(("writes.appointments", writes.appointments.rawValue))
+        facts.append(("writes.duplicatePatients", duplicatePatientScore.map { $0 >= 90 ? "certain" : "probable" } ?? "off"))
+        for (type, rule) in createRules.sorted(by: { $0.key < $1.key }) {
+            var parts: [String] = []
+            if !rule.required.isEmpty { parts.append("needs " + rule.required.joined(separator: ", ")) }
+            for (path, values) in rule.values.sorted(by: { $0.key < $1.key }) {
+                parts.append("\(path) in \(values.joined(separator: " or "))")
+            }
+            for (path, codes) in rule.codes.sorted(by: { $0.key < $1.key }) {
+                parts.append("\(path) coded \(codes.joined(separator: " or "))")
+            }
+            for (path, count) in rule.count.sorted(by: { $0.key < $1.key }) { parts.append("\(count) \(path)") }
+            for (path, types) in rule.references.sorted(by: { $0.key < $1.key }) {
+                parts.append("\(path) → \(types.joined(separator: " or "))")
+            }
+            if !rule.withTime.isEmpty { parts.append("times on " + rule.withTime.joined(separator: ", ")) }
+            for (path, text) in rule.contains.sorted(by: { $0.key < $1.key }) { parts.append("\(path) contains \(text)") }
+            for conditional in rule.requiredWhen { parts.append("\(conditional.path) when \(conditional.when)=\(conditional.code)") }
+            facts.append(("writes.createRules.\(type)", parts.joined(separator: "; ")))
+        }
         facts.append(("errors.system", rules.dialect.system ?? "-"))
         for (kind, entry) in rules.dialect.entries.sorted(by: { $0.key < $1.key }) {
             let parts = [

@@ -45,6 +45,11 @@ public struct Profile: Sendable, Equatable {
     public var excludedTypes: [String] = []
     /// `content.strictAccept` — refuse any `Accept` without JSON (not only XML-only ones).
     public var strictAccept = false
+    /// `writes.createRules` — per type, what a create must look like (422 otherwise).
+    public var createRules: [String: CreateRules.Rule] = [:]
+    /// `writes.duplicatePatients` — refuse a Patient create that an existing patient matches with
+    /// at least this score (PatientMatch: certain 90, probable 70); nil: off.
+    public var duplicatePatientScore: Int?
     /// `search.paging` — the vendor's paging links (nil: the engine's own).
     public var paging: PagingStyle.Settings?
     /// `render.Patient` — how patients are shown (identifiers, extensions, names, telecom).

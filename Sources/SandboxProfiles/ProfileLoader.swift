@@ -95,8 +95,21 @@ public enum ProfileLoader {
             profile.otherTenants = .init(pathPrefix: prefix, status: status, body: try other["body"]?.string() ?? "")
         }
         if let writes = try map["writes"]?.mapping(keys: [
-            "emptyCreate", "emptyUpdateContentType", "requireIfMatch", "versionOffset", "appointments",
+            "emptyCreate", "emptyUpdateContentType", "requireIfMatch", "versionOffset", "appointments", "createRules", "duplicatePatients",
         ]) {
+            for (type, item) in try writes["createRules"]?.entries() ?? [] {
+                guard SearchRegistry.r4.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
+                profile.createRules[type] = try parseCreateRule(item)
+            }
+            if let item = writes["duplicatePatients"] {
+                let text = try item.string()
+                switch text {
+                case "certain": profile.duplicatePatientScore = 90
+                case "probable": profile.duplicatePatientScore = 70
+                case "off": profile.duplicatePatientScore = nil
+                default: throw item.fail("must be certain, probable or off, not '\(text)'")
+                }
+            }
             profile.writes.appointments = try choice(writes["appointments"], WriteShaping.AppointmentStyle.self) ?? .r4
             if let item = writes["emptyCreate"] { profile.writes.emptyCreate = try item.bool() }
             if let item = writes["emptyUpdateContentType"] { profile.writes.emptyUpdateContentType = try item.string() }
@@ -150,6 +163,34 @@ public enum ProfileLoader {
             if let xml = content["metadataXMLByDefault"] { profile.metadataXMLByDefault = try xml.bool() }
         }
         return profile
+    }
+
+    /// `writes.createRules.<Type>`: required elements, values, codes, counts, reference targets,
+    /// dateTimes with a time, substrings, and conditionally required elements.
+    static func parseCreateRule(_ value: YAMLValue) throws(YAMLError) -> CreateRules.Rule {
+        let map = try value.mapping(keys: ["required", "values", "codes", "count", "references", "withTime", "contains", "requiredWhen"])
+        var rule = CreateRules.Rule()
+        if let item = map["required"] { rule.required = try item.strings() }
+        if let item = map["withTime"] { rule.withTime = try item.strings() }
+        for (path, item) in try map["values"]?.entries() ?? [] { rule.values[path] = try item.strings() }
+        for (path, item) in try map["codes"]?.entries() ?? [] { rule.codes[path] = try item.strings() }
+        for (path, item) in try map["count"]?.entries() ?? [] {
+            let count = try item.int()
+            guard count >= 1 else { throw item.fail("must be at least 1") }
+            rule.count[path] = count
+        }
+        for (path, item) in try map["references"]?.entries() ?? [] {
+            let types = try item.strings()
+            for type in types where type.first?.isUppercase != true { throw item.fail("'\(type)' is not a resource type") }
+            rule.references[path] = types
+        }
+        for (path, item) in try map["contains"]?.entries() ?? [] { rule.contains[path] = try item.string() }
+        for (path, item) in try map["requiredWhen"]?.entries() ?? [] {
+            let condition = try item.mapping(keys: ["path", "code"])
+            rule.requiredWhen.append(
+                .init(path: path, when: try condition.required("path").string(), code: try condition.required("code").string()))
+        }
+        return rule
     }
 
     /// `search.paging`: the vendor's link relations and context parameters.

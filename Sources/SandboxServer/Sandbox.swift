@@ -97,6 +97,10 @@ public final class Sandbox: Sendable {
                     renderer: SlotRenderer(seed: seed, displays: displays, utc: profile.utcTimes),
                     holdsByPatch: profile.rules.interactions["Slot"]?.contains("patch") ?? false)
                 let booking = AppointmentBooking(seed: seed, registry: registry, style: profile.writes.appointments, displays: displays)
+                var hooks: [String: any WriteHook] = ["Appointment": booking]
+                if let score = profile.duplicatePatientScore {
+                    hooks["Patient"] = DuplicatePatients(threshold: score, parser: SearchQueryParser(registry: registry, zone: loaded.zone))
+                }
                 let horizon = SlotHorizon(seed: seed, store: store, clock: clock, seededAt: seededAt)
                 var settings = FHIRServiceSettings()
                 settings.defaultPageSize = profile.defaultPageSize
@@ -116,7 +120,7 @@ public final class Sandbox: Sendable {
                     tenant: tenant, clock: clock, random: random, registry: served, zone: loaded.zone, settings: settings,
                     capabilities: Self.capabilities(
                         profile, registry: served, slots: slots, operations: operations, interactions: profile.rules.interactions),
-                    providers: ["Slot": slots], hooks: ["Appointment": booking],
+                    providers: ["Slot": slots], hooks: hooks,
                     operations: operations)
                 try scheduling.recoverHolds(service: service)
                 let sweeper = HoldSweeper(context: scheduling, service: { service })
@@ -127,6 +131,9 @@ public final class Sandbox: Sendable {
                     profile.patientRendering.isEmpty ? [] : [PatientRendering(rules: profile.patientRendering)]
                 let paging = profile.paging.map { PagingStyle(settings: $0, random: random, dialect: profile.rules.dialect) }
                 if let paging { rendering.append(paging) }
+                if !profile.createRules.isEmpty {
+                    rendering.append(CreateRules(rules: profile.createRules, dialect: profile.rules.dialect))
+                }
                 // Cerner's composite Slot, Schedule and Coverage ids come from a table of the seed.
                 let ids = IDMapper(
                     scheme: profile.idScheme,
@@ -155,7 +162,7 @@ public final class Sandbox: Sendable {
                     let baseService = FHIRService(
                         tenant: tenant, clock: clock, random: random, registry: surface, zone: loaded.zone, settings: baseSettings,
                         capabilities: capabilities, providers: ["Slot": slots],
-                        hooks: ["Appointment": booking], operations: baseOperations)
+                        hooks: hooks, operations: baseOperations)
                     let release: [any FHIRRequestStep] = base.release == .stu3 ? [STU3Rendering()] : []
                     others.append(
                         (

@@ -40,6 +40,8 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let searchCriteriaMissing = Code("searchCriteriaMissing", status: 400, issueType: "required")
         /// A search matches more than the profile serves (e.g. Epic's 100 Patient matches).
         public static let tooManyResults = Code("tooManyResults", status: 400, issueType: "too-costly")
+        /// A create would duplicate an existing record (Epic's 59141 for patients).
+        public static let duplicate = Code("duplicate", status: 409, issueType: "duplicate")
         public static let rateLimited = Code("rateLimited", status: 429, issueType: "throttled")
         public static let internalError = Code("internalError", status: 500, issueType: "exception")
         public static let unavailable = Code("unavailable", status: 503, issueType: "transient")
@@ -49,8 +51,7 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
             .malformedRequest, .invalidJSON, .invalidParameter, .unknownParameter, .invalidResource, .businessRule,
             .unauthorized, .forbidden, .notFound, .unknownType, .methodNotAllowed, .notAcceptable, .conflict, .gone,
             .preconditionFailed, .payloadTooLarge, .unsupportedMediaType, .tooManyMatches, .searchCriteriaMissing, .tooManyResults,
-            .rateLimited,
-            .internalError, .unavailable,
+            .duplicate, .rateLimited, .internalError, .unavailable,
         ]
     }
 
