@@ -139,6 +139,7 @@ extension Profile {
             facts.append(("errors.codes.\(kind)", parts.joined(separator: ", ")))
         }
         facts.append(("limits.maxBodyBytes", String(maxBodyBytes)))
+        facts.append(("deviations", deviations.isEmpty ? "-" : deviations.map(\.id).joined(separator: ", ")))
         facts += [
             ("auth.mode", auth.mode.rawValue),
             ("auth.tokenPath", auth.tokenPath),

@@ -45,6 +45,16 @@ public struct Profile: Sendable, Equatable {
     public var excludedTypes: [String] = []
     /// `content.strictAccept` — refuse any `Accept` without JSON (not only XML-only ones).
     public var strictAccept = false
+    /// `deviations` — documented ways the vendor departs from R4 that the generic black-box suite
+    /// skips (by id) when it runs against this profile; anything not declared must conform.
+    public var deviations: [Deviation] = []
+
+    public struct Deviation: Sendable, Equatable {
+        public var id: String
+        /// Where the vendor reference documents it (`§2.3`).
+        public var reference: String
+        public var what: String
+    }
     /// `writes.createRules` — per type, what a create must look like (422 otherwise).
     public var createRules: [String: CreateRules.Rule] = [:]
     /// `writes.duplicatePatients` — refuse a Patient create that an existing patient matches with

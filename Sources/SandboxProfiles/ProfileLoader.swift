@@ -45,7 +45,7 @@ public enum ProfileLoader {
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
-            "otherTenants", "otherBases", "render",
+            "otherTenants", "otherBases", "render", "deviations",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -127,6 +127,18 @@ public enum ProfileLoader {
             if let exclude = resources["exclude"] { profile.excludedTypes = try knownTypes(exclude) }
             profile.rules.interactions = try parseInteractions(resources["interactions"])
             if let operations = resources["operations"] { profile.rules.operations = try parseOperations(operations) }
+        }
+        for item in try map["deviations"]?.list() ?? [] {
+            let entry = try item.mapping(keys: ["id", "reference", "what"])
+            let id = try entry.required("id").string()
+            guard !id.isEmpty, id.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
+                throw try entry.required("id").fail("deviation ids are lowercase letters, digits and '-'")
+            }
+            guard !profile.deviations.contains(where: { $0.id == id }) else {
+                throw try entry.required("id").fail("'\(id)' is declared twice")
+            }
+            profile.deviations.append(
+                .init(id: id, reference: try entry.required("reference").string(), what: try entry.required("what").string()))
         }
         if let render = try map["render"]?.mapping(keys: ["Patient"]), let patient = render["Patient"] {
             profile.patientRendering = try parsePatientRendering(patient)

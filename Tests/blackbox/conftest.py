@@ -127,15 +127,41 @@ def sandbox():
     server.stop()
 
 
+# The generic suite's modules that also run against each vendor profile (vendorclient.py), with
+# the tests a vendor's declared deviations make inapplicable skipped (deviations.py).
+PORTABLE = {"test_rest", "test_search", "test_errors", "test_batch", "test_capability", "test_operations", "test_scheduling"}
+VENDORS = ["epic", "cerner"]
+
+
+def pytest_generate_tests(metafunc):
+    if "client" in metafunc.fixturenames and metafunc.module.__name__ in PORTABLE:
+        metafunc.parametrize("client", ["generic"] + VENDORS, indirect=True)
+
+
 @pytest.fixture
-def client(sandbox):
-    """A client against a freshly reset sandbox."""
+def client(sandbox, request):
+    """A client against a freshly reset sandbox: the generic profile, or (for the portable
+    modules) a vendor profile through VendorClient."""
     c = Client(sandbox.origin)
     response = c.admin("POST", "/_admin/reset")
     assert response.status_code == 200, response.text
     clock = c.admin("PUT", "/_admin/clock", {"now": CLOCK, "frozen": True})
     assert clock.status_code == 200, clock.text
-    return c
+    name = getattr(request, "param", "generic")
+    if name == "generic":
+        return c
+    from deviations import GENERIC_ONLY, TAGS
+    from vendorclient import VendorClient
+    key = f"{request.module.__name__}.{request.function.__name__}"
+    if key in GENERIC_ONLY:
+        pytest.skip("runs against the generic profile only (raw HTTP with seed ids, or its own server)")
+    vendor = VendorClient(sandbox.origin, name)
+    for tag in TAGS.get(key, []):
+        # FHIR_SANDBOX_ALL_TESTS=1 runs them anyway (to see which tags a test still needs).
+        if vendor.declares(tag) and not os.environ.get("FHIR_SANDBOX_ALL_TESTS"):
+            declared = vendor.deviations[tag]
+            pytest.skip(f"{name} deviates ({tag}, vendor-quirks {declared['reference']}): {declared['what']}")
+    return vendor
 
 
 @pytest.fixture

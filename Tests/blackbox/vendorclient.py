@@ -1,0 +1,280 @@
+"""Runs the generic black-box suite against a vendor profile: a client that speaks to the vendor's
+base with a backend-services token and translates the suite's seed ids (pat-0001, sched-okafor-main,
+slot-…) to the vendor's ids on the way out and back on the way in — an implementation of the
+profiles' id schemes independent of the server's (so the suite also checks they are reversible).
+
+Validation is not relaxed: every FHIR body is validated as R4 before translation. A response body
+that is not FHIR JSON (Cerner's plain-text 400, Epic's HTML 404, empty 406) is accepted only when
+the profile declares that deviation (`deviations` in Profiles/<name>.yaml)."""
+import base64
+import json
+import os
+import re
+import time
+import urllib.parse
+import uuid
+
+import jwt
+import requests
+import yaml
+
+from conftest import Client
+from fhirvalidation import ROOT
+
+KEYS = os.path.join(ROOT, "Seeds", "default", "keys")
+SEED = os.path.join(ROOT, "Seeds", "default")
+TYPES = ["Appointment", "Communication", "Condition", "Coverage", "DocumentReference", "Encounter", "HealthcareService",
+         "Location", "Observation", "Organization", "Patient", "Practitioner", "PractitionerRole", "Schedule", "Slot"]
+USUAL_TARGETS = {"patient": "Patient", "beneficiary": "Patient", "subscriber": "Patient", "schedule": "Schedule", "slot": "Slot",
+                 "practitioner": "Practitioner", "location": "Location"}
+REFERENCE_PARAMETERS = set(USUAL_TARGETS) | {"subject", "actor", "organization", "general-practitioner", "encounter", "based-on",
+                                              "performer", "requester", "participant", "link", "payor", "author", "sender",
+                                              "recipient", "policy-holder", "service-provider", "partof", "asserter", "recorder"}
+
+
+def profile(name):
+    with open(os.path.join(ROOT, "Profiles", f"{name}.yaml")) as f:
+        return yaml.safe_load(f)
+
+
+class EpicIds:
+    """Profiles/epic.yaml `ids: epic`: e + base64 of the stored id ('+' as '-', '/' as '.') + 3."""
+
+    def external(self, id_, type_):
+        encoded = "e" + base64.b64encode(id_.encode()).decode().replace("+", "-").replace("/", ".").rstrip("=") + "3"
+        return encoded if len(encoded) <= 64 else id_
+
+    def internal(self, id_, type_):
+        if not (len(id_) > 2 and id_.startswith("e") and id_.endswith("3")):
+            return None
+        text = id_[1:-1].replace("-", "+").replace(".", "/")
+        try:
+            decoded = base64.b64decode(text + "=" * (-len(text) % 4)).decode()
+        except Exception:
+            return None
+        return decoded if self.external(decoded, type_) == id_ else None
+
+
+def fnv(text):
+    value = 1469598103934665603
+    for byte in text.encode():
+        value = ((value ^ byte) * 1099511628211) % (1 << 64)
+    return str(10_000_000 + value % 90_000_000)
+
+
+class CernerIds:
+    """Profiles/cerner.yaml `ids: cerner`: numeric Patient ids; composite Slot, Schedule and
+    Coverage ids from the seed's schedule templates and coverages."""
+
+    def __init__(self):
+        with open(os.path.join(SEED, "schedules.yaml")) as f:
+            templates = yaml.safe_load(f)["schedules"]
+        self.schedules = {t["id"]: f"{t.get('serviceType', '0')}-{fnv(t['location'])}-{fnv(t['practitioner'])}" for t in templates}
+        self.back = {v: k for k, v in self.schedules.items()}
+        self.coverages = {}
+        with open(os.path.join(SEED, "resources", "Coverage.ndjson")) as f:
+            for line in f:
+                coverage = json.loads(line)
+                number = 490_000_000 + int(coverage["id"].split("-")[1])
+                patient = self.external(coverage["beneficiary"]["reference"].split("/")[1], "Patient")
+                self.coverages[coverage["id"]] = f"{patient}-{number}-{number}"
+        self.coverages_back = {v: k for k, v in self.coverages.items()}
+
+    def external(self, id_, type_):
+        if type_ == "Patient":
+            if re.fullmatch(r"pat-\d{4}", id_):
+                return "12724" + id_[4:]
+            if re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", id_):
+                return "8" + str(int(id_.replace("-", ""), 16))
+            digits = str(int.from_bytes(id_.encode(), "big"))
+            return "9" + digits if len(digits) < 64 else id_
+        if type_ == "Schedule":
+            return self.schedules[id_] + "-0" if id_ in self.schedules else id_
+        if type_ == "Slot":
+            match = re.fullmatch(r"slot-(.+)-(\d{8})-(\d{4})", id_)
+            if match and f"sched-{match.group(1)}" in self.schedules:
+                return f"{self.schedules['sched-' + match.group(1)]}-{match.group(2)}{match.group(3)}"
+            return id_
+        if type_ == "Coverage":
+            return self.coverages.get(id_, id_)
+        return id_
+
+    def internal(self, id_, type_):
+        if type_ == "Patient":
+            if not id_.isdigit() or len(id_) < 2:
+                return None
+            if len(id_) == 9 and id_.startswith("12724"):
+                return "pat-" + id_[5:]
+            if id_.startswith("8"):
+                text = f"{int(id_[1:]):032x}"
+                return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+            if id_.startswith("9"):
+                number = int(id_[1:])
+                return number.to_bytes((number.bit_length() + 7) // 8, "big").decode()
+            return None
+        if type_ == "Schedule" and id_.endswith("-0") and id_[:-2] in self.back:
+            return self.back[id_[:-2]]
+        if type_ == "Slot":
+            prefix, _, stamp = id_.rpartition("-")
+            if prefix in self.back and len(stamp) == 12:
+                return f"slot-{self.back[prefix][6:]}-{stamp[:8]}-{stamp[8:]}"
+        if type_ == "Coverage" and id_ in self.coverages_back:
+            return self.coverages_back[id_]
+        return id_
+
+
+class VendorClient(Client):
+    """The suite's Client against a vendor profile (see the module docstring)."""
+
+    def __init__(self, origin, name):
+        settings = profile(name)
+        super().__init__(origin, base=settings["fhirBase"])
+        self.name = name
+        self.profile = settings
+        self.deviations = {d["id"]: d for d in settings.get("deviations", [])}
+        self.ids = EpicIds() if settings.get("ids") == "epic" else CernerIds()
+        self.token_url = origin + settings["auth"]["path"] + "/token"
+        self.authorize()
+
+    def authorize(self):
+        # Every type, read and write, in SMART v1 syntax (Cerner refuses v2 and wildcards).
+        scope = " ".join(f"system/{t}.{a}" for t in TYPES for a in ("read", "write"))
+        with open(os.path.join(KEYS, "backend-rs384.pem")) as f:
+            key = f.read()
+        now = int(time.time())
+        assertion = jwt.encode({"iss": "sandbox-backend", "sub": "sandbox-backend", "aud": self.token_url, "exp": now + 240,
+                                "jti": str(uuid.uuid4())}, key, algorithm="RS384", headers={"kid": "backend-rs384"})
+        response = requests.post(self.token_url, data={
+            "grant_type": "client_credentials", "scope": scope, "client_assertion": assertion,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, timeout=30)
+        assert response.status_code == 200, response.text
+        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def declares(self, deviation):
+        return deviation in self.deviations
+
+    # --- id translation -------------------------------------------------------------------
+
+    def map_id(self, id_, type_, outward):
+        if outward:
+            return self.ids.external(id_, type_)
+        return self.ids.internal(id_, type_) or id_
+
+    def map_reference(self, text, outward):
+        parts = text.split("/")
+        for index in range(len(parts) - 2, -1, -1):
+            if parts[index] in TYPES and parts[index + 1] and not parts[index + 1].startswith(("$", "_", "#")):
+                tail = parts[index + 1]
+                id_, mark, query = tail.partition("?")
+                parts[index + 1] = self.map_id(id_, parts[index], outward) + mark + query
+                return "/".join(parts)
+        return text
+
+    def map_value(self, name, value, type_, outward):
+        base = re.split(r"[:.]", name)[0]
+        if base == "_id":
+            return ",".join(self.map_id(part, type_, outward) for part in value.split(","))
+        if base in REFERENCE_PARAMETERS:
+            modifier = name.split(":")[1] if ":" in name and name.split(":")[1] in TYPES else None
+            target = modifier or USUAL_TARGETS.get(base)
+            return ",".join(self.map_reference(part, outward) if "/" in part else self.map_id(part, target, outward)
+                            for part in value.split(","))
+        return value
+
+    def map_url(self, url, outward):
+        path, mark, query = url.partition("?")
+        path = self.map_reference(path, outward)
+        if not mark:
+            return path
+        type_ = path.rstrip("/").split("/")[-1]
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        return path + "?" + urllib.parse.urlencode([(k, self.map_value(k, v, type_, outward)) for k, v in pairs], safe="|,:/")
+
+    def walk(self, value, outward, depth=0):
+        if depth > 100:  # the suite's deliberately deep bodies: nothing to translate down there
+            return value
+        if isinstance(value, list):
+            return [self.walk(item, outward, depth + 1) for item in value]
+        if not isinstance(value, dict):
+            return value
+        result = {}
+        for key, item in value.items():
+            if key == "id" and "resourceType" in value and isinstance(item, str):
+                result[key] = self.map_id(item, value["resourceType"], outward)
+            elif key in ("reference", "fullUrl") and isinstance(item, str):
+                result[key] = self.map_reference(item, outward)
+            elif key == "url" and "relation" in value and isinstance(item, str):
+                result[key] = self.map_url(item, outward)
+            elif key == "valueString" and outward and isinstance(item, str) and "/" in item:
+                result[key] = self.map_reference(item, outward)
+            else:
+                result[key] = self.walk(item, outward, depth + 1)
+        return result
+
+    def changed_strings(self, before, after, found):
+        """(before, after) for every string value the translation changed."""
+        if isinstance(before, dict):
+            for key in before:
+                self.changed_strings(before[key], after[key], found)
+        elif isinstance(before, list):
+            for old, new in zip(before, after):
+                self.changed_strings(old, new, found)
+        elif isinstance(before, str) and before != after:
+            found[before] = after
+        return found
+
+    # --- requests -------------------------------------------------------------------------
+
+    def url(self, path):
+        if path.startswith("/_") or path == "/":
+            return self.origin + path
+        if path.startswith("http"):
+            return self.map_url(path, True)
+        return super().url(self.map_url(path, True))
+
+    def request(self, method, path, json_body=None, data=None, headers=None, validate=True, params=None, **kwargs):
+        if json_body is not None:
+            json_body = self.walk(json_body, True)
+        elif isinstance(data, str) and data.startswith(("{", "[")):
+            # Raw bodies stay as written (duplicate keys, odd spacing); only ids are replaced.
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                parsed = None
+            for old, new in self.changed_strings(parsed, self.walk(parsed, True), {}).items():
+                data = data.replace(json.dumps(old), json.dumps(new))
+        if params is not None:
+            pairs = params.items() if isinstance(params, dict) else params
+            type_ = path.split("?")[0].split("/")[0]
+            params = [(k, self.map_value(k, v, type_, True)) for k, v in pairs
+                      for v in (v if isinstance(v, list) else [v])]
+        response = super().request(method, path, json_body=json_body, data=data, headers=headers, validate=validate,
+                                   params=params, **kwargs)
+        self.check_body(response)
+        kind = response.headers.get("Content-Type", "")
+        if response.content and "json" in kind:
+            # Replace translated string values in the raw body: numbers keep their lexical form
+            # and the server's serialization is otherwise untouched.
+            body = response.json()
+            text = response.content.decode()
+            for old, new in self.changed_strings(body, self.walk(body, False), {}).items():
+                text = text.replace(json.dumps(old), json.dumps(new))
+            response._content = text.encode()
+        for header in ("Location", "Content-Location"):
+            if header in response.headers:
+                response.headers[header] = self.map_url(response.headers[header], False)
+        return response
+
+    def check_body(self, response):
+        """Non-FHIR bodies only where the profile declares them."""
+        kind = response.headers.get("Content-Type", "")
+        if not response.content or "json" in kind:
+            if not response.content and response.status_code >= 400 and response.status_code != 304:
+                assert self.declares("empty-error-bodies"), f"{self.name}: empty {response.status_code} body is not a declared deviation"
+            return
+        if kind.startswith("text/plain"):
+            assert self.declares("plain-text-errors"), f"{self.name}: text/plain body is not a declared deviation: {response.text[:200]}"
+        elif kind.startswith("text/html"):
+            assert self.declares("html-errors"), f"{self.name}: text/html body is not a declared deviation"
+        elif "xml" in kind:
+            assert self.declares("xml-metadata"), f"{self.name}: XML body is not a declared deviation"
