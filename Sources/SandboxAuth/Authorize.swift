@@ -6,6 +6,17 @@ import Foundation
 /// redirects back with a code (auto-approved clients, or the person approved), redirects back
 /// with an error, or renders the sign-in and patient-picker page.
 extension AuthorizationServer {
+    /// Cerner's `error_uri` for an OAuth error at `endpoint` (`token` or `authorize`): a URN
+    /// naming the error (vendor-quirks §2.2; `access_denied` at authorize is `denied-by-server`,
+    /// the others are the error with '-' for '_': an assumption), an instance id, the client
+    /// and the tenant.
+    public func errorURI(_ error: String, endpoint: String, client: String) -> String {
+        let name = endpoint == "authorize" && error == "access_denied" ? "denied-by-server" : error.replacing("_", with: "-")
+        let urn = "urn:cerner:error:authorization-server:oauth2:\(endpoint):\(name)"
+        return "https://authorization.cerner.com/errors/\(urn.replacing(":", with: "%3A"))/instances/\(random.uuid())?"
+            + QueryString.encode([("client", client), ("tenant", settings.tenant)])
+    }
+
     public enum AuthorizeOutcome: Sendable, Equatable {
         case redirect(String)
         /// An HTML page with its status (200 for the sign-in page, 400 for errors that must not redirect).
@@ -28,8 +39,11 @@ extension AuthorizationServer {
         }
         let state = value("state")
         func fail(_ error: String, _ description: String) -> AuthorizeOutcome {
-            .redirect(
-                Self.append(to: redirect, [("error", error), ("error_description", description)] + (state.map { [("state", $0)] } ?? [])))
+            // Cerner names the error with an error_uri instead of a description (§2.2).
+            let detail =
+                settings.errorStyle == .cerner
+                ? ("error_uri", errorURI(error, endpoint: "authorize", client: client.id)) : ("error_description", description)
+            return .redirect(Self.append(to: redirect, [("error", error), detail] + (state.map { [("state", $0)] } ?? [])))
         }
         guard value("response_type") == "code" else { return fail("unsupported_response_type", "response_type must be code") }
         guard client.grants.contains(.authorizationCode) else {

@@ -95,10 +95,7 @@ struct AuthController: Sendable {
             case .cerner:
                 let assertion = form.last { $0.name == "client_assertion" }.flatMap { try? CompactJWS.parse($0.value).get() }
                 let client = form.last { $0.name == "client_id" }?.value ?? assertion?.claims["iss"]?.stringValue ?? "unknown"
-                let urn = "urn:cerner:error:authorization-server:oauth2:token:" + error.error.replacing("_", with: "-")
-                body["error_uri"] = .string(
-                    "https://authorization.cerner.com/errors/\(urn.replacing(":", with: "%3A"))/instances/\(mount.auth.random.uuid())?"
-                        + QueryString.encode([("client", client), ("tenant", settings.tenant)]))
+                body["error_uri"] = .string(auth.errorURI(error.error, endpoint: "token", client: client))
             }
             headers[HTTPField.Name("X-Sandbox-Error-Description")!] = error.description
             return Response(

@@ -119,6 +119,30 @@ def test_cerner_error_bodies_carry_an_error_uri(client):
     assert backend(url, "system/Patient.read", key=ES384, alg="ES384", kid="backend-es384").status_code == 200
 
 
+
+def test_cerner_authorize_redirect_errors_carry_an_error_uri(client):
+    """§2.2: authorize redirect errors look like ?error=access_denied&error_uri=...denied-by-server...;
+    aud is mandatory on authorize."""
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 50).digest()).rstrip(b"=").decode()
+    base = {"response_type": "code", "client_id": "sandbox-public", "redirect_uri": REDIRECT, "state": "s1",
+            "scope": "launch/patient patient/Patient.read", "code_challenge": challenge, "code_challenge_method": "S256"}
+    url = client.origin + CERNER_AUTH + "/authorize"
+
+    def redirected(response):
+        assert response.status_code == 302, response.text
+        return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(response.headers["Location"]).query))
+
+    missing_aud = redirected(requests.get(url, params=base, allow_redirects=False))
+    assert set(missing_aud) == {"error", "error_uri", "state"} and missing_aud["error"] == "invalid_request"
+    assert "urn%3Acerner%3Aerror%3Aauthorization-server%3Aoauth2%3Aauthorize%3Ainvalid-request" in missing_aud["error_uri"]
+    denied = redirected(requests.post(url, data=dict(base, aud=client.origin + CERNER_BASE, decision="deny"), allow_redirects=False))
+    assert denied["error"] == "access_denied" and "denied-by-server" in denied["error_uri"] and denied["state"] == "s1"
+    assert f"tenant={TENANT}" in denied["error_uri"] and "client=sandbox-public" in denied["error_uri"]
+    # Generic (RFC 6749) keeps error_description.
+    generic = redirected(requests.get(client.origin + "/fhir/auth/authorize", params=base, allow_redirects=False))
+    assert generic["error"] == "invalid_request" and "aud" in generic["error_description"]
+
+
 def test_cerner_refresh_keeps_the_original_refresh_token(client):
     """§2.2: a refresh response does not contain a new refresh token; keep the original one."""
     verifier = secrets.token_urlsafe(48)
