@@ -25,7 +25,12 @@ SLOTS = "/fhir/r4/Slot?schedule.actor=Practitioner/pract-okafor&start=ge2026-04-
 FIND = "/fhir/r4/Appointment/$find?start=2026-04-20&end=2026-04-27&visit-type=FOLLOW_UP&_count=10"
 NAMES = ["nginx static Patient (machine ceiling)", "bench-ceiling Patient (framework ceiling)", "sandbox Patient read by id",
          "sandbox Patient search family=garcia", "sandbox Slot search, 1 practitioner, 1 week",
-         "sandbox Appointment/$find, 1 week, FOLLOW_UP", "sandbox Patient read, bearer token"]
+         "sandbox Appointment/$find, 1 week, FOLLOW_UP", "sandbox Patient read, bearer token",
+         "epic Patient read (ids, rendering, token)", "cerner Patient read (ids, rendering, token)"]
+# pat-0010 as each vendor shows it (Profiles/epic.yaml, Profiles/cerner.yaml ids).
+EPIC_PATIENT = "/epic/api/FHIR/R4/Patient/ecGF0LTAwMTA3"
+CERNER_PATIENT = "/cerner/r4/ec2458f2-1e24-41c8-b71b-0e701af7583d/Patient/127240010"
+CERNER_TOKEN = "/cerner/tenants/ec2458f2-1e24-41c8-b71b-0e701af7583d/protocols/oauth2/profiles/smart-v1/token"
 ASSERTIONS = 60000
 
 
@@ -268,6 +273,15 @@ http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port}; location / {{ r
                                    "client_assertion": open(assertion_file).readline().strip()}).encode()
     bearer = json.loads(urllib.request.urlopen(urllib.request.Request(token_url, data=form)).read())["access_token"]
 
+    def vendor_token(path):
+        subprocess.run([python, os.path.join(root, "Benchmarks", "assertions.py"), base + path, "1", assertion_file], check=True)
+        body = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": "system/Patient.read",
+                                       "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                       "client_assertion": open(assertion_file).readline().strip()}).encode()
+        return json.loads(urllib.request.urlopen(urllib.request.Request(base + path, data=body)).read())["access_token"]
+
+    vendor_tokens = {NAMES[7]: vendor_token("/epic/oauth2/token"), NAMES[8]: vendor_token(CERNER_TOKEN)}
+
     rounds = {name: [] for name in NAMES}
     targets = {
         NAMES[0]: f"http://127.0.0.1:{nginx_port}{PATIENT}",
@@ -278,9 +292,12 @@ http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port}; location / {{ r
         NAMES[5]: scaled_base + FIND,
     }
     targets[NAMES[6]] = base + PATIENT
+    targets[NAMES[7]] = base + EPIC_PATIENT
+    targets[NAMES[8]] = base + CERNER_PATIENT
+    tokens_by_name = {NAMES[6]: bearer, **vendor_tokens}
     for _ in range(ROUNDS):
         for name in NAMES:
-            headers = [f"Authorization: Bearer {bearer}"] if name == NAMES[6] else []
+            headers = [f"Authorization: Bearer {tokens_by_name[name]}"] if name in tokens_by_name else []
             rounds[name].append(wrk(targets[name], headers=headers))
     stop(ceiling)
     nginx.terminate()
@@ -382,6 +399,11 @@ http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port}; location / {{ r
     say("issue 4 (no targets set):")
     say(f"  Patient read with a bearer token: {bearer_read['rps']:.0f} req/s = {bearer_read['rps'] / read['rps']:.0%} of anonymous "
         f"reads, p99 {bearer_read['p99']:.2f} ms; token endpoint: {tokens_ok / 3:.0f} tokens/s")
+    epic_read, cerner_read = results[NAMES[7]], results[NAMES[8]]
+    say("issue 5 (no targets set): the vendor edge (id rewriting, Patient rendering, token) on a Patient read:")
+    say(f"  epic {epic_read['rps']:.0f} req/s = {epic_read['rps'] / bearer_read['rps']:.0%} of the generic bearer read, "
+        f"p99 {epic_read['p99']:.2f} ms; cerner {cerner_read['rps']:.0f} req/s = {cerner_read['rps'] / bearer_read['rps']:.0%}, "
+        f"p99 {cerner_read['p99']:.2f} ms")
     say(f"targets (issue 3, on the scaled clinic of {scaled_practitioners} practitioners x 90 days):")
     say(f"  slot search p99 < 5 ms: {slots['p99']:.2f} ms; $find p99 < 15 ms: {finds['p99']:.2f} ms")
     say(f"  >= 1500 bookings/s on disjoint slots: {booked_total / 3:.0f}/s; zero double bookings: {double} after the "

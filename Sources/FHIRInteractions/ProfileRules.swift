@@ -70,6 +70,12 @@ public struct ProfileRules: Sendable, Equatable {
     /// The only operations served (`Type/$name`); nil: every registered one.
     public var operations: [String]?
     public var total: TotalMode = .accurate
+    /// A page link whose result set is gone: run the search again, or an error (`pageExpired`, Epic's 4113).
+    public var expiredPages: ExpiredPages = .rerun
+
+    public enum ExpiredPages: String, Sendable, CaseIterable {
+        case rerun, error
+    }
     public var emptyResult: EmptyResult = .bundle
     public var dialect = ErrorDialect()
 

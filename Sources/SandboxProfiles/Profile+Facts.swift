@@ -14,6 +14,7 @@ extension Profile {
             ("search.unknownParameters", unknownParameters.rawValue),
             ("search.total", rules.total.rawValue),
             ("search.emptyResult", rules.emptyResult.rawValue),
+            ("search.expiredPages", rules.expiredPages.rawValue),
         ]
         if let paging {
             func describe(_ style: PagingStyle.Style) -> String {

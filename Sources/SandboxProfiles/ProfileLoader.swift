@@ -54,8 +54,9 @@ public enum ProfileLoader {
         let base = try mountPath(map.required("fhirBase"))
         var profile = Profile(name: name, description: try map["description"]?.string() ?? "", fhirBase: base, file: file)
         if let search = try map["search"]?.mapping(keys: [
-            "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules", "parameters", "paging",
+            "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules", "parameters", "paging", "expiredPages",
         ]) {
+            profile.rules.expiredPages = try choice(search["expiredPages"], ProfileRules.ExpiredPages.self) ?? .rerun
             if let paging = search["paging"] { profile.paging = try parsePaging(paging) }
             profile.searchParameters = try parseSearchParameters(search["parameters"])
             profile.rules.total = try choice(search["total"], ProfileRules.TotalMode.self) ?? profile.rules.total

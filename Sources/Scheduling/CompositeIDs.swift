@@ -8,7 +8,9 @@ import SandboxSeed
 /// - Slot `{serviceType}-{location}-{practitioner}-{yyyyMMddHHmm}` (its schedule's parts and
 ///   its local start);
 /// - Coverage `{beneficiary's Patient id}-{490000000 + n}-{490000000 + n}` for the seed's
-///   `cov-n` coverages.
+///   `cov-n` coverages;
+/// - Communication `{number}.0.-4.prsnl` (the numeric form Cerner Patient ids use, then Cerner's
+///   dotted suffix with a negative number).
 /// Ids outside the table (coverages created through the API) keep the profile's scheme.
 public struct CompositeIDs: IDTable {
     let schedules: [String: String]
@@ -68,9 +70,15 @@ public struct CompositeIDs: IDTable {
             let stem = parts.dropFirst().dropLast(2).joined(separator: "-")
             return schedules["sched-\(stem)"].map { "\($0)-\(date)\(time)" }
         case "Coverage": return coverages[id]
+        case "Communication":
+            // §2.6: ids like 489580643.0.-4.prsnl (dots and negative numbers inside ids).
+            let number = IDScheme.cerner.external(id, type: "Patient")
+            return number == id ? nil : number + Self.communicationSuffix
         default: return nil
         }
     }
+
+    static let communicationSuffix = ".0.-4.prsnl"
 
     public func `internal`(_ id: String, type: String) -> String? {
         switch type {
@@ -84,6 +92,9 @@ public struct CompositeIDs: IDTable {
             let stem = schedule.hasPrefix("sched-") ? String(schedule.dropFirst(6)) : schedule
             return "slot-\(stem)-\(stamp.prefix(8))-\(stamp.suffix(4))"
         case "Coverage": return coveragesBack[id]
+        case "Communication":
+            guard id.hasSuffix(Self.communicationSuffix) else { return nil }
+            return IDScheme.cerner.internal(String(id.dropLast(Self.communicationSuffix.count)), type: "Patient")
         default: return nil
         }
     }

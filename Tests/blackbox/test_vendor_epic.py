@@ -226,3 +226,15 @@ def test_patient_extensions_and_duplicate_names(epic):
     assert US_CORE + "us-core-ethnicity" in urls
     assert [n["use"] for n in patient["name"]] == ["official", "usual"]
     assert patient["name"][0]["family"] == patient["name"][1]["family"]
+
+
+def test_an_expired_paging_session_is_4113(epic, client):
+    """§1.7: a paging session can expire, which gives error 4113 (the generic profile reruns the search)."""
+    ids = ",".join(epic_id(f"pat-{n:04d}") for n in range(1, 31))
+    page = epic.search("Patient", {"_id": ids, "_count": 10})
+    following = next(link["url"] for link in page["link"] if link["relation"] == "next")
+    assert epic.get(following).status_code == 200
+    client.admin("POST", "/_admin/reset")  # drops every paging session
+    expired = epic.get(following)
+    assert expired.status_code == 400
+    assert epic_codes(expired.json()) == [("fatal", "4113", EPIC_SYSTEM)]

@@ -105,7 +105,12 @@ def test_cerner_communication_document_and_condition_create_rules(cerner):
                      "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category", "code": "notification"}]}],
                      "recipient": [{"reference": "Practitioner/pract-okafor"}], "sender": {"reference": "Practitioner/pract-reyes"},
                      "payload": [{"contentAttachment": {"contentType": "text/plain", "data": NOTE}}]}
-    assert cerner.post("Communication", communication).status_code == 201
+    created = cerner.post("Communication", communication)
+    assert created.status_code == 201
+    # §2.6, §2.9 (5): Communication ids contain dots and negative numbers (489580643.0.-4.prsnl).
+    path = created.headers["Location"].split(CERNER_BASE + "/")[1].split("/_history")[0]
+    assert path.startswith("Communication/") and path.endswith(".0.-4.prsnl") and path.split("/")[1][0].isdigit()
+    assert cerner.get(path).json()["id"] == path.split("/")[1]
     for broken, element in [(dict(communication, status="in-progress"), "Communication.status"),
                             (dict(communication, recipient=[{"reference": patient}]), "Communication.recipient"),
                             (dict(communication, category=[{"text": "chat"}]), "Communication.category")]:

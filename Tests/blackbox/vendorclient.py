@@ -97,6 +97,9 @@ class CernerIds:
             return id_
         if type_ == "Coverage":
             return self.coverages.get(id_, id_)
+        if type_ == "Communication":
+            number = self.external(id_, "Patient")
+            return number + ".0.-4.prsnl" if number != id_ else id_
         return id_
 
     def internal(self, id_, type_):
@@ -120,6 +123,8 @@ class CernerIds:
                 return f"slot-{self.back[prefix][6:]}-{stamp[:8]}-{stamp[8:]}"
         if type_ == "Coverage" and id_ in self.coverages_back:
             return self.coverages_back[id_]
+        if type_ == "Communication" and id_.endswith(".0.-4.prsnl"):
+            return self.internal(id_[:-len(".0.-4.prsnl")], "Patient")
         return id_
 
 

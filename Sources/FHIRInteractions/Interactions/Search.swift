@@ -35,6 +35,9 @@ extension FHIRService {
         // One store session: the query (unless a continuation page reads its cached result set),
         // the page's bodies and its includes all see the same state and take the lock once.
         let cached = token.flatMap { tenant.pages.entry($0) }
+        if token != nil, cached == nil, rules.expiredPages == .error {
+            throw FHIRError(.pageExpired, "the paging session has expired: run the search again", expression: [Self.pageToken])
+        }
         let pageSize = query.count ?? cached?.count ?? settings.defaultPageSize
         // An expired page token runs the search again: with its criteria checked.
         if cached == nil { try rules.checkCriteria(query) }
