@@ -38,6 +38,7 @@ public struct FHIRPipeline: Sendable {
         }
         var final = response ?? service.handle(request)
         for step in steps.reversed() { step.finish(&final, for: request) }
+        final.flush()
         return final
     }
 }
@@ -62,7 +63,7 @@ public struct JSONOnlyFormat: FHIRRequestStep {
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
         guard metadataXMLByDefault, request.method == "GET", request.segments == ["metadata"], request.headers.accept == nil,
             !request.query.contains(where: { $0.name == "_format" }), response.status == 200,
-            let json = try? JSONParser.parse(response.body), let xml = FHIRXML.document(json)
+            let json = response.jsonBody(), let xml = FHIRXML.document(json)
         else { return }
         response.body = xml
         response.headers.removeAll { $0.name.lowercased() == "content-type" }

@@ -6,7 +6,13 @@ public struct FHIRResponse: Sendable {
 
     public var status: Int
     public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+    /// The body bytes. Finish steps that reshape a JSON body share one parsed copy instead
+    /// (`jsonBody()`/`setJSONBody(_:)`); the pipeline writes it back once (`flush()`).
+    public var body: [UInt8] {
+        didSet { parsed = nil }
+    }
+    /// A parsed (and possibly reshaped) JSON body not yet written to `body`.
+    private var parsed: JSON?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -22,6 +28,25 @@ public struct FHIRResponse: Sendable {
     /// The OperationOutcome for an error, with its status.
     public static func error(_ error: FHIRError) -> FHIRResponse {
         json(error.code.status, OperationOutcome.from(error).bytes)
+    }
+
+    /// The JSON body, parsed once for every finish step (nil: not JSON, or empty).
+    public mutating func jsonBody() -> JSON? {
+        if let parsed { return parsed }
+        guard header("Content-Type")?.contains("json") == true, !body.isEmpty, let json = try? JSONParser.parse(body) else {
+            return nil
+        }
+        parsed = json
+        return json
+    }
+
+    /// Replaces the JSON body (written to `body` by `flush()`).
+    public mutating func setJSONBody(_ json: JSON) { parsed = json }
+
+    /// Writes a reshaped JSON body back to `body`.
+    public mutating func flush() {
+        guard let json = parsed else { return }
+        body = json.bytes
     }
 
     public func header(_ name: String) -> String? {

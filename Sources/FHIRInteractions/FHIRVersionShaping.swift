@@ -26,10 +26,8 @@ public struct STU3Rendering: FHIRRequestStep {
     public func check(_ request: FHIRRequest) -> FHIRResponse? { nil }
 
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
-        guard response.header("Content-Type")?.contains("json") == true, !response.body.isEmpty,
-            case .object(let object)? = try? JSONParser.parse(response.body)
-        else { return }
-        response.body = JSON.object(Self.render(object)).bytes
+        guard case .object(let object)? = response.jsonBody() else { return }
+        response.setJSONBody(.object(Self.render(object)))
     }
 
     /// One resource (and the resources a Bundle holds) in STU3's shape.

@@ -20,10 +20,8 @@ public enum IDScheme: String, Sendable, CaseIterable {
         switch self {
         case .identity: return id
         case .epic:
-            let encoded = Data(id.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: ".").replacingOccurrences(of: "=", with: "")
-            let external = "e" + encoded + "3"
-            return external.count <= 64 ? external : id
+            let external = "e" + EpicBase64.encode(Array(id.utf8)) + "3"
+            return external.utf8.count <= 64 ? external : id
         case .cerner:
             guard type == "Patient" else { return id }
             if id.count == 8, id.hasPrefix("pat-"), id.dropFirst(4).allSatisfy(\.isNumber) { return "12724" + id.dropFirst(4) }
@@ -41,12 +39,12 @@ public enum IDScheme: String, Sendable, CaseIterable {
         switch self {
         case .identity: return id
         case .epic:
-            guard id.count > 2, id.hasPrefix("e"), id.hasSuffix("3") else { return nil }
-            var base64 = String(id.dropFirst().dropLast()).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: ".", with: "/")
-            while base64.count % 4 != 0 { base64 += "=" }
-            guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
-                !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
+            let bytes = Array(id.utf8)
+            guard bytes.count > 2, bytes.first == UInt8(ascii: "e"), bytes.last == UInt8(ascii: "3"),
+                let decoded = EpicBase64.decode(bytes[1..<(bytes.count - 1)]), !decoded.isEmpty,
+                decoded.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x2E })
             else { return nil }
+            let text = String(decoding: decoded, as: UTF8.self)
             return external(text) == id ? text : nil
         case .cerner:
             guard type == "Patient" else { return id }
@@ -183,10 +181,8 @@ public struct IDRewriting: FHIRRequestStep {
             guard ["location", "content-location"].contains(header.name.lowercased()) else { return header }
             return (header.name, mapURL(header.value, inward: false))
         }
-        guard response.header("Content-Type")?.contains("json") == true, !response.body.isEmpty,
-            let json = try? JSONParser.parse(response.body)
-        else { return }
-        response.body = walk(json, inward: false).bytes
+        guard let json = response.jsonBody() else { return }
+        response.setJSONBody(walk(json, inward: false))
     }
 
     // MARK: mapping
@@ -256,25 +252,27 @@ public struct IDRewriting: FHIRRequestStep {
         switch json {
         case .object(var object):
             let isResource = object["resourceType"] != nil
-            for member in object {
+            // In place, member by member (object[key] = would search the members each time).
+            for index in object.members.indices {
+                let member = object.members[index]
                 switch member.key {
                 case "id" where isResource:
                     if let id = member.value.stringValue {
-                        object[member.key] = .string(map(id, type: object["resourceType"]?.stringValue, inward: inward))
+                        object.members[index].value = .string(map(id, type: object["resourceType"]?.stringValue, inward: inward))
                     }
                 case "reference", "fullUrl":
-                    if let text = member.value.stringValue { object[member.key] = .string(mapReference(text, inward: inward)) }
+                    if let text = member.value.stringValue { object.members[index].value = .string(mapReference(text, inward: inward)) }
                 case "url" where object["relation"] != nil:
-                    if let text = member.value.stringValue { object[member.key] = .string(mapURL(text, inward: inward)) }
+                    if let text = member.value.stringValue { object.members[index].value = .string(mapURL(text, inward: inward)) }
                 case "location" where object["status"] != nil && object["etag"] != nil:
-                    if let text = member.value.stringValue { object[member.key] = .string(mapReference(text, inward: inward)) }
+                    if let text = member.value.stringValue { object.members[index].value = .string(mapReference(text, inward: inward)) }
                 case "value" where inward && object["op"] != nil && object["path"]?.stringValue?.hasSuffix("/reference") == true:
                     // A JSON Patch operation replacing a reference (Cerner's reschedule: /slot/0/reference).
-                    if let text = member.value.stringValue { object[member.key] = .string(mapReference(text, inward: inward)) }
+                    if let text = member.value.stringValue { object.members[index].value = .string(mapReference(text, inward: inward)) }
                 case "valueString" where inward:
                     // Operation parameters such as appt-id and patient-id name resources.
                     if let text = member.value.stringValue, text.contains("/") {
-                        object[member.key] = .string(mapReference(text, inward: inward))
+                        object.members[index].value = .string(mapReference(text, inward: inward))
                     }
                 case "valueIdentifier" where inward && object["name"] != nil:
                     // An operation parameter naming a resource by its bare id (Epic's $book
@@ -283,10 +281,10 @@ public struct IDRewriting: FHIRRequestStep {
                         let value = identifier["value"]?.stringValue, let id = scheme.internal(value)
                     {
                         identifier["value"] = .string(id)
-                        object[member.key] = .object(identifier)
+                        object.members[index].value = .object(identifier)
                     }
                 default:
-                    object[member.key] = walk(member.value, inward: inward)
+                    object.members[index].value = walk(member.value, inward: inward)
                 }
             }
             return .object(object)
@@ -295,5 +293,54 @@ public struct IDRewriting: FHIRRequestStep {
         default:
             return json
         }
+    }
+}
+
+/// Epic-style base64: the standard alphabet with `-` for `+` and `.` for `/`, no padding.
+enum EpicBase64 {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.".utf8)
+    static let values: [Int8] = {
+        var table = [Int8](repeating: -1, count: 256)
+        for (index, byte) in alphabet.enumerated() { table[Int(byte)] = Int8(index) }
+        return table
+    }()
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var index = 0
+        while index < bytes.count {
+            let chunk = min(3, bytes.count - index)
+            let b0 = UInt32(bytes[index])
+            let b1 = chunk > 1 ? UInt32(bytes[index + 1]) : 0
+            let b2 = chunk > 2 ? UInt32(bytes[index + 2]) : 0
+            let word = b0 << 16 | b1 << 8 | b2
+            out.append(alphabet[Int(word >> 18 & 63)])
+            out.append(alphabet[Int(word >> 12 & 63)])
+            if chunk > 1 { out.append(alphabet[Int(word >> 6 & 63)]) }
+            if chunk > 2 { out.append(alphabet[Int(word & 63)]) }
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Nil for a character outside the alphabet or an impossible length.
+    static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        guard text.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count * 3 / 4)
+        var word: UInt32 = 0
+        var bits = 0
+        for byte in text {
+            let value = values[Int(byte)]
+            guard value >= 0 else { return nil }
+            word = word << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(word >> UInt32(bits) & 0xFF))
+            }
+        }
+        return out
     }
 }

@@ -73,9 +73,8 @@ public struct PagingStyle: FHIRRequestStep {
     }
 
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
-        guard isSearch(request), response.status == 200, response.header("Content-Type")?.contains("json") == true,
-            case .object(var bundle)? = try? JSONParser.parse(response.body), bundle["resourceType"]?.stringValue == "Bundle",
-            let links = bundle["link"]?.arrayValue
+        guard isSearch(request), response.status == 200, case .object(var bundle)? = response.jsonBody(),
+            bundle["resourceType"]?.stringValue == "Bundle", let links = bundle["link"]?.arrayValue
         else { return }
         let style = settings.style(for: request.segments.first)
         var shown: [JSON] = []
@@ -86,7 +85,7 @@ public struct PagingStyle: FHIRRequestStep {
                 .object(JSONObject(["relation": .string(relation), "url": .string(vendorURL(url, relation: relation, style: style))])))
         }
         bundle["link"] = shown.isEmpty ? nil : .array(shown)
-        response.body = JSON.object(bundle).bytes
+        response.setJSONBody(.object(bundle))
     }
 
     /// The engine's paging parameters replaced by a new context id in the vendor's form.

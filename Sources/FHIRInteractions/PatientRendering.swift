@@ -86,10 +86,8 @@ public struct PatientRendering: FHIRRequestStep {
     }
 
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
-        guard !rules.isEmpty, response.header("Content-Type")?.contains("json") == true, !response.body.isEmpty,
-            let json = try? JSONParser.parse(response.body), Self.mentionsPatient(response.body)
-        else { return }
-        response.body = walk(json).bytes
+        guard !rules.isEmpty, let json = response.jsonBody(), Self.mentionsPatient(json) else { return }
+        response.setJSONBody(walk(json))
     }
 
     /// Search links repeat the identifier in the vendor's system, not the stored one.
@@ -104,17 +102,51 @@ public struct PatientRendering: FHIRRequestStep {
         return result
     }
 
-    static func mentionsPatient(_ body: [UInt8]) -> Bool { body.firstRange(of: Array("\"Patient\"".utf8)) != nil }
+    /// Whether a Patient can be in the body: one, or a Bundle or Parameters that may hold one.
+    static func mentionsPatient(_ json: JSON) -> Bool {
+        ["Patient", "Bundle", "Parameters"].contains(json["resourceType"]?.stringValue ?? "")
+    }
 
+    /// A Patient, or the Patients a Bundle's entries or a Parameters' parameters hold (and the
+    /// Bundle's links).
     func walk(_ json: JSON) -> JSON {
-        switch json {
-        case .object(let object):
-            var result = JSONObject()
-            for member in object { result[member.key] = walk(member.value) }
-            if object["relation"] != nil, let url = object["url"]?.stringValue { result["url"] = .string(vendorLink(url)) }
-            return .object(object["resourceType"]?.stringValue == "Patient" ? render(result) : result)
-        case .array(let items): return .array(items.map(walk))
-        default: return json
+        guard case .object(var object) = json else { return json }
+        switch object["resourceType"]?.stringValue {
+        case "Patient":
+            return .object(render(object))
+        case "Bundle":
+            for index in object.members.indices {
+                switch object.members[index].key {
+                case "entry":
+                    object.members[index].value = .array(
+                        (object.members[index].value.arrayValue ?? []).map { entry in
+                            guard case .object(var item) = entry, let resource = item["resource"] else { return entry }
+                            item["resource"] = walk(resource)
+                            return .object(item)
+                        })
+                case "link":
+                    object.members[index].value = .array(
+                        (object.members[index].value.arrayValue ?? []).map { link in
+                            guard case .object(var item) = link, let url = item["url"]?.stringValue else { return link }
+                            item["url"] = .string(vendorLink(url))
+                            return .object(item)
+                        })
+                default: break
+                }
+            }
+            return .object(object)
+        case "Parameters":
+            object["parameter"] = object["parameter"].map { parameters in
+                .array(
+                    (parameters.arrayValue ?? []).map { parameter in
+                        guard case .object(var item) = parameter, let resource = item["resource"] else { return parameter }
+                        item["resource"] = walk(resource)
+                        return .object(item)
+                    })
+            }
+            return .object(object)
+        default:
+            return json
         }
     }
 

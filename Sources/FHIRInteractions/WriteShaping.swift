@@ -96,10 +96,8 @@ public struct WriteShaping: FHIRRequestStep {
             default: return header
             }
         }
-        guard response.header("Content-Type")?.contains("json") == true, !response.body.isEmpty,
-            let json = try? JSONParser.parse(response.body)
-        else { return }
-        response.body = Self.shiftVersions(json, by: offset).bytes
+        guard let json = response.jsonBody() else { return }
+        response.setJSONBody(Self.shiftVersions(json, by: offset))
     }
 
     static func shiftVersions(_ json: JSON, by offset: Int) -> JSON {

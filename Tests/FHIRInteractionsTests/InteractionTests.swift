@@ -1,6 +1,7 @@
 import FHIRCore
 import FHIRSearch
 import FHIRStore
+import Foundation
 import Testing
 
 @testable import FHIRInteractions
@@ -235,5 +236,24 @@ import Testing
         #expect(appointment["incomingReferral"] != nil && appointment["basedOn"] == nil)
         #expect(appointment["cancelationReason"] == nil)
         #expect(appointment["participant"]?.arrayValue?.first?["period"] == nil)
+    }
+}
+
+/// The Epic id codec against Foundation's base64 (the reference implementation).
+@Suite struct EpicIDTests {
+    @Test func matchesFoundationBase64AndRoundTrips() {
+        var generator = SystemRandomNumberGenerator()
+        let characters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+        for length in 1...40 {
+            let id = String((0..<length).map { _ in characters.randomElement(using: &generator)! })
+            let expected = Data(id.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: ".").replacingOccurrences(of: "=", with: "")
+            let external = IDScheme.epic.external(id)
+            #expect(external == (expected.count + 2 <= 64 ? "e" + expected + "3" : id))
+            if external != id { #expect(IDScheme.epic.internal(external) == id) }
+        }
+        #expect(IDScheme.epic.internal("e!!3") == nil)
+        #expect(IDScheme.epic.internal("eA3") == nil)
+        #expect(IDScheme.epic.internal("pat-0001") == nil)
     }
 }
