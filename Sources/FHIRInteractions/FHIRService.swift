@@ -86,6 +86,7 @@ public struct FHIRService: Sendable {
             )
         }
         let decision = try authorize(route, request)
+        try checkLock(route)
         // Under a patient-level grant a written body must stay in the compartment (a body that
         // does not parse is left to the interaction, which names the syntax error).
         if decision != .allowed, let body = request.body, let resource = (try? JSONParser.parse(body))?.objectValue {
@@ -108,6 +109,18 @@ public struct FHIRService: Sendable {
         case .operation(let name, let type, let id):
             return try operation(request, name: name, type: type, id: id)
         }
+    }
+
+    /// Writes to a resource locked through the admin API are `locked` (423).
+    func checkLock(_ route: Route) throws(FHIRError) {
+        let target: (String, String)?
+        switch route {
+        case .update(let type, let id), .patch(let type, let id), .delete(let type, let id): target = (type, id)
+        default: target = nil
+        }
+        guard let (type, id) = target, let until = tenant.locks.lockedUntil(type, id, now: clock.now()) else { return }
+        throw FHIRError(
+            .locked, "\(type)/\(id) is being modified by someone else (locked until \(InstantFormat.iso(until))); try again later")
     }
 
     /// Whether unknown parameters are errors for this request.

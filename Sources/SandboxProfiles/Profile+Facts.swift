@@ -93,6 +93,7 @@ extension Profile {
                     .joined(separator: ", ")
             ))
         facts.append(("render.Patient.usualNameCopies", String(render.usualNameCopies)))
+        facts.append(("render.Slot.locationExtension", slotLocationExtension ?? "-"))
         let telecom = render.telecom
         facts.append(
             (

@@ -62,6 +62,9 @@ public struct Profile: Sendable, Equatable {
     public var duplicatePatientScore: Int?
     /// `search.paging` — the vendor's paging links (nil: the engine's own).
     public var paging: PagingStyle.Settings?
+    /// `render.Slot.locationExtension` — an extension URL naming each slot's Location (Cerner's
+    /// scheduling-location); nil: none.
+    public var slotLocationExtension: String?
     /// `render.Patient` — how patients are shown (identifiers, extensions, names, telecom).
     public var patientRendering = PatientRendering.Rules()
     /// `content.utcTimes` — Slot times in UTC with `Z` (Cerner), not the clinic's offset.

@@ -141,8 +141,12 @@ public enum ProfileLoader {
             profile.deviations.append(
                 .init(id: id, reference: try entry.required("reference").string(), what: try entry.required("what").string()))
         }
-        if let render = try map["render"]?.mapping(keys: ["Patient"]), let patient = render["Patient"] {
-            profile.patientRendering = try parsePatientRendering(patient)
+        if let render = try map["render"]?.mapping(keys: ["Patient", "Slot"]) {
+            if let patient = render["Patient"] { profile.patientRendering = try parsePatientRendering(patient) }
+            if let slot = try render["Slot"]?.mapping(keys: ["locationExtension"]), let url = slot["locationExtension"] {
+                profile.slotLocationExtension = try url.string()
+                guard profile.slotLocationExtension!.hasPrefix("http") else { throw url.fail("must be an extension URL") }
+            }
         }
         for item in try map["otherBases"]?.list() ?? [] {
             let entry = try item.mapping(keys: ["fhirBase", "fhirVersion", "resources", "search", "operationParameters"])

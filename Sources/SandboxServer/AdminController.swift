@@ -1,5 +1,6 @@
 import FHIRCore
 import FHIRInteractions
+import FHIRSearch
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -69,6 +70,20 @@ struct AdminController: Sendable {
             "additionalProperties": .bool(false),
         ]))
 
+    static let lockSchema: JSON = .object(
+        JSONObject([
+            "type": .string("object"),
+            "properties": .object(
+                JSONObject([
+                    "profile": .object(JSONObject(["type": .string("string")])),
+                    "type": .object(JSONObject(["type": .string("string")])),
+                    "id": .object(JSONObject(["type": .string("string")])),
+                    "seconds": .object(JSONObject(["type": .string("integer"), "minimum": .int(1)])),
+                ])),
+            "required": .array([.string("profile"), .string("type"), .string("id"), .string("seconds")]),
+            "additionalProperties": .bool(false),
+        ]))
+
     static let routes: [Route] = [
         Route(method: .post, path: "/_admin/reset", summary: "Reset every tenant to its seeded state", requestSchema: nil) {
             controller, _, _ throws(AdminError) in try controller.reset()
@@ -109,6 +124,20 @@ struct AdminController: Sendable {
             summary: "One seed resource as every profile renders it: ?type=Patient&seedId=pat-0001 (vendor ids map back to seed ids)",
             requestSchema: nil
         ) { controller, _, request throws(AdminError) in try controller.compare(request) },
+        Route(method: .get, path: "/_admin/locks", summary: "Resources locked by POST /_admin/locks, per profile", requestSchema: nil) {
+            controller, _, _ in controller.locks()
+        },
+        Route(
+            method: .post, path: "/_admin/locks",
+            summary:
+                "Lock a resource as if someone else were editing it: {\"profile\", \"type\", \"id\" (seed or vendor id), \"seconds\"}; "
+                + "its updates, patches and deletes answer 423 (locked) until then (sandbox time); reset clears locks",
+            requestSchema: lockSchema
+        ) { controller, body, _ throws(AdminError) in try controller.lock(body) },
+        Route(method: .delete, path: "/_admin/locks", summary: "Release every lock", requestSchema: nil) { controller, _, _ in
+            for mount in controller.sandbox.mounts { mount.tenant.locks.removeAll() }
+            return controller.locks()
+        },
         Route(method: .get, path: "/_admin/openapi.json", summary: "This document", requestSchema: nil) { _, _, _ in
             AdminController.openAPI()
         },
@@ -219,6 +248,44 @@ struct AdminController: Sendable {
         }
         sandbox.clock.set(instant, frozen: frozen)
         return clockState()
+    }
+
+    func locks() -> JSON {
+        let now = sandbox.clock.now()
+        var result = JSONObject()
+        for mount in sandbox.mounts {
+            result[mount.profile.name] = .array(
+                mount.tenant.locks.all(now: now).map { lock in
+                    .object(JSONObject(["resource": .string(lock.key), "until": .string(InstantFormat.iso(lock.until))]))
+                })
+        }
+        return .object(result)
+    }
+
+    func lock(_ body: JSON?) throws(AdminError) -> JSON {
+        guard case .object(let object) = body ?? .null else { throw AdminError("expected {\"profile\", \"type\", \"id\", \"seconds\"}") }
+        for key in object.keys where !["profile", "type", "id", "seconds"].contains(key) {
+            throw AdminError("unknown field '\(key)'; allowed: profile, type, id, seconds", field: key)
+        }
+        guard let name = object["profile"]?.stringValue, let mount = sandbox.mount(named: name) else {
+            throw AdminError(
+                "profile must be one of \(sandbox.mounts.map(\.profile.name).joined(separator: ", "))", field: "profile")
+        }
+        guard let type = object["type"]?.stringValue, sandbox.registry.supports(type) else {
+            throw AdminError("type must be a resource type this server serves", field: "type")
+        }
+        guard let given = object["id"]?.stringValue, !given.isEmpty else { throw AdminError("id is required", field: "id") }
+        guard let text = object["seconds"]?.numberText, let seconds = Int64(text), (1...(366 * 86_400)).contains(seconds) else {
+            throw AdminError("seconds must be a whole number from 1 to 31622400", field: "seconds")
+        }
+        // A vendor id (e…3, 12724…, composite) or the seed id.
+        let id = mount.ids.internal(given, type: type) ?? given
+        let until = sandbox.clock.now() + seconds * 1000
+        mount.tenant.locks.lock(type, id, until: until)
+        return .object(
+            JSONObject([
+                "profile": .string(name), "resource": .string("\(type)/\(id)"), "until": .string(InstantFormat.iso(until)),
+            ]))
     }
 
     func advance(_ body: JSON?) throws(AdminError) -> JSON {

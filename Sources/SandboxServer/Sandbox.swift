@@ -94,7 +94,8 @@ public final class Sandbox: Sendable {
                     try store.metadata("seededAt").flatMap { FHIRDateTime.parse($0, form: .instant) }?
                     .startMilliseconds(in: .utc) ?? clock.now()
                 let slots = SlotProvider(
-                    renderer: SlotRenderer(seed: seed, displays: displays, utc: profile.utcTimes),
+                    renderer: SlotRenderer(
+                        seed: seed, displays: displays, utc: profile.utcTimes, locationExtension: profile.slotLocationExtension),
                     holdsByPatch: profile.rules.interactions["Slot"]?.contains("patch") ?? false)
                 let booking = AppointmentBooking(seed: seed, registry: registry, style: profile.writes.appointments, displays: displays)
                 var hooks: [String: any WriteHook] = ["Appointment": booking]

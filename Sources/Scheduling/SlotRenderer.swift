@@ -16,18 +16,22 @@ public struct SlotRenderer: Sendable {
 
     /// Write `start`/`end` in UTC with `Z` (Cerner) instead of the clinic's offset.
     public let utc: Bool
+    /// An extension (this URL) naming the schedule's Location on every slot (Cerner's
+    /// `scheduling-location`); nil: none.
+    public let locationExtension: String?
 
-    public init(seed: Seed, displays: [String: String], utc: Bool = false) {
+    public init(seed: Seed, displays: [String: String], utc: Bool = false, locationExtension: String? = nil) {
         self.seed = seed
         self.displays = displays
         self.utc = utc
+        self.locationExtension = locationExtension
         templates = Dictionary(uniqueKeysWithValues: seed.schedules.map { ($0.id, $0) })
         var fragments: [String: [UInt8]] = [:]
         for template in seed.schedules {
             var typeLists = Set(template.week.values.flatMap { $0 }.map { template.types(of: $0).joined(separator: ",") })
             typeLists.insert(template.types.joined(separator: ","))
             for list in typeLists {
-                fragments[template.id + "|" + list] = Self.fragment(seed, displays, template, list)
+                fragments[template.id + "|" + list] = Self.fragment(seed, displays, template, list, locationExtension)
             }
         }
         self.fragments = fragments
@@ -36,9 +40,18 @@ public struct SlotRenderer: Sendable {
     /// The members every slot of a schedule and visit-type list shares: `serviceType` (the
     /// schedule's service and each visit type), `specialty`, and `appointmentType` for one type.
     static func classification(
-        _ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String
+        _ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String, _ locationExtension: String?
     ) -> JSONObject {
         var object = JSONObject()
+        if let locationExtension, let template {
+            object["extension"] = .array([
+                .object(
+                    JSONObject([
+                        "url": .string(locationExtension),
+                        "valueReference": .object(JSONObject(["reference": .string("Location/\(template.location)")])),
+                    ]))
+            ])
+        }
         let types = typeList.split(separator: ",").map(String.init)
         var services = seed.concept(template?.serviceType, displays)?.arrayValue ?? []
         for code in types {
@@ -61,8 +74,10 @@ public struct SlotRenderer: Sendable {
     }
 
     /// `"serviceType":[...],"specialty":[...],"appointmentType":{...},` (members present only).
-    static func fragment(_ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String) -> [UInt8] {
-        let object = classification(seed, displays, template, typeList)
+    static func fragment(
+        _ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String, _ locationExtension: String?
+    ) -> [UInt8] {
+        let object = classification(seed, displays, template, typeList, locationExtension)
         guard !object.isEmpty else { return [] }
         var bytes = JSON.object(object).bytes
         bytes.removeFirst()
@@ -73,7 +88,8 @@ public struct SlotRenderer: Sendable {
     /// The Slot's JSON bytes, assembled from the row and the pre-rendered fragment.
     public func bytes(_ row: SlotRow, now: Int64) -> [UInt8] {
         let fragment =
-            fragments[row.schedule + "|" + row.typeList] ?? Self.fragment(seed, displays, templates[row.schedule], row.typeList)
+            fragments[row.schedule + "|" + row.typeList]
+            ?? Self.fragment(seed, displays, templates[row.schedule], row.typeList, locationExtension)
         var out: [UInt8] = []
         out.reserveCapacity(fragment.count + 320)
         func raw(_ text: StaticString) { text.withUTF8Buffer { out.append(contentsOf: $0) } }
@@ -113,7 +129,7 @@ public struct SlotRenderer: Sendable {
         meta["versionId"] = .string(String(row.version))
         meta["lastUpdated"] = .string(InstantFormat.iso(row.lastUpdated))
         object["meta"] = .object(meta)
-        for member in Self.classification(seed, displays, template, row.typeList) { object[member.key] = member.value }
+        for member in Self.classification(seed, displays, template, row.typeList, locationExtension) { object[member.key] = member.value }
         object["schedule"] = .object(JSONObject(["reference": .string("Schedule/\(row.schedule)")]))
         object["status"] = .string(status(row, now: now))
         object["start"] = .string(time(row.start))

@@ -144,6 +144,14 @@ import Testing
                 #expect(try JSONParser.parse(renderer.bytes(row, now: now)) == renderer.json(row, now: now), "\(row.id)")
             }
         }
+        // Cerner's shape: UTC times and the scheduling-location extension.
+        let cerner = SlotRenderer(seed: seed, displays: seed.codeDisplays(), utc: true, locationExtension: "https://example.org/location")
+        for row in rows.prefix(50) {
+            let json = try JSONParser.parse(cerner.bytes(row, now: SlotCalendarTests.monday))
+            #expect(json == cerner.json(row, now: SlotCalendarTests.monday))
+            #expect(json["extension"]?.arrayValue?.first?["valueReference"]?["reference"]?.stringValue?.hasPrefix("Location/") == true)
+            #expect(json["start"]?.stringValue?.hasSuffix("Z") == true)
+        }
         var unusual = rows[0]
         unusual = SlotRow(
             id: "x", schedule: unusual.schedule, start: unusual.start, end: unusual.end, status: "busy", types: ["URGENT"], lastUpdated: 0)

@@ -196,3 +196,35 @@ def test_a_slot_is_booked_once(cerner):
     create(cerner, booked_body(slot["id"]))
     again = cerner.post("Appointment", booked_body(slot["id"], patient="pat-0002"))
     assert again.status_code == 409 and again.json()["resourceType"] == "OperationOutcome"
+
+
+def test_slot_names_its_scheduling_location_and_appointments_keep_an_action_comment(cerner):
+    """§2.3: Slots carry the scheduling-location extension (a Location reference); Appointment
+    PATCH may add the action-comment extension, which reads keep beside is-cancelable."""
+    slot = free_slot(cerner)
+    location = [e for e in slot["extension"] if e["url"] == EXTENSION + "scheduling-location"]
+    assert len(location) == 1 and location[0]["valueReference"]["reference"].startswith("Location/")
+    path, appointment = create(cerner, booked_body(slot["id"]))
+    assert any(p["actor"]["reference"] == location[0]["valueReference"]["reference"] for p in appointment["participant"])
+    comment = [{"op": "add", "path": "/extension/-", "value": {"url": EXTENSION + "action-comment", "valueString": "Running late"}}]
+    assert cerner.patch(path, comment, headers={"If-Match": 'W/"0"'}).status_code == 200
+    after = cerner.get(path).json()
+    urls = [e["url"] for e in after["extension"]]
+    assert EXTENSION + "action-comment" in urls and EXTENSION + "is-cancelable" in urls
+    assert next(e["valueString"] for e in after["extension"] if e["url"].endswith("action-comment")) == "Running late"
+
+
+def test_a_locked_appointment_patch_is_423_until_the_lock_lapses(cerner, client):
+    """§2.3 patch errors: 423 Locked when the appointment is being modified by someone else. The
+    admin API locks a resource (by its Cerner id) for a span of sandbox time."""
+    path, appointment = create(cerner, booked_body(free_slot(cerner)["id"]))
+    bad = client.admin("POST", "/_admin/locks", {"profile": "nope", "type": "Appointment", "id": appointment["id"], "seconds": 60})
+    assert bad.status_code == 400 and bad.json()["field"] == "profile"
+    locked = client.admin("POST", "/_admin/locks", {"profile": "cerner", "type": "Appointment", "id": appointment["id"], "seconds": 60})
+    assert locked.status_code == 200, locked.text
+    assert [entry["resource"] for entry in client.admin("GET", "/_admin/locks").json()["cerner"]] == [locked.json()["resource"]]
+    refused = cerner.patch(path, CANCEL, headers={"If-Match": 'W/"0"'})
+    assert refused.status_code == 423 and refused.json()["issue"][0]["code"] == "lock-error"
+    assert cerner.get(path).json()["status"] == "booked"  # reads are not blocked
+    client.admin("POST", "/_admin/clock/advance", {"seconds": 61})
+    assert cerner.patch(path, CANCEL, headers={"If-Match": 'W/"0"'}).status_code == 200

@@ -40,6 +40,8 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let searchCriteriaMissing = Code("searchCriteriaMissing", status: 400, issueType: "required")
         /// A search matches more than the profile serves (e.g. Epic's 100 Patient matches).
         public static let tooManyResults = Code("tooManyResults", status: 400, issueType: "too-costly")
+        /// The resource is being modified by someone else (Cerner's 423; an admin lock here).
+        public static let locked = Code("locked", status: 423, issueType: "lock-error")
         /// A page link whose paging session is gone (Epic's 4113).
         public static let pageExpired = Code("pageExpired", status: 410, issueType: "expired")
         /// A create would duplicate an existing record (Epic's 59141 for patients).
@@ -53,7 +55,7 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
             .malformedRequest, .invalidJSON, .invalidParameter, .unknownParameter, .invalidResource, .businessRule,
             .unauthorized, .forbidden, .notFound, .unknownType, .methodNotAllowed, .notAcceptable, .conflict, .gone,
             .preconditionFailed, .payloadTooLarge, .unsupportedMediaType, .tooManyMatches, .searchCriteriaMissing, .tooManyResults,
-            .pageExpired, .duplicate, .rateLimited, .internalError, .unavailable,
+            .locked, .pageExpired, .duplicate, .rateLimited, .internalError, .unavailable,
         ]
     }
 
