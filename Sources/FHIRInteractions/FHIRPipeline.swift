@@ -27,6 +27,11 @@ public struct FHIRPipeline: Sendable {
     }
 
     public func handle(_ incoming: FHIRRequest) -> FHIRResponse {
+        do {
+            try service.tenant.seedIfNeeded()
+        } catch {
+            return .error(error)
+        }
         var request = incoming
         for step in steps { step.rewrite(&request) }
         var response: FHIRResponse?

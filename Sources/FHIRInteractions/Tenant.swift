@@ -11,15 +11,36 @@ public final class Tenant: Sendable {
     /// Resources "being modified by someone else" until an instant of sandbox time.
     public let locks = ResourceLocks()
 
-    public init(name: String, store: ResourceStore, pages: PageCache = PageCache()) {
+    /// The snapshot still to be copied in on first use (nil: the store holds the tenant's data).
+    private let pendingSeed: Mutex<ResourceStore?>
+
+    /// `seedFrom`: a snapshot copied into the store on the tenant's first request rather than
+    /// now, so a mounted profile nobody calls costs no copy (start-up and memory).
+    public init(name: String, store: ResourceStore, pages: PageCache = PageCache(), seedFrom snapshot: ResourceStore? = nil) {
         self.name = name
         self.store = store
         self.pages = pages
+        pendingSeed = Mutex(snapshot)
     }
 
-    /// Back to the snapshot's content; cached pages and locks are dropped.
+    /// Copies the pending snapshot in (once; concurrent first requests wait for it).
+    public func seedIfNeeded() throws(FHIRError) {
+        try pendingSeed.withLock { (pending: inout ResourceStore?) throws(FHIRError) in
+            guard let snapshot = pending else { return }
+            try store.restore(from: snapshot)
+            pending = nil
+        }
+    }
+
+    /// Whether the store holds data yet (false until the first request of a lazily seeded tenant).
+    public var isSeeded: Bool { pendingSeed.withLock { $0 == nil } }
+
+    /// Back to the snapshot's content; cached pages and locks are dropped. A tenant not seeded
+    /// yet stays that way (its first request copies the snapshot).
     public func reset(from snapshot: ResourceStore) throws(FHIRError) {
-        try store.restore(from: snapshot)
+        try pendingSeed.withLock { (pending: inout ResourceStore?) throws(FHIRError) in
+            if pending == nil { try store.restore(from: snapshot) }
+        }
         pages.removeAll()
         locks.removeAll()
     }

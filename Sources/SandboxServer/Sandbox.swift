@@ -88,8 +88,8 @@ public final class Sandbox: Sendable {
             for profile in profiles {
                 let path = configuration.dataDirectory.map { "\($0)/\(profile.name).sqlite" }
                 let store = try ResourceStore(path: path, extractor: extractor)
-                let tenant = Tenant(name: profile.name, store: store)
-                if try store.metadata("seed") == nil { try tenant.reset(from: snapshot) }
+                // An empty store is seeded from the snapshot on its first request.
+                let tenant = Tenant(name: profile.name, store: store, seedFrom: try store.metadata("seed") == nil ? snapshot : nil)
                 let seededAt =
                     try store.metadata("seededAt").flatMap { FHIRDateTime.parse($0, form: .instant) }?
                     .startMilliseconds(in: .utc) ?? clock.now()
@@ -175,7 +175,10 @@ public final class Sandbox: Sendable {
                 }
                 let auth = AuthorizationServer(
                     profile: profile.name, settings: profile.auth, clients: clients, signer: signer, clock: clock, random: random,
-                    patients: { Self.pickerPatients(store) }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get),
+                    patients: {
+                        try? tenant.seedIfNeeded()
+                        return Self.pickerPatients(store)
+                    }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get),
                     shownPatient: { [scheme = profile.idScheme] in scheme.external($0, type: "Patient") })
                 mounts.append(
                     Mount(

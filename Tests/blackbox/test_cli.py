@@ -357,3 +357,28 @@ def test_profile_schema_matches_the_loader_and_every_profile(tmp_path):
     linted = run("profiles", "lint", str(bad))
     known = set(re.search(r"known: ([^)]*)\)", linted.stderr).group(1).split(", "))
     assert known == set(properties["errors"]["properties"]["codes"]["propertyNames"]["enum"])
+
+
+def test_tenants_are_seeded_on_their_first_request(tmp_path):
+    """A mounted profile copies the seeded clinic on its first request, not at start-up: many
+    simultaneous first requests all see the whole clinic (it is copied once), and a reset before
+    any request leaves the tenant to be seeded later."""
+    import concurrent.futures
+    from test_vendor_auth import CERNER_AUTH, CERNER_BASE, backend
+    server = Sandbox("--clock", CLOCK)
+    try:
+        assert requests.post(server.origin + "/_admin/reset", timeout=30).status_code == 200
+        token = backend(server.origin + CERNER_AUTH + "/token", "system/Patient.read").json()["access_token"]
+
+        def read(n):
+            response = requests.get(f"{server.origin}{CERNER_BASE}/Patient/12724{n:04d}", timeout=60,
+                                    headers={"Authorization": f"Bearer {token}"})
+            return response.status_code, response.json()["id"]
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(read, range(1, 33)))
+        assert results == [(200, f"12724{n:04d}") for n in range(1, 33)]
+        generic = requests.get(server.origin + "/fhir/r4/Patient?_summary=count", timeout=30).json()
+        assert generic["total"] == 320
+    finally:
+        server.stop()
