@@ -32,9 +32,6 @@ public final class Tenant: Sendable {
         }
     }
 
-    /// Whether the store holds data yet (false until the first request of a lazily seeded tenant).
-    public var isSeeded: Bool { pendingSeed.withLock { $0 == nil } }
-
     /// Back to the snapshot's content; cached pages and locks are dropped. A tenant not seeded
     /// yet stays that way (its first request copies the snapshot).
     public func reset(from snapshot: ResourceStore) throws(FHIRError) {
@@ -54,8 +51,6 @@ public final class ResourceLocks: Sendable {
     public init() {}
 
     public func lock(_ type: String, _ id: String, until: Int64) { state.withLock { $0["\(type)/\(id)"] = until } }
-
-    public func unlock(_ type: String, _ id: String) { state.withLock { $0["\(type)/\(id)"] = nil } }
 
     /// The instant the lock lapses, if `type/id` is locked at `now`.
     public func lockedUntil(_ type: String, _ id: String, now: Int64) -> Int64? {
