@@ -225,21 +225,48 @@ public struct PatientRendering: FHIRRequestStep {
                     template.replacing("{number}", with: number).replacing("{index}", with: String(index)).replacing("{kind}", with: kind))
             }
             if object["system"]?.stringValue == "phone", let value = object["value"]?.stringValue {
-                let digits = style.phoneDigits ? value.filter(\.isNumber) : value
+                // "309-555-0100 x345" / "ext. 345": the number, and the extension apart (Cerner:
+                // contactpoint-extension).
+                let (number, phoneExtension) = style.phoneDigits ? Self.splitExtension(value) : (value, nil)
+                let digits = style.phoneDigits ? number.filter(\.isNumber) : value
                 object["value"] = .string(digits)
+                var extensions: [JSON] = []
                 if style.telAddressExtension {
-                    result["extension"] = .array([
+                    extensions.append(
                         .object(
                             JSONObject([
-                                "url": .string("http://hl7.org/fhir/StructureDefinition/iso21090-TEL-address"),
-                                "valueUrl": .string(digits),
-                            ]))
-                    ])
+                                "url": .string("http://hl7.org/fhir/StructureDefinition/iso21090-TEL-address"), "valueUrl": .string(digits),
+                            ])))
                 }
+                if let phoneExtension {
+                    extensions.append(
+                        .object(
+                            JSONObject([
+                                "url": .string("http://hl7.org/fhir/StructureDefinition/contactpoint-extension"),
+                                "valueString": .string(phoneExtension),
+                            ])))
+                }
+                if !extensions.isEmpty { result["extension"] = .array(extensions) }
             }
             for member in object where member.key != "id" && member.key != "extension" { result[member.key] = member.value }
             if style.rank { result["rank"] = .int(index + 1) }
             return .object(result)
         }
+    }
+
+    /// A phone text split at an extension marker (`x`, `ext`, `ext.`, `extension`), e.g.
+    /// `309-555-0100 x345` → (`309-555-0100`, `345`).
+    static func splitExtension(_ value: String) -> (number: String, extension: String?) {
+        for marker in ["extension", "ext.", "ext", "x"] {
+            guard
+                let range = [marker, marker.uppercased(), marker.prefix(1).uppercased() + marker.dropFirst()]
+                    .compactMap({ value.ranges(of: $0).last }).max(by: { $0.lowerBound < $1.lowerBound })
+            else { continue }
+            let tail = String(value[range.upperBound...]).filter(\.isNumber)
+            let head = String(value[..<range.lowerBound])
+            guard !tail.isEmpty, head.filter(\.isNumber).count >= 7 else { continue }
+            return (head, tail)
+        }
+        return (value, nil)
     }
 }

@@ -224,3 +224,21 @@ def test_composite_dashed_slot_schedule_and_coverage_ids(cerner, client):
     assert re.fullmatch(r"394814009-\d{8}-\d{8}-0", compared["profiles"]["cerner"]["id"])
     coverage = client.admin("GET", "/_admin/compare?type=Coverage&seedId=cov-0001").json()["profiles"]["cerner"]
     assert coverage["id"] == "127240001-490000001-490000001" and coverage["status"] == 200
+
+
+def test_a_phone_extension_is_raw_digits_plus_contactpoint_extension(client):
+    """§2.4: phone values are raw digits; the extension number sits in the contactpoint-extension
+    extension as a valueString ("345")."""
+    token = backend(client.origin + CERNER_AUTH + "/token", "system/Patient.read system/Patient.write").json()["access_token"]
+    cerner = Client(client.origin, base=CERNER_BASE)
+    cerner.session.headers["Authorization"] = f"Bearer {token}"
+    created = cerner.post("Patient", {"resourceType": "Patient", "name": [{"family": "Lindqvist", "given": ["Ada"]}],
+                                      "telecom": [{"system": "phone", "value": "(309) 555-0100 x345", "use": "work"}]})
+    assert created.status_code == 201
+    path = created.headers["Location"].split(CERNER_BASE + "/")[1].split("/_history")[0]
+    phone = cerner.get(path).json()["telecom"][0]
+    assert phone["value"] == "3095550100"
+    assert {"url": "http://hl7.org/fhir/StructureDefinition/contactpoint-extension", "valueString": "345"} in phone["extension"]
+    assert {"url": "http://hl7.org/fhir/StructureDefinition/iso21090-TEL-address", "valueUrl": "3095550100"} in phone["extension"]
+    # Written to the cerner tenant only: the generic profile's copy of the clinic has no such patient.
+    assert client.get("Patient?family=Lindqvist").json()["total"] == 0
