@@ -1,0 +1,86 @@
+import FHIRCore
+import FHIRInteractions
+import FHIRSearch
+import Foundation
+import SandboxAuth
+import YAMLReader
+
+/// The `auth` section of a profile.
+extension ProfileLoader {
+    static func parseAuth(_ value: YAMLValue) throws(YAMLError) -> AuthSettings {
+        // `auth: required` (DESIGN.md's shorthand) is `auth: {mode: required}`.
+        if (try? value.entries()) == nil, let mode = try? Self.choice(value, AuthSettings.Mode.self) {
+            var auth = AuthSettings()
+            auth.mode = mode
+            return auth
+        }
+        let map = try value.mapping(keys: [
+            "mode", "path", "tokenFormat", "tokenSeconds", "errorStyle", "scopeResponse", "unregisteredScopes", "wildcardScopes",
+            "ecdsaRequiresJwksUri",
+            "maxJTILength", "forbiddenDescription", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens", "clientAuthMethods",
+            "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType",
+        ])
+        var auth = AuthSettings()
+        func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
+            try Self.choice(map[key], type)
+        }
+        func positive(_ key: String) throws(YAMLError) -> Int? {
+            guard let item = map[key] else { return nil }
+            let number = try item.int()
+            guard number >= 1 else { throw item.fail("must be at least 1") }
+            return number
+        }
+        auth.mode = try choice("mode", AuthSettings.Mode.self) ?? auth.mode
+        auth.tokenFormat = try choice("tokenFormat", AuthSettings.TokenFormat.self) ?? auth.tokenFormat
+        if let item = map["path"] {
+            let path = try item.string()
+            guard path.hasPrefix("/"), !path.hasSuffix("/"), !path.hasPrefix("/_") else {
+                throw item.fail("must be an absolute path like /fhir/auth without a trailing slash, not under /_")
+            }
+            auth.path = path
+        }
+        auth.tokenSeconds = try positive("tokenSeconds") ?? auth.tokenSeconds
+        auth.errorStyle = try choice("errorStyle", AuthSettings.ErrorStyle.self) ?? auth.errorStyle
+        auth.scopeResponse = try choice("scopeResponse", AuthSettings.ScopeResponse.self) ?? auth.scopeResponse
+        auth.unregisteredScopes = try choice("unregisteredScopes", AuthSettings.UnregisteredScopes.self) ?? auth.unregisteredScopes
+        if let item = map["wildcardScopes"] { auth.wildcardScopes = try item.bool() }
+        if let item = map["ecdsaRequiresJwksUri"] { auth.ecdsaRequiresJwksUri = try item.bool() }
+        auth.maxJTILength = try positive("maxJTILength") ?? auth.maxJTILength
+        if let item = map["forbiddenDescription"] { auth.forbiddenDescription = try item.string() }
+        if let item = map["tenant"] { auth.tenant = try item.string() }
+        auth.codeSeconds = try positive("codeSeconds") ?? auth.codeSeconds
+        auth.refreshDays = try positive("refreshDays") ?? auth.refreshDays
+        auth.assertionMaxSeconds = try positive("assertionMaxSeconds") ?? auth.assertionMaxSeconds
+        if let item = map["rotateRefreshTokens"] { auth.rotateRefreshTokens = try item.bool() }
+        if let item = map["pkcePlain"] { auth.pkcePlain = try item.bool() }
+        auth.scopeSyntax = try choice("scopeSyntax", ScopeSyntax.self) ?? auth.scopeSyntax
+        if let item = map["tokenType"] {
+            auth.tokenType = try item.string()
+            guard auth.tokenType.lowercased() == "bearer" else { throw item.fail("must be Bearer or bearer") }
+        }
+        if let item = map["clientAuthMethods"] {
+            var methods = Set<AuthSettings.ClientAuthMethod>()
+            for text in try item.strings() {
+                guard let method = AuthSettings.ClientAuthMethod(rawValue: text) else {
+                    throw item.fail(
+                        "'\(text)' is not one of \(AuthSettings.ClientAuthMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                methods.insert(method)
+            }
+            auth.clientAuthMethods = methods
+        }
+        if let item = map["assertionAlgorithms"] {
+            var algorithms = Set<JWSAlgorithm>()
+            for text in try item.strings() {
+                guard let algorithm = JWSAlgorithm(rawValue: text) else {
+                    throw item.fail(
+                        "'\(text)' is not one of \(JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (none and HS* are never accepted)"
+                    )
+                }
+                algorithms.insert(algorithm)
+            }
+            auth.assertionAlgorithms = algorithms
+        }
+        return auth
+    }
+}
