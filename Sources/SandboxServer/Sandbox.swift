@@ -109,20 +109,31 @@ public final class Sandbox: Sendable {
                 settings.strictByDefault = profile.unknownParameters == .strict
                 settings.rules = profile.rules
                 let scheduling = SchedulingContext(seed: seed, displays: displays, holdMinutes: seed.holdMinutes)
-                let operations = (scheduling.operations() + [PatientMatch()]).filter { operation in
-                    profile.rules.operations.map { $0.contains("\(operation.type)/$\(operation.name)") } ?? true
+                let registry = registry
+                let zone = loaded.zone
+                // One base's service: the profile's tenant, hooks and slots, with its own surface
+                // (types and search parameters: parsing and the CapabilityStatement follow it;
+                // indexes are still extracted with the full registry, shared by every tenant).
+                func makeService(
+                    types: Set<String>, searchParameters: [String: [String]], settings: FHIRServiceSettings, operations names: [String]?,
+                    advertised: Bool, oauthBase: String
+                ) -> FHIRService {
+                    var surface = registry.removing(Set(registry.resourceTypes).subtracting(types))
+                    for (type, names) in searchParameters { surface = surface.restricting(type, to: Set(names)) }
+                    let operations = (scheduling.operations() + [PatientMatch()]).filter { operation in
+                        names.map { $0.contains("\(operation.type)/$\(operation.name)") } ?? true
+                    }
+                    var capabilities = Self.capabilities(
+                        profile, registry: surface, slots: slots, operations: advertised ? operations : [],
+                        interactions: settings.rules.interactions)
+                    capabilities.oauth = capabilities.oauth.map { (oauthBase, $0.uris) }
+                    return FHIRService(
+                        tenant: tenant, clock: clock, random: random, registry: surface, zone: zone, settings: settings,
+                        capabilities: capabilities, providers: ["Slot": slots], hooks: hooks, operations: operations)
                 }
-                // The profile's own surface: types, search parameters. Parsing and the
-                // CapabilityStatement follow it (indexes are still extracted with the full
-                // registry, shared by every tenant).
-                var served = registry.removing(Set(profile.excludedTypes))
-                for (type, names) in profile.searchParameters { served = served.restricting(type, to: Set(names)) }
-                let service = FHIRService(
-                    tenant: tenant, clock: clock, random: random, registry: served, zone: loaded.zone, settings: settings,
-                    capabilities: Self.capabilities(
-                        profile, registry: served, slots: slots, operations: operations, interactions: profile.rules.interactions),
-                    providers: ["Slot": slots], hooks: hooks,
-                    operations: operations)
+                let service = makeService(
+                    types: Set(registry.resourceTypes).subtracting(profile.excludedTypes), searchParameters: profile.searchParameters,
+                    settings: settings, operations: profile.rules.operations, advertised: true, oauthBase: profile.fhirBase)
                 try scheduling.recoverHolds(service: service)
                 let sweeper = HoldSweeper(context: scheduling, service: { service })
                 let format = JSONOnlyFormat(
@@ -147,23 +158,14 @@ public final class Sandbox: Sendable {
                 var others: [(base: Profile.Base, pipeline: FHIRPipeline)] = []
                 for base in profile.otherBases {
                     // Same tenant, scheduling state, hooks and rules; its own surface.
-                    var surface = registry.removing(Set(registry.resourceTypes).subtracting(base.types))
-                    for (type, names) in base.searchParameters { surface = surface.restricting(type, to: Set(names)) }
                     var baseSettings = settings
                     baseSettings.rules.interactions = base.interactions
                     baseSettings.rules.operations = base.operations
                     baseSettings.operationParameters = base.operationParameters
-                    let baseOperations = (scheduling.operations() + [PatientMatch()]).filter {
-                        base.operations.contains("\($0.type)/$\($0.name)")
-                    }
-                    var capabilities = Self.capabilities(
-                        profile, registry: surface, slots: slots, operations: base.advertiseOperations ? baseOperations : [],
-                        interactions: base.interactions)
-                    capabilities.oauth = capabilities.oauth.map { (base.fhirBase, $0.uris) }
-                    let baseService = FHIRService(
-                        tenant: tenant, clock: clock, random: random, registry: surface, zone: loaded.zone, settings: baseSettings,
-                        capabilities: capabilities, providers: ["Slot": slots],
-                        hooks: hooks, operations: baseOperations)
+                    let baseService = makeService(
+                        types: Set(base.types), searchParameters: base.searchParameters, settings: baseSettings,
+                        operations: base.operations,
+                        advertised: base.advertiseOperations, oauthBase: base.fhirBase)
                     let release: [any FHIRRequestStep] = base.release == .stu3 ? [STU3Rendering()] : []
                     others.append(
                         (
