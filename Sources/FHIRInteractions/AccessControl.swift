@@ -66,7 +66,7 @@ extension FHIRService {
         return try store.read(type, id) != nil
     }
 
-    static func outsideCompartment(_ type: String, _ id: String, _ patient: String) -> FHIRError {
+    public static func outsideCompartment(_ type: String, _ id: String, _ patient: String) -> FHIRError {
         FHIRError(.forbidden, "\(type)/\(id) is outside the compartment of Patient/\(patient), the patient this token is for")
     }
 
@@ -99,7 +99,7 @@ extension FHIRService {
 
     /// A resource written under a patient-level grant must be that patient (Patient) or refer
     /// to that patient and no other.
-    static func checkWrite(_ resource: JSONObject, type: String, id: String?, decision: Access.Decision) throws(FHIRError) {
+    public static func checkWrite(_ resource: JSONObject, type: String, id: String?, decision: Access.Decision) throws(FHIRError) {
         guard case .compartment(let patient) = decision else { return }
         if type == "Patient" {
             guard id == patient else {

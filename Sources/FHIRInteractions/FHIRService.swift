@@ -16,6 +16,10 @@ public struct FHIRServiceSettings: Sendable {
     public var rules = ProfileRules()
     /// Vendor names for operation parameters, by `Type/$name`, in preference order.
     public var operationParameters: [String: [OperationParameters.Alias]] = [:]
+    /// Most entries one batch or transaction Bundle may carry.
+    public var maxBundleEntries = 500
+    /// Largest batch or transaction response, in bytes.
+    public var maxResponseBytes = 16 << 20
 
     public init() {}
 }

@@ -26,6 +26,14 @@ public struct OperationInvocation: Sendable {
     public let id: String?
     public let parameters: OperationParameters
     public let request: FHIRRequest
+
+    /// The patient whose compartment confines this call's access to `type` (a patient-level
+    /// token), or nil when the call is not confined. Operations obey the same compartment rules
+    /// as read and search: results outside it are left out, writes outside it refused.
+    public func compartment(_ type: String, _ action: Access.Action) -> String? {
+        guard case .compartment(let patient)? = request.access?.decide(type, action) else { return nil }
+        return patient
+    }
 }
 
 /// Operation input, from the query string (GET, or POST with a form body) or a `Parameters`
@@ -148,6 +156,8 @@ extension OperationParameters.Value {
 public struct FHIRWriter {
     let service: FHIRService
     let tx: StoreTransaction
+    /// The caller's access: every write is checked against its scopes and compartment.
+    let access: Access?
 
     /// The underlying store transaction, for reads hooks share (e.g. "is this patient new").
     public var transaction: StoreTransaction { tx }
@@ -166,6 +176,11 @@ public struct FHIRWriter {
         var object = resource
         object["resourceType"] = .string(type)
         try service.validate(.object(object))
+        if let access {
+            let exists = try id.map { id throws(FHIRError) in try tx.current(type, id).map { !$0.deleted } ?? false } ?? false
+            let decision = try access.require(type, exists ? .update : .create)
+            try FHIRService.checkWrite(object, type: type, id: id, decision: decision)
+        }
         if let id {
             object.set("id", .string(id), after: "resourceType")
             return try service.updateCore(tx, type: type, id: id, resource: object, ifMatch: nil).stored
@@ -176,8 +191,10 @@ public struct FHIRWriter {
 
 extension FHIRService {
     /// Runs `body` in one store transaction with a writer: all its writes land, or none.
-    public func write<T: Sendable>(_ body: (FHIRWriter) throws(FHIRError) -> T) throws(FHIRError) -> T {
-        try store.write { tx throws(FHIRError) in try body(FHIRWriter(service: self, tx: tx)) }
+    /// With `access` (the caller's), every write is checked against its scopes and patient
+    /// compartment, as a REST write would be.
+    public func write<T: Sendable>(as access: Access? = nil, _ body: (FHIRWriter) throws(FHIRError) -> T) throws(FHIRError) -> T {
+        try store.write { tx throws(FHIRError) in try body(FHIRWriter(service: self, tx: tx, access: access)) }
     }
 
     /// A search inside the service's store, for operations (result keys in order).

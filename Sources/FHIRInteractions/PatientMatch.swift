@@ -13,6 +13,9 @@ public struct PatientMatch: OperationHandler {
     /// Searches patients.
     public var access: [(type: String, action: Access.Action)] { [("Patient", .search)] }
 
+    /// The most matches `$match` returns; a larger `count` is clamped to it.
+    public static let maxCount = 100
+
     public init() {}
 
     public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
@@ -21,12 +24,20 @@ public struct PatientMatch: OperationHandler {
             throw FHIRError(.invalidParameter, "$match needs a Patient in the 'resource' parameter", expression: ["resource"])
         }
         let onlyCertain = input.string("onlyCertainMatches") == "true"
-        let count = input.string("count").flatMap { Int($0) } ?? 10
+        var count = 10
+        if let text = input.string("count") {
+            guard let value = Int(text), value >= 1 else {
+                throw FHIRError(.invalidParameter, "count must be a positive integer, not '\(text)'", expression: ["count"])
+            }
+            count = min(value, Self.maxCount)
+        }
         let parser = service.searchParser()
         var scored = try service.read { reader throws(FHIRError) in
             try Self.scores(of: patient, parser: parser) { query throws(FHIRError) in try reader.bodies(try reader.search(query)) }
         }
         scored.removeAll { onlyCertain && $0.score < 90 }
+        // A patient-level token sees only its own patient among the matches.
+        if let confined = invocation.compartment("Patient", .search) { scored.removeAll { $0.id != confined } }
         scored.sort { ($0.score, $1.id) > ($1.score, $0.id) }
         var bundle = BundleBuilder(type: "searchset", id: service.random.uuid(), timestamp: InstantFormat.iso(service.clock.now()))
         bundle.total = min(scored.count, count)
@@ -43,8 +54,14 @@ public struct PatientMatch: OperationHandler {
     /// Existing patients that resemble `patient`, scored out of 100 (45 and up kept): family 35,
     /// given 25 (initial only 10), birth date 30, phone 20. `search` runs a Patient query and
     /// returns the matches' bodies (in a read or inside a write transaction).
+    ///
+    /// `minimum` above 60 means a candidate must agree on two of family, birth date and phone
+    /// (no single one with the given name reaches it), so candidates are fetched by pairs of
+    /// indexed criteria instead of one criterion at a time: the duplicate check stays an index
+    /// lookup however many patients share a birth date.
     public static func scores(
-        of patient: JSONObject, parser: SearchQueryParser, search: (SearchQuery) throws(FHIRError) -> [(VersionKey, [UInt8])]
+        of patient: JSONObject, parser: SearchQueryParser, minimum: Int = 45,
+        search: (SearchQuery) throws(FHIRError) -> [(VersionKey, [UInt8])]
     ) throws(FHIRError) -> [(score: Int, id: String, body: [UInt8])] {
         let name = patient["name"]?.arrayValue?.first
         let family = name?["family"]?.stringValue.map(StringFolding.fold)
@@ -61,6 +78,15 @@ public struct PatientMatch: OperationHandler {
         if let family { criteria.append([("family", family)]) }
         if let birthDate { criteria.append([("birthdate", birthDate)]) }
         for phone in phones { criteria.append([("phone", String(phone.suffix(10)))]) }
+        if minimum > 60 {
+            var pairs: [[(name: String, value: String)]] = []
+            for first in criteria.indices {
+                for second in criteria.indices where second > first && criteria[first][0].name != criteria[second][0].name {
+                    pairs.append(criteria[first] + criteria[second])
+                }
+            }
+            criteria = pairs
+        }
         var candidates: [(VersionKey, [UInt8])] = []
         var seen = Set<String>()
         for parameters in criteria {
@@ -88,7 +114,7 @@ public struct PatientMatch: OperationHandler {
                 })
             if phones.contains(where: { existingPhones.contains(String($0.suffix(10))) }) { score += 20 }
             score = min(score, 100)
-            guard score >= 45 else { continue }
+            guard score >= max(45, minimum) else { continue }
             scored.append((score, key.id, body))
         }
         return scored
@@ -113,7 +139,7 @@ public struct DuplicatePatients: WriteHook {
         -> JSONObject
     {
         guard old == nil, resource["name"] != nil || resource["birthDate"] != nil else { return resource }
-        let matches = try PatientMatch.scores(of: resource, parser: parser) { query throws(FHIRError) in
+        let matches = try PatientMatch.scores(of: resource, parser: parser, minimum: threshold) { query throws(FHIRError) in
             var found: [(VersionKey, [UInt8])] = []
             for key in try tx.search(query) {
                 if let stored = try tx.current(key.type, key.id), !stored.deleted, let body = stored.body { found.append((key, body)) }

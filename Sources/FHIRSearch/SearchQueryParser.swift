@@ -9,6 +9,11 @@ public struct SearchQueryParser: Sendable {
     public let registry: SearchRegistry
     public let zone: TimeZoneRule
     public let maxCount: Int
+    /// Most comma-separated (OR) values one parameter may carry; more would build a query
+    /// SQLite refuses ("Expression tree is too large").
+    public static let maxValuesPerParameter = 200
+    /// Most parameters (AND clauses, includes, sorts) one search may carry.
+    public static let maxParameters = 64
     /// Parameters the transport layer consumes (`_format`, `_pretty`): neither applied nor unknown.
     public static let transportParameters: Set<String> = ["_format", "_pretty"]
 
@@ -22,9 +27,19 @@ public struct SearchQueryParser: Sendable {
         -> SearchQuery
     {
         var query = SearchQuery(type: type)
-        for (name, value) in parameters {
-            if Self.transportParameters.contains(name) { continue }
-            if value.isEmpty { continue }
+        let counted = parameters.filter { !Self.transportParameters.contains($0.name) && !$0.value.isEmpty }
+        guard counted.count <= Self.maxParameters else {
+            throw FHIRError(
+                .invalidParameter,
+                "a search may have at most \(Self.maxParameters) parameters (this one has \(counted.count)); narrow it or split it",
+                expression: [counted[Self.maxParameters].name])
+        }
+        for (name, value) in counted {
+            if name.hasPrefix("_sort") || name.hasPrefix("_include") || name.hasPrefix("_revinclude"),
+                value.split(separator: ",").count > Self.maxValuesPerParameter
+            {
+                throw invalid("'\(name)' has more than \(Self.maxValuesPerParameter) comma-separated values", name)
+            }
             switch name {
             case "_count":
                 guard let count = Int(value), count >= 0 else {
@@ -127,7 +142,13 @@ public struct SearchQueryParser: Sendable {
             return SearchClause(parameter: parameter, modifier: "missing", missing: value == "true")
         }
         var values: [SearchValue] = []
-        for raw in Self.splitValues(value) {
+        let raws = Self.splitValues(value)
+        guard raws.count <= Self.maxValuesPerParameter else {
+            throw invalid(
+                "'\(name)' has \(raws.count) comma-separated values; at most \(Self.maxValuesPerParameter) are accepted (split the search)",
+                name)
+        }
+        for raw in raws {
             values.append(try parseValue(raw, parameter: parameter, typeModifier: typeModifier, name: name, now: now))
         }
         return SearchClause(parameter: parameter, modifier: typeModifier == nil ? modifier : nil, values: values)

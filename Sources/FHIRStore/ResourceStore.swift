@@ -1,3 +1,4 @@
+import CSQLite
 import FHIRCore
 import FHIRSearch
 
@@ -10,12 +11,15 @@ public final class ResourceStore: Sendable {
     /// The database file, or nil in memory.
     public let path: String?
 
-    /// Opens (and migrates) a store at `path`, or in memory when nil.
-    public init(path: String?, extractor: IndexExtractor) throws(FHIRError) {
+    /// Opens (and migrates) a store at `path`, or in memory when nil. `maxBytes` bounds what the
+    /// database may hold (in memory, what it may take of RAM): a write past it fails with
+    /// `insufficientStorage` (507) and changes nothing.
+    public init(path: String?, extractor: IndexExtractor, maxBytes: Int? = nil) throws(FHIRError) {
         let db: SQLiteConnection
         do {
             db = try SQLiteConnection(path: path)
             try Schema.migrate(db)
+            if let maxBytes { try db.execute("PRAGMA max_page_count = \(max(1, maxBytes / 4096))") }
         } catch {
             throw FHIRError(.internalError, "cannot open store: \(error.message)")
         }
@@ -80,13 +84,18 @@ public final class ResourceStore: Sendable {
                 do throws(StoreError) {
                     try db.execute("RELEASE tx")
                 } catch {
-                    try? db.execute("ROLLBACK TO tx")
-                    try? db.execute("RELEASE tx")
+                    if sqlite3_get_autocommit(db.handle) == 0 {
+                        try? db.execute("ROLLBACK TO tx")
+                        try? db.execute("RELEASE tx")
+                    }
                     throw error
                 }
             case .failure:
-                try db.execute("ROLLBACK TO tx")
-                try db.execute("RELEASE tx")
+                // SQLite may already have rolled back on a full database: then there is nothing to undo.
+                if sqlite3_get_autocommit(db.handle) == 0 {
+                    try db.execute("ROLLBACK TO tx")
+                    try db.execute("RELEASE tx")
+                }
             }
             return result
         }
@@ -173,6 +182,15 @@ public final class ResourceStore: Sendable {
         }
     }
 
+    /// Moves the write-ahead log into the database file (file stores; a no-op in memory).
+    public func checkpoint() throws(FHIRError) {
+        guard path != nil else { return }
+        try locked { db throws(StoreError) in
+            db.resetStatements()
+            try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
     /// Gathers planner statistics (`ANALYZE`), so searches drive from the index side tables
     /// instead of scanning every resource of a type. Copies made with `restore` inherit them.
     public func analyze() throws(FHIRError) {
@@ -196,5 +214,12 @@ public final class ResourceStore: Sendable {
 }
 
 extension StoreError {
-    var fhir: FHIRError { FHIRError(.internalError, "storage failure: \(message)") }
+    var fhir: FHIRError {
+        if code & 0xFF == SQLITE_FULL {
+            return FHIRError(
+                .insufficientStorage,
+                "this sandbox holds as much data as it may (--max-sandbox-mb); nothing was written: reset it (POST /_admin/reset)")
+        }
+        return FHIRError(.internalError, "storage failure: \(message)")
+    }
 }

@@ -91,6 +91,12 @@ final class SQLiteConnection: @unchecked Sendable {
         guard step == SQLITE_DONE, finish == SQLITE_OK else { throw error(step == SQLITE_DONE ? finish : step) }
     }
 
+    /// Resets every cached statement, so none holds a read transaction open (a checkpoint can
+    /// then move the whole log into the database file).
+    func resetStatements() {
+        for statement in statements.values { sqlite3_reset(statement.handle) }
+    }
+
     var changes: Int { Int(sqlite3_changes(handle)) }
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 }

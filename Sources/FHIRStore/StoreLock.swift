@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -8,9 +10,16 @@
 /// priority-inheritance futex whose contended path goes through the kernel's rt_mutex; under
 /// 64 concurrent requests that cost ~16% of the search benchmark. A normal mutex spins briefly
 /// in user space first.
+///
+/// Re-entrant on the thread that holds it: a read inside a write transaction (a transaction's
+/// GET entries, which must see its writes and roll back with them) runs on the same connection
+/// instead of deadlocking.
 final class StoreLock<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
+    /// The thread holding the lock (0: none). Only the holder stores its own id, so a thread
+    /// that reads its own id here holds the lock.
+    private let owner = Atomic<UInt>(0)
 
     init(_ value: Value) {
         self.value = value
@@ -30,8 +39,22 @@ final class StoreLock<Value>: @unchecked Sendable {
     }
 
     func withLock<T, E: Error>(_ body: (Value) throws(E) -> T) throws(E) -> T {
+        let me = Self.currentThread()
+        if owner.load(ordering: .acquiring) == me { return try body(value) }
         pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        owner.store(me, ordering: .releasing)
+        defer {
+            owner.store(0, ordering: .releasing)
+            pthread_mutex_unlock(mutex)
+        }
         return try body(value)
+    }
+
+    private static func currentThread() -> UInt {
+        #if canImport(Glibc)
+            UInt(pthread_self())
+        #else
+            UInt(bitPattern: pthread_self())
+        #endif
     }
 }

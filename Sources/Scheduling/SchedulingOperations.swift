@@ -132,7 +132,13 @@ public struct FindOperation: OperationHandler {
                 expression: [input.spelling(of: "end")])
         }
         var notes: [FHIRError.Issue] = []
-        let count = input.string("_count").flatMap { Int($0) } ?? 20
+        var count = 20
+        if let text = input.string("_count") {
+            guard let value = Int(text), value >= 1 else {
+                throw FHIRError(.invalidParameter, "_count must be a positive integer, not '\(text)'", expression: ["_count"])
+            }
+            count = min(value, service.settings.maxPageSize)
+        }
 
         // Actor types AND; repeated values OR, in preference order.
         let practitioners = input.strings("practitioner").map(SchedulingContext.id(fromReference:))
@@ -144,7 +150,7 @@ public struct FindOperation: OperationHandler {
             for token in input.strings(name) {
                 let code = token.split(separator: "|").last.map(String.init) ?? token
                 if let type = seed.appointmentTypes.first(where: { $0.code == code || $0.v2 == code }) {
-                    visitTypes.append(type)
+                    if !visitTypes.contains(where: { $0.code == type.code }) { visitTypes.append(type) }
                 } else if let note = dialect.note(
                     .init(
                         severity: "warning", code: "code-invalid",
@@ -163,6 +169,9 @@ public struct FindOperation: OperationHandler {
                     message: "\(input.spelling(of: ignored)) does not narrow availability here", expression: [input.spelling(of: ignored)]))
         }
         let (patient, newPatient) = try self.patient(input, service: service)
+        if let confined = invocation.compartment("Patient", .read), let patient, patient != confined {
+            throw FHIRService.outsideCompartment("Patient", patient, confined)
+        }
 
         var templates = seed.schedules
         if !practitioners.isEmpty { templates = templates.filter { practitioners.contains($0.practitioner) } }
@@ -188,14 +197,20 @@ public struct FindOperation: OperationHandler {
         let longest = Int64((types.compactMap { $0?.minutes }.max() ?? 0) + (templates.map(\.slotMinutes).max() ?? 0)) * 60_000
         var proposals: [JSONObject] = []
         var firstSlots: Set<String> = []
+        // Only slots that are still free can be proposed: those starting after the sandbox clock
+        // and before the planning horizon. The work is bounded by the horizon, whatever the
+        // requested range (a request for years 1 to 9999 reads the same ~90 days).
+        let searchFrom = max(start, now)
+        let searchTo = min(end, now + Int64(seed.planningHorizonDays + 2) * 86_400_000)
         search: for (_, group) in Dictionary(grouping: templates, by: rank).sorted(by: { $0.key < $1.key }) {
             for type in types {
-                var day = start
-                while day < end {
+                var day = searchFrom
+                while day < searchTo {
                     guard proposals.count < count else { break search }
-                    let dayEnd = min(day + 86_400_000, end)
+                    let dayEnd = min(day + 86_400_000, searchTo)
                     for run in try runs(
-                        of: group, type: type, from: day, before: dayEnd, until: min(dayEnd + longest, end), now: now, service)
+                        of: group, type: type, from: day, before: dayEnd, until: min(dayEnd + longest, end, searchTo + longest), now: now,
+                        service)
                     where proposals.count < count && !firstSlots.contains(run.first!.id) {
                         let states = Dictionary(
                             uniqueKeysWithValues: run.map {
@@ -339,7 +354,7 @@ public struct HoldOperation: OperationHandler {
 
     public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
         let now = service.clock.now()
-        let held: JSONObject = try service.write { writer throws(FHIRError) in
+        let held: JSONObject = try service.write(as: invocation.request.access) { writer throws(FHIRError) in
             let target = try context.target(of: invocation, writer: writer, operation: "hold")
             var appointment = target.resource
             let id = target.id ?? service.random.uuid()
@@ -381,7 +396,7 @@ public struct BookOperation: OperationHandler {
     public func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse {
         let input = invocation.parameters
         let now = service.clock.now()
-        let booked: JSONObject = try service.write { writer throws(FHIRError) in
+        let booked: JSONObject = try service.write(as: invocation.request.access) { writer throws(FHIRError) in
             if let cancelled = input.string("cancelled-appt-id") {
                 let id = SchedulingContext.id(fromReference: cancelled)
                 guard var old = try writer.current("Appointment", id)?.resource else {

@@ -23,6 +23,6 @@ import Testing
 
     @Test func codesAreUnique() {
         #expect(Set(FHIRError.Code.table.map(\.name)).count == FHIRError.Code.table.count)
-        #expect(FHIRError.Code.table.filter { $0.status >= 500 }.map(\.name) == ["internalError", "unavailable"])
+        #expect(FHIRError.Code.table.filter { $0.status >= 500 }.map(\.name) == ["insufficientStorage", "internalError", "unavailable"])
     }
 }

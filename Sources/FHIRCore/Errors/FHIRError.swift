@@ -46,6 +46,11 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let pageExpired = Code("pageExpired", status: 410, issueType: "expired")
         /// A create would duplicate an existing record (Epic's 59141 for patients).
         public static let duplicate = Code("duplicate", status: 409, issueType: "duplicate")
+        /// A request or its answer goes past one of the server's documented limits (entries per
+        /// batch, response size).
+        public static let limitExceeded = Code("limitExceeded", status: 400, issueType: "too-costly")
+        /// The sandbox holds as much data as it may (`--max-sandbox-mb`).
+        public static let insufficientStorage = Code("insufficientStorage", status: 507, issueType: "too-costly")
         public static let rateLimited = Code("rateLimited", status: 429, issueType: "throttled")
         public static let internalError = Code("internalError", status: 500, issueType: "exception")
         public static let unavailable = Code("unavailable", status: 503, issueType: "transient")
@@ -55,7 +60,7 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
             .malformedRequest, .invalidJSON, .invalidParameter, .unknownParameter, .invalidResource, .businessRule,
             .unauthorized, .forbidden, .notFound, .unknownType, .methodNotAllowed, .notAcceptable, .conflict, .gone,
             .preconditionFailed, .payloadTooLarge, .unsupportedMediaType, .tooManyMatches, .searchCriteriaMissing, .tooManyResults,
-            .locked, .pageExpired, .duplicate, .rateLimited, .internalError, .unavailable,
+            .locked, .pageExpired, .duplicate, .limitExceeded, .insufficientStorage, .rateLimited, .internalError, .unavailable,
         ]
     }
 

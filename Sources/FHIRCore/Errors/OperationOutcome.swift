@@ -5,12 +5,23 @@ public enum OperationOutcome {
         make(error.issues)
     }
 
-    /// An OperationOutcome with the given issues.
+    /// The most issues one OperationOutcome lists; the rest are counted in a last issue.
+    public static let maxIssues = 100
+
+    /// An OperationOutcome with the given issues (at most `maxIssues`, then one that says how
+    /// many more were found).
     public static func make(_ issues: [FHIRError.Issue]) -> JSON {
         var body = JSONObject()
         body["resourceType"] = .string("OperationOutcome")
+        var listed = Array(issues.prefix(maxIssues))
+        if issues.count > maxIssues {
+            listed.append(
+                .init(
+                    severity: "information", code: "too-costly",
+                    message: "\(issues.count - maxIssues) more issues were found and are not listed (at most \(maxIssues) are)"))
+        }
         body["issue"] = .array(
-            issues.map { issue in
+            listed.map { issue in
                 var object = JSONObject()
                 object["severity"] = .string(issue.severity)
                 object["code"] = .string(issue.code)

@@ -7,6 +7,12 @@ extension FHIRService {
     /// `urn:uuid:` references resolved) Bundle.
     func batch(_ request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
         let bundle = try resource(from: request.body, type: "Bundle", contentType: request.headers.contentType, validating: false)
+        let count = bundle["entry"]?.arrayValue?.count ?? 0
+        guard count <= settings.maxBundleEntries else {
+            throw FHIRError(
+                .limitExceeded, "a batch or transaction may carry at most \(settings.maxBundleEntries) entries; this one has \(count)",
+                expression: ["Bundle.entry"])
+        }
         switch bundle["type"]?.stringValue {
         case "batch":
             // Entries stand alone: check the Bundle around them here, each resource when its entry runs.
@@ -22,9 +28,13 @@ extension FHIRService {
 
     private func runBatch(_ entries: [BundleEntryRequest], request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
         var bundle = BundleBuilder(type: "batch-response", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
+        var size = 0
         for entry in entries {
             let response = handle(entry.request(baseURL: request.baseURL, prefer: request.headers.prefer, access: request.access))
-            bundle.entries.append(Self.responseEntry(response))
+            let answer = Self.responseEntry(response)
+            size += (answer.resource?.count ?? 0) + (answer.outcome?.count ?? 0)
+            try checkResponseSize(size)
+            bundle.entries.append(answer)
         }
         return .json(200, bundle.bytes())
     }
@@ -67,6 +77,7 @@ extension FHIRService {
         let order: [String: Int] = ["DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 3]
         let writeIndexes = entries.indices.filter { order[entries[$0].method] != nil }
             .sorted { (order[entries[$0].method]!, $0) < (order[entries[$1].method]!, $1) }
+        var reads: [Int: FHIRResponse] = [:]
         let results: [Int: WriteResult] = try store.write { tx throws(FHIRError) in
             var references: [String: String] = [:]
             var assigned: [Int: String] = [:]
@@ -120,10 +131,24 @@ extension FHIRService {
                     throw Self.entryError(error, entry)
                 }
             }
+            // Reads run after the writes, inside the same transaction: they see its writes, and
+            // a read that fails fails the whole transaction (R4: all or nothing).
+            for index in entries.indices where order[entries[index].method] == nil {
+                let entry = entries[index]
+                do throws(FHIRError) {
+                    let response = try dispatch(
+                        entry.request(baseURL: request.baseURL, prefer: request.headers.prefer, access: request.access))
+                    guard response.status < 400 else { throw Self.error(from: response) }
+                    reads[index] = response
+                } catch {
+                    throw Self.entryError(error, entry)
+                }
+            }
             return results
         }
         var bundle = BundleBuilder(type: "transaction-response", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
-        for (index, entry) in entries.enumerated() {
+        var size = 0
+        for index in entries.indices {
             if let result = results[index] {
                 let stored = result.stored
                 let location =
@@ -136,12 +161,11 @@ extension FHIRService {
                         response: (
                             Self.statusLine(result.status), location, "W/\"\(stored.version)\"", InstantFormat.iso(stored.lastUpdated)
                         )))
-            } else {
-                // Reads run after the writes have committed, as FHIR orders them.
-                bundle.entries.append(
-                    Self.responseEntry(
-                        handle(entry.request(baseURL: request.baseURL, prefer: request.headers.prefer, access: request.access))))
+            } else if let response = reads[index] {
+                bundle.entries.append(Self.responseEntry(response))
             }
+            size += (bundle.entries.last?.resource?.count ?? 0)
+            try checkResponseSize(size)
         }
         return .json(200, bundle.bytes())
     }
@@ -211,13 +235,59 @@ extension FHIRService {
         }
     }
 
+    /// Fails a batch or transaction whose answer would pass `maxResponseBytes`.
+    func checkResponseSize(_ size: Int) throws(FHIRError) {
+        guard size > settings.maxResponseBytes else { return }
+        throw FHIRError(
+            .limitExceeded,
+            "the response would be larger than this server's limit of \(settings.maxResponseBytes) bytes; send fewer or narrower entries",
+            expression: ["Bundle.entry"])
+    }
+
+    /// The error an error response stands for (its OperationOutcome's issues when it has one).
+    static func error(from response: FHIRResponse) -> FHIRError {
+        let code = FHIRError.Code.table.first { $0.status == response.status } ?? .malformedRequest
+        let outcome = entryOutcome(response)
+        let issues = (outcome["issue"]?.arrayValue ?? []).map { issue in
+            FHIRError.Issue(
+                severity: issue["severity"]?.stringValue ?? "error", code: issue["code"]?.stringValue ?? code.issueType,
+                message: issue["diagnostics"]?.stringValue ?? "HTTP \(response.status)",
+                expression: issue["expression"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        }
+        return FHIRError(code, issues: issues)
+    }
+
+    /// An entry's `response.outcome`: the response's OperationOutcome, or one that carries a
+    /// vendor's plain-text or HTML error body in `diagnostics` (a Bundle holds resources only).
+    static func entryOutcome(_ response: FHIRResponse) -> JSONObject {
+        if let json = try? JSONParser.parse(response.body), let object = json.objectValue,
+            object["resourceType"]?.stringValue == "OperationOutcome"
+        {
+            return object
+        }
+        let code = FHIRError.Code.table.first { $0.status == response.status }?.issueType ?? "processing"
+        var text = Substring(String(decoding: response.body, as: UTF8.self))
+        if response.header("Content-Type")?.contains("html") == true, let title = text.firstRange(of: "<title>"),
+            let end = text[title.upperBound...].firstRange(of: "</title>")
+        {
+            text = text[title.upperBound..<end.lowerBound]
+        }
+        text = text.drop { $0.isWhitespace }
+        while text.last?.isWhitespace == true { text = text.dropLast() }
+        if text.isEmpty { text = "HTTP \(response.status)" }
+        return OperationOutcome.make([.init(code: code, message: String(text.prefix(4096)))]).objectValue ?? JSONObject()
+    }
+
     static func responseEntry(_ response: FHIRResponse) -> BundleBuilder.Entry {
-        let isResource = response.status < 300 && !response.body.isEmpty
+        // A resource is JSON (a vendor's empty or text body is not carried as one).
+        let isResource =
+            response.status < 300 && response.header("Content-Type")?.contains("json") == true
+            && response.body.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 } == UInt8(ascii: "{")
         let location = response.header("Location").map { $0 }
         return BundleBuilder.Entry(
             resource: isResource ? response.body : nil,
             response: (statusLine(response.status), location, response.header("ETag"), nil),
-            outcome: response.status >= 400 ? response.body : nil)
+            outcome: response.status >= 400 ? JSON.object(entryOutcome(response)).bytes : nil)
     }
 }
 

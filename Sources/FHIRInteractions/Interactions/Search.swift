@@ -28,7 +28,8 @@ extension FHIRService {
             guard let value = Int(offsetText), value >= 0 else {
                 throw FHIRError(.invalidParameter, "\(Self.pageOffset) must be a non-negative integer")
             }
-            offset = value
+            // Past any result set's end (and far from overflowing when a page size is added).
+            offset = min(value, 1 << 30)
         }
         let query = try searchParser().parse(type: type, parameters: parameters, strict: isStrict(request), now: clock.now())
         let rules = settings.rules
