@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Already built for Hummingbird: typed HTTP parts for the connection guard, and the
+        // service group that runs the graceful shutdown.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // JWS verification and token signing (RSA via _CryptoExtras, ECDSA via Crypto).
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
@@ -81,6 +85,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -104,8 +112,10 @@ let package = Package(
             path: "Benchmarks/bench-ceiling",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "FHIRSearchTests", dependencies: ["FHIRSearch", "FHIRCore"], swiftSettings: swiftSettings),
+        // Test-only: seeded random inputs from the committed corpus (Tests/Fuzz/corpus) for the parser fuzz tests.
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore", "FuzzSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "FHIRSearchTests", dependencies: ["FHIRSearch", "FHIRCore", "FuzzSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FHIRStoreTests",
             dependencies: ["FHIRStore", "FHIRSearch", "FHIRCore"],
@@ -123,7 +133,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxAuthTests",
-            dependencies: ["SandboxAuth", "FHIRCore", "FHIRInteractions", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "SandboxAuth", "FHIRCore", "FHIRInteractions", "FuzzSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -59,7 +59,7 @@ public final class AuthorizationServer: Sendable {
         codes.removeAll()
         usedAssertions.withLock { $0 = [:] }
         refreshTokens.withLock { $0 = [:] }
-        revoked.withLock { $0 = [] }
+        // Revocations are kept: a reset must not make a revoked token valid again.
         verified.removeAll()
         opaque.withLock { $0 = [:] }
         remoteKeys.removeAll()
@@ -96,15 +96,17 @@ public final class AuthorizationServer: Sendable {
         return (token, lifetime)
     }
 
-    /// Validates a bearer token for a FHIR call.
-    public func authenticate(bearer token: String) -> Result<Access, OAuthError> {
-        switch verify(token) {
+    /// Validates a bearer token for a FHIR call on a base whose absolute URLs are `audiences`
+    /// (the token's `aud` must name one: a token minted for another base or sandbox is refused).
+    public func authenticate(bearer token: String, audiences: [String]) -> Result<Access, OAuthError> {
+        switch verify(token, audiences: audiences) {
         case .success(let token): return .success(token.access)
         case .failure(let error): return .failure(error)
         }
     }
 
-    func verify(_ token: String) -> Result<VerifiedToken, OAuthError> {
+    /// `audiences` nil: any audience (introspection and revocation look at a token, not use it).
+    func verify(_ token: String, audiences: [String]?) -> Result<VerifiedToken, OAuthError> {
         let now = clock.now() / 1000
         let checked: VerifiedToken
         if let cached = verified.value(for: token) ?? opaque.withLock({ $0[token] }) {
@@ -120,9 +122,10 @@ public final class AuthorizationServer: Sendable {
                 return .failure(OAuthError("invalid_token", "the access token was issued for another profile", status: 401))
             }
             guard let client = claims["client_id"]?.stringValue, let jti = claims["jti"]?.stringValue,
-                let exp = claims["exp"]?.numberText.flatMap({ Int64($0) })
+                let exp = Self.numericDate(claims["exp"])
             else {
-                return .failure(OAuthError("invalid_token", "the access token lacks client_id, jti or exp", status: 401))
+                return .failure(
+                    OAuthError("invalid_token", "the access token lacks client_id, jti or an exp within 1970-9999", status: 401))
             }
             let scopes = Scopes.split(claims["scope"]?.stringValue)
             checked = VerifiedToken(
@@ -133,6 +136,16 @@ public final class AuthorizationServer: Sendable {
         guard now < checked.expires else {
             return .failure(
                 OAuthError("invalid_token", "the access token expired at \(InstantFormat.iso(checked.expires * 1000))", status: 401))
+        }
+        if let audiences {
+            let named = checked.claims["aud"].map { $0.asList.compactMap(\.stringValue) } ?? []
+            guard named.contains(where: audiences.contains) else {
+                return .failure(
+                    OAuthError(
+                        "invalid_token",
+                        "the access token's audience (\(named.joined(separator: ", "))) is not this FHIR base (\(audiences.first ?? ""))",
+                        status: 401))
+            }
         }
         guard !revoked.withLock({ $0.contains(checked.jti) }) else {
             return .failure(OAuthError("invalid_token", "the access token was revoked", status: 401))
@@ -145,16 +158,18 @@ public final class AuthorizationServer: Sendable {
 
     // MARK: Token endpoint
 
-    /// `POST {auth}/token` with a form body. `tokenURL` is this endpoint's absolute URL (the
-    /// audience client assertions must name); `fhirBaseURL` is the audience of issued tokens.
-    public func token(form: [(name: String, value: String)], authorization: String?, tokenURL: String, fhirBaseURL: String) -> Result<
-        JSONObject, OAuthError
-    > {
+    /// `POST {auth}/token` with a form body. `tokenURL` is this endpoint's absolute URL as the
+    /// caller reached it (the issuer); `tokenURLs` are the audiences a client assertion may name
+    /// (this endpoint at the public URL or the bound address); `fhirBaseURL` is the audience of
+    /// issued tokens.
+    public func token(
+        form: [(name: String, value: String)], authorization: String?, tokenURL: String, tokenURLs: [String], fhirBaseURL: String
+    ) -> Result<JSONObject, OAuthError> {
         func value(_ name: String) -> String? { form.last { $0.name == name }?.value }
         let issuer = String(tokenURL.dropLast("/token".count))
         let grantType = value("grant_type") ?? ""
         let client: OAuthClient
-        switch authenticateClient(form: form, authorization: authorization, tokenURL: tokenURL) {
+        switch authenticateClient(form: form, authorization: authorization, tokenURLs: tokenURLs) {
         case .success(let found): client = found
         case .failure(let error): return .failure(error)
         }
@@ -279,7 +294,7 @@ public final class AuthorizationServer: Sendable {
 
     /// Who is calling: a `private_key_jwt` assertion, HTTP Basic, a secret in the form, or (public
     /// clients) just `client_id`, each only if the profile accepts the method.
-    func authenticateClient(form: [(name: String, value: String)], authorization: String?, tokenURL: String) -> Result<
+    func authenticateClient(form: [(name: String, value: String)], authorization: String?, tokenURLs: [String]) -> Result<
         OAuthClient, OAuthError
     > {
         func value(_ name: String) -> String? { form.last { $0.name == name }?.value }
@@ -290,7 +305,7 @@ public final class AuthorizationServer: Sendable {
             guard value("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" else {
                 return .failure(.invalidRequest("client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer"))
             }
-            return verifyAssertion(assertion, formClient: value("client_id"), tokenURL: tokenURL)
+            return verifyAssertion(assertion, formClient: value("client_id"), tokenURLs: tokenURLs)
         }
         if let authorization, authorization.lowercased().hasPrefix("basic ") {
             guard settings.clientAuthMethods.contains(.clientSecretBasic) else {
@@ -332,7 +347,7 @@ public final class AuthorizationServer: Sendable {
     }
 
     /// SMART Backend Services assertion rules (hl7.org/fhir/smart-app-launch/client-confidential-asymmetric).
-    func verifyAssertion(_ assertion: String, formClient: String?, tokenURL: String) -> Result<OAuthClient, OAuthError> {
+    func verifyAssertion(_ assertion: String, formClient: String?, tokenURLs: [String]) -> Result<OAuthClient, OAuthError> {
         let jws: CompactJWS
         switch CompactJWS.parse(assertion) {
         case .success(let parsed): jws = parsed
@@ -356,21 +371,29 @@ public final class AuthorizationServer: Sendable {
             return .failure(.invalidClient("client_assertion: \(error.description)"))
         }
         let audiences = claims["aud"].map { $0.asList.compactMap(\.stringValue) } ?? []
-        guard audiences.contains(tokenURL) else {
+        guard audiences.contains(where: tokenURLs.contains) else {
             return .failure(
-                .invalidClient("client_assertion aud must be this token endpoint, \(tokenURL) (got \(audiences.joined(separator: ", ")))"))
+                .invalidClient(
+                    "client_assertion aud must be this token endpoint, \(tokenURLs.first ?? "") (got \(audiences.joined(separator: ", ")))")
+            )
         }
         let now = wallClock() / 1000
-        guard let exp = claims["exp"]?.numberText.flatMap({ Double($0) }).map({ Int64($0) }) else {
-            return .failure(.invalidClient("client_assertion needs a numeric exp"))
+        guard let exp = Self.numericDate(claims["exp"]) else {
+            return .failure(.invalidClient("client_assertion needs a numeric exp (seconds since 1970, before year 10000)"))
         }
         guard exp > now else { return .failure(.invalidClient("client_assertion expired \(now - exp) s ago")) }
         guard exp <= now + Int64(settings.assertionMaxSeconds) + 5 else {
             return .failure(
                 .invalidClient("client_assertion exp is \(exp - now) s ahead; at most \(settings.assertionMaxSeconds) s is accepted"))
         }
-        if let nbf = claims["nbf"]?.numberText.flatMap({ Double($0) }), Int64(nbf) > now + 5 {
-            return .failure(.invalidClient("client_assertion nbf is in the future"))
+        if let nbf = claims["nbf"] {
+            guard let notBefore = Self.numericDate(nbf) else {
+                return .failure(.invalidClient("client_assertion nbf must be seconds since 1970, before year 10000"))
+            }
+            if notBefore > now + 5 { return .failure(.invalidClient("client_assertion nbf is in the future")) }
+        }
+        if let iat = claims["iat"], Self.numericDate(iat) == nil {
+            return .failure(.invalidClient("client_assertion iat must be seconds since 1970, before year 10000"))
         }
         guard let jti = claims["jti"]?.stringValue, !jti.isEmpty else {
             return .failure(.invalidClient("client_assertion needs a jti string"))
@@ -389,15 +412,30 @@ public final class AuthorizationServer: Sendable {
         return .success(client)
     }
 
+    /// The latest NumericDate accepted: 9999-12-31T23:59:59Z.
+    static let latestNumericDate: Int64 = 253_402_300_799
+
+    /// A JWT NumericDate claim (RFC 7519 §2: seconds since the epoch, possibly fractional) as
+    /// whole seconds, or nil when it is not a number from 0 to `latestNumericDate` (so `1e300`
+    /// or `-9223372036854775` are refused instead of overflowing a conversion).
+    static func numericDate(_ value: JSON?) -> Int64? {
+        guard let text = value?.numberText, let number = Double(text), number.isFinite, number >= 0,
+            number <= Double(latestNumericDate)
+        else { return nil }
+        return Int64(number)
+    }
+
     // MARK: Introspection and revocation
 
     /// RFC 7662. The caller authenticates as a client or with a valid bearer token.
-    public func introspect(form: [(name: String, value: String)], authorization: String?, tokenURL: String) -> Result<
-        JSONObject, OAuthError
-    > {
-        if case .failure(let error) = caller(form: form, authorization: authorization, tokenURL: tokenURL) { return .failure(error) }
+    public func introspect(form: [(name: String, value: String)], authorization: String?, tokenURLs: [String], audiences: [String])
+        -> Result<JSONObject, OAuthError>
+    {
+        if case .failure(let error) = caller(form: form, authorization: authorization, tokenURLs: tokenURLs, audiences: audiences) {
+            return .failure(error)
+        }
         guard let token = form.last(where: { $0.name == "token" })?.value else { return .failure(.invalidRequest("token is required")) }
-        guard case .success(let checked) = verify(token) else { return .success(JSONObject(["active": .bool(false)])) }
+        guard case .success(let checked) = verify(token, audiences: nil) else { return .success(JSONObject(["active": .bool(false)])) }
         var body = JSONObject()
         body["active"] = .bool(true)
         for name in ["scope", "client_id", "sub", "iss", "aud", "exp", "iat"] { body[name] = checked.claims[name] }
@@ -407,18 +445,44 @@ public final class AuthorizationServer: Sendable {
     }
 
     /// RFC 7009: revokes an access token (by its jti) or a refresh token; unknown tokens are fine.
-    public func revoke(form: [(name: String, value: String)], authorization: String?, tokenURL: String) -> Result<Void, OAuthError> {
-        if case .failure(let error) = caller(form: form, authorization: authorization, tokenURL: tokenURL) { return .failure(error) }
+    /// Only the client a token was issued to may revoke it (RFC 7009 §2.1); a revocation
+    /// outlives `/_admin/reset`, so a reset never brings a revoked token back.
+    public func revoke(form: [(name: String, value: String)], authorization: String?, tokenURLs: [String], audiences: [String])
+        -> Result<Void, OAuthError>
+    {
+        let caller: String
+        switch self.caller(form: form, authorization: authorization, tokenURLs: tokenURLs, audiences: audiences) {
+        case .success(let id): caller = id
+        case .failure(let error): return .failure(error)
+        }
         guard let token = form.last(where: { $0.name == "token" })?.value else { return .failure(.invalidRequest("token is required")) }
-        if refreshTokens.withLock({ $0.removeValue(forKey: token) }) != nil { return .success(()) }
-        if case .success(let checked) = verify(token) { revoked.withLock { _ = $0.insert(checked.jti) } }
+        let refused = OAuthError("unauthorized_client", "the token was not issued to client \(caller); only its own client may revoke it")
+        let refresh: Result<Bool, OAuthError> = refreshTokens.withLock { tokens in
+            guard let grant = tokens[token] else { return .success(false) }
+            guard grant.client == caller else { return .failure(refused) }
+            tokens[token] = nil
+            return .success(true)
+        }
+        switch refresh {
+        case .failure(let error): return .failure(error)
+        case .success(true): return .success(())
+        case .success(false): break
+        }
+        if case .success(let checked) = verify(token, audiences: nil) {
+            guard checked.access.client == caller else { return .failure(refused) }
+            revoked.withLock { _ = $0.insert(checked.jti) }
+        }
         return .success(())
     }
 
-    private func caller(form: [(name: String, value: String)], authorization: String?, tokenURL: String) -> Result<Void, OAuthError> {
+    /// The client calling introspection or revocation: by its credentials, or by a bearer token
+    /// issued to it for this server.
+    private func caller(form: [(name: String, value: String)], authorization: String?, tokenURLs: [String], audiences: [String])
+        -> Result<String, OAuthError>
+    {
         if let authorization, authorization.lowercased().hasPrefix("bearer ") {
-            return authenticate(bearer: String(authorization.dropFirst(7))).map { _ in () }
+            return authenticate(bearer: String(authorization.dropFirst(7)), audiences: audiences).map(\.client)
         }
-        return authenticateClient(form: form, authorization: authorization, tokenURL: tokenURL).map { _ in () }
+        return authenticateClient(form: form, authorization: authorization, tokenURLs: tokenURLs).map(\.id)
     }
 }

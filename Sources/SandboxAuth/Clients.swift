@@ -93,6 +93,9 @@ public struct OAuthClient: Sendable {
         return object
     }
 
+    /// The longest access-token lifetime a client may ask for: one year, in minutes.
+    public static let maxTokenMinutes = 366 * 24 * 60
+
     /// A client from admin-API JSON (the same keys as `clients.yaml`).
     public static func from(json object: JSONObject) throws(JOSEError) -> OAuthClient {
         for member in object where !keys.contains(member.key) {
@@ -123,8 +126,8 @@ public struct OAuthClient: Sendable {
         if object["jwks"] != nil && object["jwks"]?.objectValue == nil { throw JOSEError("jwks must be a JWK Set object") }
         var tokenMinutes: Int?
         if let value = object["tokenMinutes"] {
-            guard let minutes = value.numberText.flatMap({ Int($0) }), minutes >= 1 else {
-                throw JOSEError("tokenMinutes must be a positive integer")
+            guard let minutes = value.numberText.flatMap({ Int($0) }), (1...Self.maxTokenMinutes).contains(minutes) else {
+                throw JOSEError("tokenMinutes: must be a whole number from 1 to \(Self.maxTokenMinutes) (one year)")
             }
             tokenMinutes = minutes
         }

@@ -27,7 +27,9 @@ extension ProfileLoader {
         func positive(_ key: String) throws(YAMLError) -> Int? {
             guard let item = map[key] else { return nil }
             let number = try item.int()
+            // Lifetimes and lengths: at most ten years of seconds, so no clock arithmetic overflows.
             guard number >= 1 else { throw item.fail("must be at least 1") }
+            guard number <= 315_360_000 else { throw item.fail("must be at most 315360000 (ten years of seconds)") }
             return number
         }
         auth.mode = try choice("mode", AuthSettings.Mode.self) ?? auth.mode

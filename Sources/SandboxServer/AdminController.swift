@@ -110,6 +110,9 @@ struct AdminController: Sendable {
             guard case .object(let object) = body ?? .null else { throw AdminError("expected a client object") }
             do throws(JOSEError) {
                 let client = try OAuthClient.from(json: object)
+                if let url = client.jwksURI, !controller.sandbox.jwksAllowList.allows(url) {
+                    throw JOSEError("jwksUri: \(FetchAllowList.refusal(url))")
+                }
                 let created = controller.sandbox.clients.register(client)
                 var echo = client.json
                 echo["created"] = .bool(created)
@@ -180,7 +183,7 @@ struct AdminController: Sendable {
         guard let seedID = query.last(where: { $0.name == "seedId" })?.value, !seedID.isEmpty else {
             throw AdminError("seedId is required, e.g. ?type=Patient&seedId=pat-0001", field: "seedId")
         }
-        let origin = request.origin(publicURL: sandbox.configuration.publicURL)
+        let origin = request.origin(sandbox.hosts)
         var profiles = JSONObject()
         for mount in sandbox.mounts {
             let vendorID = mount.ids.external(seedID, type: type)
@@ -291,10 +294,15 @@ struct AdminController: Sendable {
     func advance(_ body: JSON?) throws(AdminError) -> JSON {
         guard case .object(let object) = body ?? .null else { throw AdminError("expected {\"seconds\": N}") }
         for key in object.keys where key != "seconds" { throw AdminError("unknown field '\(key)'; allowed: seconds", field: key) }
-        guard let text = object["seconds"]?.numberText, let seconds = Int64(text) else {
-            throw AdminError("seconds must be an integer number of seconds", field: "seconds")
+        let limit: Int64 = 100 * 365 * 86_400
+        guard let text = object["seconds"]?.numberText, let seconds = Int64(text), (-limit...limit).contains(seconds) else {
+            throw AdminError("seconds must be a whole number within ±\(limit) (100 years)", field: "seconds")
         }
-        guard abs(seconds) <= 100 * 365 * 86_400 else { throw AdminError("seconds must be within ±100 years", field: "seconds") }
+        // The clock stays within years 1 to 9999 (what FHIR instants can say).
+        let target = sandbox.clock.now() + seconds * 1000
+        guard (-62_135_596_800_000...253_402_300_799_999).contains(target) else {
+            throw AdminError("moving the clock by \(seconds) s would leave years 1 to 9999", field: "seconds")
+        }
         sandbox.clock.advance(by: seconds * 1000)
         return clockState()
     }
@@ -316,6 +324,14 @@ struct AdminController: Sendable {
                 JSONObject([
                     "200": .object(JSONObject(["description": .string("OK (JSON)")])),
                     "400": .object(JSONObject(["description": .string("Bad input: {\"error\", \"message\", \"field\"}")])),
+                    "401": .object(
+                        JSONObject(["description": .string("An admin token is set and the request lacks Authorization: Bearer <it>")])),
+                    "403": .object(
+                        JSONObject([
+                            "description": .string("The Host is not one of the server's names, or the request comes from another origin")
+                        ])
+                    ),
+                    "415": .object(JSONObject(["description": .string("A body labelled other than application/json")])),
                 ]))
             if paths[route.path] == nil { order.append(route.path) }
             paths[route.path, default: JSONObject()][route.method.rawValue.lowercased()] = .object(operation)

@@ -10,43 +10,45 @@ import SandboxProfiles
 /// discovery document, over the framework-free `AuthorizationServer`.
 struct AuthController: Sendable {
     let mount: Sandbox.Mount
-    let publicURL: String?
+    let hosts: HostPolicy
 
     var auth: AuthorizationServer { mount.auth }
     var settings: AuthSettings { mount.profile.auth }
 
+    /// The token endpoint as a client assertion may name it: at the public URL, or at an
+    /// allowed name of the bound address (never at a port or host taken from the request).
+    var tokenURLs: [String] { hosts.audienceOrigins.map { $0 + settings.tokenPath } }
+
     func addRoutes(to router: Router<BasicRequestContext>) {
         for base in [mount.profile.fhirBase] + mount.profile.otherBases.map(\.fhirBase) {
             router.get(RouterPath(base + "/.well-known/smart-configuration")) { request, _ -> Response in
-                .json(.ok, .object(auth.discovery(origin: request.origin(publicURL: publicURL))))
+                .json(.ok, .object(auth.discovery(origin: request.origin(hosts))))
             }
         }
         guard settings.mode != .anonymous else { return }
         router.post(RouterPath(settings.tokenPath)) { request, _ -> Response in
             let form = try await Self.form(request)
-            let origin = request.origin(publicURL: publicURL)
+            let origin = request.origin(hosts)
             if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
             return oauth(
                 auth.token(
                     form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath,
-                    fhirBaseURL: origin + mount.profile.fhirBase), form: form)
+                    tokenURLs: tokenURLs, fhirBaseURL: origin + mount.profile.fhirBase), form: form)
         }
         router.post(RouterPath(settings.introspectPath)) { request, _ -> Response in
             let form = try await Self.form(request)
-            let origin = request.origin(publicURL: publicURL)
             if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
             return oauth(
-                auth.introspect(form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath))
+                auth.introspect(
+                    form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)))
         }
         router.post(RouterPath(settings.revokePath)) { request, _ -> Response in
             let form = try await Self.form(request)
-            let origin = request.origin(publicURL: publicURL)
             if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
             return oauth(
-                auth.revoke(form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath).map {
-                    JSONObject()
-                }
-            )
+                auth.revoke(
+                    form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)
+                ).map { JSONObject() })
         }
         router.get(RouterPath(settings.jwksPath)) { _, _ -> Response in .json(.ok, .object(auth.jwks)) }
         router.get(RouterPath(settings.authorizePath)) { request, _ -> Response in
@@ -58,7 +60,7 @@ struct AuthController: Sendable {
     }
 
     func authorize(_ parameters: [(name: String, value: String)], _ request: Request) -> Response {
-        let origin = request.origin(publicURL: publicURL)
+        let origin = request.origin(hosts)
         switch auth.authorize(parameters, fhirBaseURL: origin + mount.profile.fhirBase, formAction: origin + settings.authorizePath) {
         case .redirect(let location):
             return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])

@@ -10,7 +10,7 @@ import SandboxProfiles
 /// request and hands it to the profile's pipeline.
 struct FHIRController: Sendable {
     let mount: Sandbox.Mount
-    let publicURL: String?
+    let hosts: HostPolicy
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
 
@@ -59,7 +59,7 @@ struct FHIRController: Sendable {
                 ifMatch: headers[.ifMatch], ifNoneMatch: headers[.ifNoneMatch], ifNoneExist: headers[.ifNoneExist],
                 contentType: headers[.contentType], accept: headers[.accept],
                 prefer: Prefer(header: headers[values: .prefer].joined(separator: ","))),
-            body: body, baseURL: request.origin(publicURL: publicURL) + base)
+            body: body, baseURL: request.origin(hosts) + base)
         if profile.auth.mode != .anonymous, !(fhirRequest.segments == ["metadata"] && request.method == .get) {
             switch bearer(headers[.authorization], mode: profile.auth.mode) {
             case .success(let access): fhirRequest.access = access
@@ -86,7 +86,9 @@ struct FHIRController: Sendable {
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             return .failure(OAuthError("invalid_token", "the Authorization header must be 'Bearer <token>'", status: 401))
         }
-        return mount.auth.authenticate(bearer: String(header.dropFirst(7).drop { $0 == " " })).map { $0 }
+        return mount.auth.authenticate(bearer: String(header.dropFirst(7).drop { $0 == " " }), audiences: mount.audiences(hosts)).map {
+            $0
+        }
     }
 
     static func challenge(_ error: String, _ description: String) -> String {

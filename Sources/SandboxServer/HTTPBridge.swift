@@ -51,11 +51,9 @@ extension Request {
         }
     }
 
-    /// The scheme and authority clients used to reach us, for absolute links.
-    func origin(publicURL: String?) -> String {
-        if let publicURL { return publicURL }
-        return "http://\(head.authority ?? "localhost")"
-    }
+    /// The scheme and authority clients used to reach us, for absolute links: the public URL,
+    /// the request's `Host` when it is an allowed name, else the bound address.
+    func origin(_ hosts: HostPolicy) -> String { hosts.origin(authority: head.authority) }
 }
 
 extension Substring {

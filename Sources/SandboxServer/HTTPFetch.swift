@@ -10,7 +10,7 @@ enum HTTPFetch {
         let description: String
     }
 
-    static let limit = 1 << 20
+    static let limit = 256 << 10
 
     static func get(_ url: String) async throws -> (body: [UInt8], cacheControl: String?) {
         guard url.hasPrefix("http://") else {
@@ -32,8 +32,8 @@ enum HTTPFetch {
         return try await withThrowingTaskGroup(of: (body: [UInt8], cacheControl: String?).self) { group in
             group.addTask { try await fetch(host: host, port: port, authority: String(authority), path: path.isEmpty ? "/" : String(path)) }
             group.addTask {
-                try await Task.sleep(for: .seconds(5))
-                throw Failure(description: "timed out after 5 s")
+                try await Task.sleep(for: .seconds(3))
+                throw Failure(description: "timed out after 3 s")
             }
             defer { group.cancelAll() }
             return try await group.next()!
@@ -44,7 +44,7 @@ enum HTTPFetch {
         body: [UInt8], cacheControl: String?
     ) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(5))
+            .connectTimeout(.seconds(3))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -68,7 +68,7 @@ enum HTTPFetch {
                     cacheControl = response.headers["Cache-Control"].first
                 case .body(var buffer):
                     body += buffer.readBytes(length: buffer.readableBytes) ?? []
-                    guard body.count <= limit else { throw Failure(description: "the response is larger than 1 MiB") }
+                    guard body.count <= limit else { throw Failure(description: "the response is larger than 256 KiB") }
                 case .end:
                     guard status == 200 else { throw Failure(description: "HTTP \(status)") }
                     return (body, cacheControl)

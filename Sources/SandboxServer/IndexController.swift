@@ -54,7 +54,7 @@ struct IndexController: Sendable {
     }
 
     @Sendable func index(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let origin = request.origin(publicURL: sandbox.configuration.publicURL)
+        let origin = request.origin(sandbox.hosts)
         let document = document(origin: origin)
         guard request.headers[.accept]?.contains("text/html") == true else { return .json(.ok, document) }
         var html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>fhir-sandbox</title></head><body>"

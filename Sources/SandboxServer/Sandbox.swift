@@ -28,6 +28,13 @@ public final class Sandbox: Sendable {
         public let paging: PagingStyle?
         /// How the profile shows ids (stored ↔ vendor).
         public let ids: IDMapper
+
+        /// The absolute FHIR base URLs this profile's tokens are valid for (their `aud`): each
+        /// of its bases at the public URL or at an allowed name of the bound address.
+        public func audiences(_ hosts: HostPolicy) -> [String] {
+            let bases = [profile.fhirBase] + profile.otherBases.map(\.fhirBase)
+            return hosts.audienceOrigins.flatMap { origin in bases.map { origin + $0 } }
+        }
     }
 
     public static let version = "0.1.0"
@@ -44,6 +51,10 @@ public final class Sandbox: Sendable {
     public let signer: TokenSigner
     /// The seeded clinic, loaded once; tenants are copies of it.
     let snapshot: ResourceStore
+    /// The names this server answers to, and the origin it names itself by.
+    public let hosts: HostPolicy
+    /// Where clients' `jwksUri` key sets may be fetched from.
+    public let jwksAllowList: FetchAllowList
 
     /// Loads profiles and seed and seeds every tenant. Throws `SandboxError` with a one-line reason.
     public init(
@@ -52,6 +63,7 @@ public final class Sandbox: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.random = random
+        hosts = HostPolicy(configuration: configuration)
         // Slots are served from the slot table, which implements these parameters.
         registry = SearchRegistry.r4.restricting("Slot", to: SlotProvider.parameters)
         var profiles: [Profile]
@@ -77,6 +89,8 @@ public final class Sandbox: Sendable {
         seed = loaded.droppingResources()
         (clients, signer) = try Self.loadAuth(seedDirectory: configuration.seedDirectory)
         let displays = loaded.codeDisplays()
+        jwksAllowList = FetchAllowList(urls: clients.all.compactMap(\.jwksURI), extra: configuration.jwksAllow)
+        let jwksAllowList = jwksAllowList
         let extractor = IndexExtractor(registry: registry, zone: loaded.zone)
         do {
             snapshot = try ResourceStore(path: nil, extractor: extractor)
@@ -87,7 +101,7 @@ public final class Sandbox: Sendable {
             var mounts: [Mount] = []
             for profile in profiles {
                 let path = configuration.dataDirectory.map { "\($0)/\(profile.name).sqlite" }
-                let store = try ResourceStore(path: path, extractor: extractor)
+                let store = try ResourceStore(path: path, extractor: extractor, maxBytes: configuration.maxSandboxBytes)
                 // An empty store is seeded from the snapshot on its first request.
                 let tenant = Tenant(name: profile.name, store: store, seedFrom: try store.metadata("seed") == nil ? snapshot : nil)
                 let seededAt =
@@ -180,7 +194,7 @@ public final class Sandbox: Sendable {
                     patients: {
                         try? tenant.seedIfNeeded()
                         return Self.pickerPatients(store)
-                    }, remoteKeys: RemoteKeys(fetch: HTTPFetch.get),
+                    }, remoteKeys: RemoteKeys(allowed: jwksAllowList, fetch: HTTPFetch.get),
                     shownPatient: { [scheme = profile.idScheme] in scheme.external($0, type: "Patient") })
                 mounts.append(
                     Mount(
@@ -297,6 +311,12 @@ public final class Sandbox: Sendable {
     }
 
     public func mount(named name: String) -> Mount? { mounts.first { $0.profile.name == name } }
+
+    /// Writes every tenant database's log into the database file (`--data-dir`), so the files
+    /// are complete on their own after a shutdown.
+    public func flush() {
+        for mount in mounts { try? mount.tenant.store.checkpoint() }
+    }
 }
 
 /// Why the sandbox could not start: one line for the user.

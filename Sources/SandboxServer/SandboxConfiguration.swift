@@ -15,8 +15,33 @@ public struct SandboxConfiguration: Sendable {
     public var dataDirectory: String?
     /// `--clock` / `FHIR_SANDBOX_CLOCK`: start frozen at this instant (epoch ms), or follow real time.
     public var frozenClock: Int64?
-    /// `--public-url` / `FHIR_SANDBOX_PUBLIC_URL` (URL, default: from the request's Host header).
+    /// `--public-url` / `FHIR_SANDBOX_PUBLIC_URL` (URL, default: from an allowed Host header,
+    /// else the bound address).
     public var publicURL: String?
+    /// `--admin-token` / `FHIR_SANDBOX_ADMIN_TOKEN`: the bearer token `/_admin` requires. Nil:
+    /// none on loopback; one is generated (and printed) when the server listens elsewhere.
+    public var adminToken: String?
+    /// Whether `adminToken` was made up at start-up (then it is printed on the ready lines).
+    public var adminTokenGenerated = false
+    /// `--allowed-hosts` / `FHIR_SANDBOX_ALLOWED_HOSTS`: further `Host` names the server answers
+    /// to as itself (besides loopback names, the bound address and the public URL's host).
+    public var allowedHosts: [String] = []
+    /// `--jwks-allow` / `FHIR_SANDBOX_JWKS_ALLOW`: further `host[:port]`s a client's `jwksUri`
+    /// may point at (besides loopback and the hosts named in the seed's `clients.yaml`).
+    public var jwksAllow: [String] = []
+    /// `--max-sandbox-mb` / `FHIR_SANDBOX_MAX_SANDBOX_MB`: what one profile's data may grow to.
+    public var maxSandboxBytes = 256 << 20
+    /// Connection limits (seconds): a request head must arrive within `headerTimeout` of its
+    /// first byte, a body within `bodyTimeout` of its head, and an idle keep-alive connection is
+    /// closed after `idleTimeout`. `--header-timeout`, `--body-timeout`, `--idle-timeout`.
+    public var headerTimeout = 10
+    public var bodyTimeout = 30
+    public var idleTimeout = 60
+    /// On SIGTERM, how long in-flight requests may take before the server exits anyway.
+    public var shutdownGrace = 10
+
+    /// Whether `host` is a loopback address (the admin API is then open without a token).
+    public var listensOnLoopbackOnly: Bool { HostPolicy.isLoopback(host) }
 
     public init() {}
 }

@@ -9,9 +9,20 @@ enum Options {
         init(_ message: String) { self.message = message }
     }
 
+    /// The hardening flags of `serve` (security and limits), as given on the command line.
+    struct Limits {
+        var adminToken: String?
+        var allowedHosts: [String] = []
+        var jwksAllow: [String] = []
+        var maxSandboxMB: Int?
+        var headerTimeout: Int?
+        var bodyTimeout: Int?
+        var idleTimeout: Int?
+    }
+
     static func resolve(
         host: String?, port: Int?, profiles: String?, profilesDirectory: String?, seed: String?, dataDirectory: String?,
-        clock: String?, publicURL: String?, environment: [String: String]
+        clock: String?, publicURL: String?, limits: Limits = Limits(), environment: [String: String]
     ) throws(Failure) -> SandboxConfiguration {
         var configuration = SandboxConfiguration()
         configuration.host = host ?? environment["FHIR_SANDBOX_HOST"] ?? configuration.host
@@ -42,7 +53,43 @@ enum Options {
             }
             configuration.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         }
+        configuration.adminToken = limits.adminToken ?? environment["FHIR_SANDBOX_ADMIN_TOKEN"]
+        if let token = configuration.adminToken, token.isEmpty || token.contains(where: { $0.isWhitespace }) {
+            throw Failure("--admin-token must be a non-empty string without spaces")
+        }
+        configuration.allowedHosts = limits.allowedHosts.isEmpty ? list(environment["FHIR_SANDBOX_ALLOWED_HOSTS"]) : limits.allowedHosts
+        configuration.jwksAllow = limits.jwksAllow.isEmpty ? list(environment["FHIR_SANDBOX_JWKS_ALLOW"]) : limits.jwksAllow
+        func number(_ flag: Int?, _ variable: String, _ name: String, _ range: ClosedRange<Int>) throws(Failure) -> Int? {
+            var value = flag
+            if value == nil, let text = environment[variable] {
+                guard let parsed = Int(text) else { throw Failure("\(variable): '\(text)' is not a whole number") }
+                value = parsed
+            }
+            if let value, !range.contains(value) {
+                throw Failure("--\(name) \(value) is out of range (\(range.lowerBound)-\(range.upperBound))")
+            }
+            return value
+        }
+        if let megabytes = try number(limits.maxSandboxMB, "FHIR_SANDBOX_MAX_SANDBOX_MB", "max-sandbox-mb", 16...65536) {
+            configuration.maxSandboxBytes = megabytes << 20
+        }
+        configuration.headerTimeout =
+            try number(limits.headerTimeout, "FHIR_SANDBOX_HEADER_TIMEOUT", "header-timeout", 1...3600) ?? configuration.headerTimeout
+        configuration.bodyTimeout =
+            try number(limits.bodyTimeout, "FHIR_SANDBOX_BODY_TIMEOUT", "body-timeout", 1...3600) ?? configuration.bodyTimeout
+        configuration.idleTimeout =
+            try number(limits.idleTimeout, "FHIR_SANDBOX_IDLE_TIMEOUT", "idle-timeout", 1...86400) ?? configuration.idleTimeout
+        // Off loopback the admin API always needs a token: one is made up when none is given.
+        if !configuration.listensOnLoopbackOnly, configuration.adminToken == nil {
+            configuration.adminToken = RandomSource.system().token(24)
+            configuration.adminTokenGenerated = true
+        }
         return configuration
+    }
+
+    /// A comma-separated environment list.
+    static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// An explicit path is used as given; the default is looked up in the working directory,

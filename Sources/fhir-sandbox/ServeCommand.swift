@@ -36,20 +36,67 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "External base URL for links and Location headers (env FHIR_SANDBOX_PUBLIC_URL).")
     var publicURL: String?
 
+    @Option(
+        name: .customLong("admin-token"),
+        help:
+            "Bearer token the admin API requires (env FHIR_SANDBOX_ADMIN_TOKEN; default: none on loopback, generated and printed otherwise)."
+    )
+    var adminToken: String?
+
+    @Option(
+        name: .customLong("allowed-hosts"), parsing: .singleValue,
+        help: "A further Host name this server answers to as itself; repeatable (env FHIR_SANDBOX_ALLOWED_HOSTS, comma-separated).")
+    var allowedHosts: [String] = []
+
+    @Option(
+        name: .customLong("jwks-allow"), parsing: .singleValue,
+        help: "A further HOST[:PORT] client jwksUris may point at; repeatable (env FHIR_SANDBOX_JWKS_ALLOW, comma-separated).")
+    var jwksAllow: [String] = []
+
+    @Option(
+        name: .customLong("max-sandbox-mb"),
+        help: "What one profile's data may grow to, in MiB (env FHIR_SANDBOX_MAX_SANDBOX_MB; default 256).")
+    var maxSandboxMB: Int?
+
+    @Option(
+        name: .customLong("header-timeout"),
+        help: "Seconds a request head may take from its first byte (env FHIR_SANDBOX_HEADER_TIMEOUT; default 10).")
+    var headerTimeout: Int?
+
+    @Option(
+        name: .customLong("body-timeout"),
+        help: "Seconds a request body may take after its head (env FHIR_SANDBOX_BODY_TIMEOUT; default 30).")
+    var bodyTimeout: Int?
+
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: "Seconds an idle keep-alive connection is kept (env FHIR_SANDBOX_IDLE_TIMEOUT; default 60).")
+    var idleTimeout: Int?
+
     func run() async throws {
         let configuration: SandboxConfiguration
         do {
             configuration = try Options.resolve(
                 host: host, port: port, profiles: profiles, profilesDirectory: profilesDirectory, seed: seed,
-                dataDirectory: dataDirectory, clock: clock, publicURL: publicURL, environment: ProcessInfo.processInfo.environment)
+                dataDirectory: dataDirectory, clock: clock, publicURL: publicURL,
+                limits: .init(
+                    adminToken: adminToken, allowedHosts: allowedHosts, jwksAllow: jwksAllow, maxSandboxMB: maxSandboxMB,
+                    headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout),
+                environment: ProcessInfo.processInfo.environment)
         } catch {
             Options.fail(error.message)
+        }
+        if !configuration.listensOnLoopbackOnly {
+            FileHandle.standardError.write(
+                Data(
+                    ("fhir-sandbox: warning: listening on \(configuration.host), beyond this machine: the admin API requires "
+                        + "Authorization: Bearer <admin token>; seed keys and client secrets are public test values\n").utf8))
         }
         let systemClock = SandboxClock(system: { Int64(Date().timeIntervalSince1970 * 1000) }, frozenAt: configuration.frozenClock)
         let built: SandboxApplication
         do {
             built = try buildApplication(configuration: configuration, clock: systemClock) { sandbox, port in
-                let origin = configuration.publicURL ?? "http://\(configuration.host):\(port)"
+                let origin = sandbox.hosts.canonicalOrigin
                 var lines = ""
                 for mount in sandbox.mounts {
                     lines +=
@@ -63,6 +110,9 @@ struct ServeCommand: AsyncParsableCommand {
                             + "  (\(other.release.rawValue); same data and tokens)\n"
                     }
                 }
+                if let token = configuration.adminToken, configuration.adminTokenGenerated {
+                    lines += "admin token \(token)  (send Authorization: Bearer <token> to /_admin)\n"
+                }
                 lines += "ready \(origin) (port \(port))\n"
                 FileHandle.standardOutput.write(Data(lines.utf8))
             }
@@ -70,7 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
             Options.fail(error.message)
         }
         do {
-            try await built.application.runService()
+            try await built.run()
         } catch {
             Options.fail("server stopped: \(error)")
         }

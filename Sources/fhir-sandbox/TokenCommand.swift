@@ -22,12 +22,17 @@ struct TokenCommand: ParsableCommand {
     @Option(help: "Issue the token at this sandbox-clock instant (env FHIR_SANDBOX_CLOCK; default: now).") var clock: String?
     @Option(name: .customLong("public-url"), help: "Origin the token names as issuer and audience (env FHIR_SANDBOX_PUBLIC_URL).")
     var publicURL: String?
+    @Option(
+        help:
+            "Port of the server the token is for, when no --public-url: the audience is http://127.0.0.1:PORT/<base> (env FHIR_SANDBOX_PORT; default 8080)."
+    )
+    var port: Int?
 
     func run() throws {
         let configuration: SandboxConfiguration
         do {
             configuration = try Options.resolve(
-                host: nil, port: nil, profiles: nil, profilesDirectory: profilesDirectory, seed: seed, dataDirectory: nil, clock: clock,
+                host: nil, port: port, profiles: nil, profilesDirectory: profilesDirectory, seed: seed, dataDirectory: nil, clock: clock,
                 publicURL: publicURL, environment: ProcessInfo.processInfo.environment)
         } catch {
             Options.fail(error.message)

@@ -96,12 +96,12 @@ func form(_ assertion: String, scope: String = "system/Patient.read") -> [(name:
         let (server, _) = makeServer()
         for (signer, jti) in [(TestSigner.rsa, "a"), (TestSigner.p384, "b")] {
             let body = try server.token(
-                form: form(signer.sign(assertionClaims(jti: jti))), authorization: nil, tokenURL: tokenURL,
+                form: form(signer.sign(assertionClaims(jti: jti))), authorization: nil, tokenURL: tokenURL, tokenURLs: [tokenURL],
                 fhirBaseURL: fhirBase
             ).get()
             #expect(body["token_type"]?.stringValue == "Bearer")
             #expect(body["scope"]?.stringValue == "system/Patient.read")
-            let access = try server.authenticate(bearer: body["access_token"]!.stringValue!).get()
+            let access = try server.authenticate(bearer: body["access_token"]!.stringValue!, audiences: [fhirBase]).get()
             #expect(access.decide("Patient", .read) == .allowed)
             #expect(access.decide("Patient", .create) == .denied)
         }
@@ -110,7 +110,8 @@ func form(_ assertion: String, scope: String = "system/Patient.read") -> [(name:
     @Test func refusesEveryBrokenAssertion() {
         let (server, _) = makeServer()
         func refused(_ assertion: String, _ fragment: String) {
-            let result = server.token(form: form(assertion), authorization: nil, tokenURL: tokenURL, fhirBaseURL: fhirBase)
+            let result = server.token(
+                form: form(assertion), authorization: nil, tokenURL: tokenURL, tokenURLs: [tokenURL], fhirBaseURL: fhirBase)
             guard case .failure(let error) = result else {
                 Issue.record("accepted: \(fragment)")
                 return
@@ -138,36 +139,78 @@ func form(_ assertion: String, scope: String = "system/Patient.read") -> [(name:
         refused(String(forged), "signature does not verify")
         // Replay: the first use passes, the second is refused.
         let once = signer.sign(assertionClaims(jti: "once"))
-        #expect((try? server.token(form: form(once), authorization: nil, tokenURL: tokenURL, fhirBaseURL: fhirBase).get()) != nil)
+        #expect(
+            (try? server.token(form: form(once), authorization: nil, tokenURL: tokenURL, tokenURLs: [tokenURL], fhirBaseURL: fhirBase).get())
+                != nil)
         refused(once, "already used")
+        // Numbers that do not fit a 64-bit second count are refused, not converted.
+        var huge = assertionClaims(jti: "huge")
+        huge["exp"] = .number("1e300")
+        refused(signer.sign(huge), "numeric exp")
+        var negative = assertionClaims(jti: "negative")
+        negative["exp"] = .number("-9223372036854775")
+        refused(signer.sign(negative), "numeric exp")
+        var notBefore = assertionClaims(jti: "nbf")
+        notBefore["nbf"] = .number("1e300")
+        refused(signer.sign(notBefore), "nbf must be")
+    }
+
+    @Test func accessTokensAreBoundToTheirAudienceAndRevocationsOutliveAReset() throws {
+        let (server, _) = makeServer()
+        let token = try server.token(
+            form: form(TestSigner.rsa.sign(assertionClaims(jti: "aud1"))), authorization: nil, tokenURL: tokenURL, tokenURLs: [tokenURL],
+            fhirBaseURL: fhirBase
+        ).get()["access_token"]!.stringValue!
+        #expect((try? server.authenticate(bearer: token, audiences: [fhirBase]).get()) != nil)
+        guard case .failure(let error) = server.authenticate(bearer: token, audiences: ["http://sandbox.test:9999/fhir/r4"]) else {
+            Issue.record("a token minted for another base was accepted")
+            return
+        }
+        #expect(error.error == "invalid_token" && error.description.contains("audience"))
+        // Another client cannot revoke it; its own client can, and a reset does not undo that.
+        let app = server.revoke(
+            form: [("token", token), ("client_id", "app")], authorization: nil, tokenURLs: [tokenURL], audiences: [fhirBase])
+        guard case .failure(let refusal) = app else {
+            Issue.record("another client revoked the token")
+            return
+        }
+        #expect(refusal.error == "unauthorized_client")
+        #expect((try? server.authenticate(bearer: token, audiences: [fhirBase]).get()) != nil)
+        _ = try server.revoke(
+            form: [("token", token)], authorization: "Bearer " + token, tokenURLs: [tokenURL], audiences: [fhirBase]
+        ).get()
+        server.reset()
+        #expect((try? server.authenticate(bearer: token, audiences: [fhirBase]).get()) == nil)
     }
 
     @Test func dropsUnregisteredScopesAndRefusesWhenNoneRemain() throws {
         let (server, _) = makeServer()
         let body = try server.token(
             form: form(TestSigner.rsa.sign(assertionClaims(jti: "s1")), scope: "system/Patient.read system/Patient.write"),
-            authorization: nil, tokenURL: tokenURL, fhirBaseURL: fhirBase
+            authorization: nil, tokenURL: tokenURL, tokenURLs: [tokenURL], fhirBaseURL: fhirBase
         ).get()
         #expect(body["scope"]?.stringValue == "system/Patient.read")
         let none = server.token(
             form: form(TestSigner.rsa.sign(assertionClaims(jti: "s2")), scope: "system/Patient.write"),
-            authorization: nil, tokenURL: tokenURL, fhirBaseURL: fhirBase)
+            authorization: nil, tokenURL: tokenURL, tokenURLs: [tokenURL], fhirBaseURL: fhirBase)
         #expect((try? none.get()) == nil)
     }
 
     @Test func tokensDieWhenTheSandboxClockPassesTheirExpiryAndWhenRevoked() throws {
         let (server, clock) = makeServer()
         let token = try server.token(
-            form: form(TestSigner.rsa.sign(assertionClaims(jti: "t1"))), authorization: nil, tokenURL: tokenURL,
+            form: form(TestSigner.rsa.sign(assertionClaims(jti: "t1"))), authorization: nil, tokenURL: tokenURL, tokenURLs: [tokenURL],
             fhirBaseURL: fhirBase
         ).get()["access_token"]!.stringValue!
-        #expect((try? server.authenticate(bearer: token).get()) != nil)
+        #expect((try? server.authenticate(bearer: token, audiences: [fhirBase]).get()) != nil)
         clock.advance(by: 3_601_000)
-        guard case .failure(let error) = server.authenticate(bearer: token) else { Issue.record("expired token accepted"); return }
+        guard case .failure(let error) = server.authenticate(bearer: token, audiences: [fhirBase]) else {
+            Issue.record("expired token accepted"); return
+        }
         #expect(error.error == "invalid_token" && error.description.contains("expired"))
         clock.set(1_776_085_200_000, frozen: true)
-        _ = server.revoke(form: [("token", token)], authorization: "Bearer " + token, tokenURL: tokenURL)
-        #expect((try? server.authenticate(bearer: token).get()) == nil)
+        _ = server.revoke(form: [("token", token)], authorization: "Bearer " + token, tokenURLs: [tokenURL], audiences: [fhirBase])
+        #expect((try? server.authenticate(bearer: token, audiences: [fhirBase]).get()) == nil)
     }
 }
 
@@ -177,15 +220,15 @@ func form(_ assertion: String, scope: String = "system/Patient.read") -> [(name:
         settings.tokenFormat = .opaque
         let (server, clock) = makeServer(settings: settings)
         let token = try server.token(
-            form: form(TestSigner.p384.sign(assertionClaims(jti: "o1"))), authorization: nil, tokenURL: tokenURL,
+            form: form(TestSigner.p384.sign(assertionClaims(jti: "o1"))), authorization: nil, tokenURL: tokenURL, tokenURLs: [tokenURL],
             fhirBaseURL: fhirBase
         ).get()["access_token"]!.stringValue!
         #expect(!token.contains("."))
-        #expect(try server.authenticate(bearer: token).get().decide("Patient", .search) == .allowed)
+        #expect(try server.authenticate(bearer: token, audiences: [fhirBase]).get().decide("Patient", .search) == .allowed)
         let (other, _) = makeServer(settings: settings)
-        #expect((try? other.authenticate(bearer: token).get()) == nil)
+        #expect((try? other.authenticate(bearer: token, audiences: [fhirBase]).get()) == nil)
         clock.advance(by: 3_601_000)
-        #expect((try? server.authenticate(bearer: token).get()) == nil)
+        #expect((try? server.authenticate(bearer: token, audiences: [fhirBase]).get()) == nil)
     }
 }
 

@@ -82,14 +82,31 @@ import Testing
     @Test func adminClockAndReset() async throws {
         let built = try makeApp()
         try await built.application.test(.router) { client in
+            let json: HTTPFields = [.contentType: "application/json"]
             try await client.execute(
-                uri: "/_admin/clock/advance", method: .post, body: ByteBuffer(string: #"{"seconds": 3600}"#)
+                uri: "/_admin/clock/advance", method: .post, headers: json, body: ByteBuffer(string: #"{"seconds": 3600}"#)
             ) { response in
                 #expect(try! body(response)["now"]?.stringValue == "2026-04-13T14:00:00.000Z")
             }
-            try await client.execute(uri: "/_admin/clock", method: .put, body: ByteBuffer(string: #"{"now": "later"}"#)) { response in
+            try await client.execute(uri: "/_admin/clock", method: .put, headers: json, body: ByteBuffer(string: #"{"now": "later"}"#)) {
+                response in
                 #expect(response.status == .badRequest)
                 #expect(try! body(response)["field"]?.stringValue == "now")
+            }
+            // Only JSON bodies, and no browser page from another origin.
+            try await client.execute(
+                uri: "/_admin/reset", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "{}")
+            ) { response in
+                #expect(response.status == .unsupportedMediaType)
+            }
+            try await client.execute(uri: "/_admin/reset", method: .post, headers: [.origin: "http://evil.example"]) { response in
+                #expect(response.status == .forbidden)
+            }
+            try await client.execute(
+                uri: "/_admin/clock/advance", method: .post, headers: json, body: ByteBuffer(string: #"{"seconds": -9223372036854775808}"#)
+            ) { response in
+                #expect(response.status == .badRequest)
+                #expect(try! body(response)["field"]?.stringValue == "seconds")
             }
             try await client.execute(uri: "/fhir/r4/Patient/pat-0001", method: .delete) { response in
                 #expect(response.status == .noContent)
