@@ -415,8 +415,10 @@ def test_admin_registers_a_client_at_run_time(auth):
 def test_cli_token_is_accepted_by_the_server(auth):
     import subprocess
     from conftest import BIN
+    # The token's audience is this server's base: --port names it (issue 10: tokens are bound to their base).
+    port = auth.origin.rsplit(":", 1)[1]
     out = subprocess.run([BIN, "token", "--profile", "generic", "--client", "sandbox-backend", "--scope", "system/Patient.rs",
-                          "--clock", CLOCK], capture_output=True, text=True, cwd=ROOT)
+                          "--clock", CLOCK, "--port", port], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     token = out.stdout.strip()
     assert auth.get("Patient/pat-0001", headers=bearer(token)).status_code == 200
