@@ -23,7 +23,8 @@ public final class AuthorizationServer: Sendable {
     let codes = AuthorizationCodes()
     private let usedAssertions = Mutex<[String: Int64]>([:])
     private let refreshTokens = Mutex<[String: RefreshGrant]>([:])
-    private let revoked = Mutex<Set<String>>([])
+    /// Revoked access tokens: jti → when the token expires anyway (then it can be forgotten).
+    private let revoked = Mutex<[String: Int64]>([:])
     private let verified = BoundedCache<VerifiedToken>(capacity: 4096)
     /// Opaque access tokens (profiles with `tokenFormat: opaque`) and what they stand for.
     private let opaque = Mutex<[String: VerifiedToken]>([:])
@@ -147,7 +148,7 @@ public final class AuthorizationServer: Sendable {
                         status: 401))
             }
         }
-        guard !revoked.withLock({ $0.contains(checked.jti) }) else {
+        guard revoked.withLock({ $0[checked.jti] }) == nil else {
             return .failure(OAuthError("invalid_token", "the access token was revoked", status: 401))
         }
         guard clients.client(checked.access.client)?.enabled == true else {
@@ -258,8 +259,10 @@ public final class AuthorizationServer: Sendable {
         if refresh {
             let refreshToken = random.token() + random.token()
             let expires = clock.now() + Int64(settings.refreshDays) * 86_400_000
-            refreshTokens.withLock {
-                $0[refreshToken] = RefreshGrant(client: client.id, scopes: scopes, patient: patient, expires: expires)
+            let now = clock.now()
+            refreshTokens.withLock { tokens in
+                Expiring.prune(&tokens, now: now, expires: \.expires)
+                tokens[refreshToken] = RefreshGrant(client: client.id, scopes: scopes, patient: patient, expires: expires)
             }
             body["refresh_token"] = .string(refreshToken)
         }
@@ -470,7 +473,11 @@ public final class AuthorizationServer: Sendable {
         }
         if case .success(let checked) = verify(token, audiences: nil) {
             guard checked.access.client == caller else { return .failure(refused) }
-            revoked.withLock { _ = $0.insert(checked.jti) }
+            let now = clock.now() / 1000
+            revoked.withLock { table in
+                Expiring.prune(&table, now: now) { $0 }
+                table[checked.jti] = checked.expires
+            }
         }
         return .success(())
     }

@@ -87,7 +87,7 @@ extension AuthorizationServer {
                     client: client.id, redirectURI: redirect, scopes: granted, patient: patient, challenge: challenge,
                     challengeMethod: method,
                     expires: clock.now() + Int64(settings.codeSeconds) * 1000),
-                code: code)
+                code: code, now: clock.now())
             return .redirect(Self.append(to: redirect, [("code", code)] + (state.map { [("state", $0)] } ?? [])))
         case "deny":
             return fail("access_denied", "the user denied access")

@@ -37,7 +37,12 @@ public final class AuthorizationCodes: Sendable {
 
     public init() {}
 
-    public func issue(_ grant: CodeGrant, code: String) { codes.withLock { $0[code] = grant } }
+    public func issue(_ grant: CodeGrant, code: String, now: Int64) {
+        codes.withLock { codes in
+            Expiring.prune(&codes, now: now, expires: \.expires)
+            codes[code] = grant
+        }
+    }
 
     /// Redeems `code`. A code is spent by the first attempt, whether or not it succeeds.
     public func redeem(
@@ -68,4 +73,20 @@ public struct RefreshGrant: Sendable {
     public let scopes: [String]
     public let patient: String?
     public let expires: Int64
+}
+
+/// Keeps the auth server's per-token tables bounded: entries past their expiry are dropped once a
+/// table passes `sweepAt`, and beyond `limit` live entries the ones expiring first go (a flood of
+/// authorize or revoke calls cannot grow memory without bound).
+enum Expiring {
+    static let sweepAt = 1024
+    static let limit = 50_000
+
+    static func prune<Value>(_ table: inout [String: Value], now: Int64, expires: (Value) -> Int64) {
+        guard table.count >= sweepAt else { return }
+        table = table.filter { expires($0.value) > now }
+        guard table.count >= limit else { return }
+        let keep = table.sorted { expires($0.value) > expires($1.value) }.prefix(limit - 1)
+        table = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+    }
 }

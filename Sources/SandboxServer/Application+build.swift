@@ -23,7 +23,12 @@ public struct SandboxApplication: Sendable {
         configuration.maximumGracefulShutdownDuration = .seconds(grace)
         let watchdog = ShutdownWatchdog(seconds: grace + 3) { [sandbox] in sandbox.flush() }
         defer { watchdog.cancel() }
-        try await ServiceGroup(configuration: configuration).run()
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch {
+            sandbox.flush()
+            throw error
+        }
         sandbox.flush()
     }
 }

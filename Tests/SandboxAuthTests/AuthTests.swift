@@ -269,7 +269,7 @@ func form(_ assertion: String, scope: String = "system/Patient.read") -> [(name:
 
     @Test func aCodeIsRedeemedOnceByItsClientWithItsVerifier() {
         let codes = AuthorizationCodes()
-        codes.issue(grant(), code: "c1")
+        codes.issue(grant(), code: "c1", now: 0)
         #expect((try? codes.redeem("c1", client: "app", redirectURI: "http://app/cb", verifier: verifier, now: 1_000).get()) == grant())
         guard case .failure(let again) = codes.redeem("c1", client: "app", redirectURI: "http://app/cb", verifier: verifier, now: 1_000)
         else { Issue.record("a code was redeemed twice"); return }
@@ -285,7 +285,7 @@ func form(_ assertion: String, scope: String = "system/Patient.read") -> [(name:
             ("app", "http://app/cb", verifier, 3_000, "expired"),
         ]
         for (index, (client, redirect, verifier, now, fragment)) in cases.enumerated() {
-            codes.issue(grant(), code: "c\(index)")
+            codes.issue(grant(), code: "c\(index)", now: 0)
             guard case .failure(let error) = codes.redeem("c\(index)", client: client, redirectURI: redirect, verifier: verifier, now: now)
             else { Issue.record("accepted \(fragment)"); continue }
             #expect(error.description.contains(fragment), "\(error.description)")
@@ -293,5 +293,18 @@ func form(_ assertion: String, scope: String = "system/Patient.read") -> [(name:
                 (try? codes.redeem("c\(index)", client: "app", redirectURI: "http://app/cb", verifier: self.verifier, now: 1_000).get())
                     == nil)
         }
+    }
+}
+
+@Suite struct ExpiringTableTests {
+    @Test func expiredEntriesGoAndLiveOnesStayUnderTheLimit() {
+        var table: [String: Int64] = [:]
+        for index in 0..<Expiring.sweepAt { table["old\(index)"] = 10 }
+        Expiring.prune(&table, now: 100, expires: { $0 })
+        #expect(table.isEmpty)
+        for index in 0..<(Expiring.limit + 500) { table["live\(index)"] = 1000 + Int64(index) }
+        Expiring.prune(&table, now: 100, expires: { $0 })
+        #expect(table.count == Expiring.limit - 1)
+        #expect(table["live\(Expiring.limit + 499)"] != nil && table["live0"] == nil)  // the latest-expiring are kept
     }
 }
