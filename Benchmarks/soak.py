@@ -125,7 +125,7 @@ def main():
         print(f"p99 last/first minute: {rows[-1]['p99'] / rows[0]['p99']:.2f}x (target <= 2x); "
               f"worst minute/first: {max(r['p99'] for r in rows) / rows[0]['p99']:.2f}x")
         print(f"peak RSS {peak:.1f} MB; bound idle + 2 x max-sandbox-mb = {bound:.0f} MB ({'within' if peak <= bound else 'OVER'}); "
-              f"a create after the run answers {full.status_code}")
+              f"an empty Patient created after the run answers {full.status_code} (room left in partly filled pages, or 507)")
         print(f"alive after the run: {requests.get(origin + '/_health', timeout=10).status_code == 200}")
     finally:
         stop(process)

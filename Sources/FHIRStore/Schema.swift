@@ -83,6 +83,12 @@ enum Schema {
             CREATE INDEX slot_schedule_start ON slot(schedule, start);
             """
         ),
+        (
+            // `gt`/`ge`/`eb` compare a range's end: without this index they scanned every value
+            // of the parameter (Patient?birthdate=ge… fell from 4.5 k to 85 req/s at 38 k patients).
+            "v3-date-end",
+            "CREATE INDEX idx_date_end ON idx_date(param, hi);"
+        ),
     ]
 
     /// Applies the migrations this database has not seen, in order.

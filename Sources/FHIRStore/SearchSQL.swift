@@ -126,12 +126,14 @@ struct SearchSQL {
         case .lt:
             bindings.append(.int(plo))
             return "lo < ?"
+        // ge and le also state a bound both alternatives imply (a range ends after it starts), so
+        // SQLite can walk an index range instead of every value of the parameter.
         case .ge:
-            bindings += [.int(phi), .int(plo), .int(phi)]
-            return "hi > ? OR \(contained)"
+            bindings += [.int(plo), .int(phi), .int(plo), .int(phi)]
+            return "hi > ? AND (hi > ? OR \(contained))"
         case .le:
-            bindings += [.int(plo), .int(plo), .int(phi)]
-            return "lo < ? OR \(contained)"
+            bindings += [.int(phi), .int(plo), .int(plo), .int(phi)]
+            return "lo < ? AND (lo < ? OR \(contained))"
         case .sa:
             bindings.append(.int(phi))
             return "lo >= ?"
