@@ -147,8 +147,10 @@ struct AdminController: Sendable {
     ]
 
     func addRoutes(to router: Router<BasicRequestContext>) {
+        let gate = AdminGuard(hosts: sandbox.hosts, token: sandbox.configuration.adminToken)
         for route in Self.routes {
             router.on(RouterPath(route.path), method: route.method) { (request: Request, _: BasicRequestContext) -> Response in
+                if let refusal = gate.refusal(request) { return .json(refusal.status, refusal.json) }
                 do {
                     var body: JSON?
                     if route.requestSchema != nil {

@@ -12,16 +12,12 @@ import Hummingbird
 /// - a labelled body must be `application/json` (a cross-site form or `text/plain` post is refused);
 /// - with an admin token (`--admin-token`, or generated when listening off loopback) every
 ///   request must carry `Authorization: Bearer <admin token>`; vendor access tokens never open it.
-struct AdminGuard<Context: RequestContext>: RouterMiddleware {
+///
+/// Checked by each admin route before it reads its body (not a router middleware: every FHIR
+/// request would pay for the extra async layer).
+struct AdminGuard: Sendable {
     let hosts: HostPolicy
     let token: String?
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path == "/_admin" || path.hasPrefix("/_admin/") else { return try await next(request, context) }
-        if let refusal = refusal(request) { return .json(refusal.status, refusal.json) }
-        return try await next(request, context)
-    }
 
     func refusal(_ request: Request) -> AdminError? {
         let authority = request.head.authority

@@ -44,7 +44,6 @@ public func buildApplication(
     let sandbox = try Sandbox(configuration: configuration, clock: clock, random: random)
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: AdminGuard(hosts: sandbox.hosts, token: configuration.adminToken))
     IndexController(sandbox: sandbox).addRoutes(to: router)
     AdminController(sandbox: sandbox).addRoutes(to: router)
     for mount in sandbox.mounts {

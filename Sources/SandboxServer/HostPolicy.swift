@@ -12,6 +12,8 @@ public final class HostPolicy: Sendable {
     public let names: Set<String>
     let bindHost: String
     private let boundPort: Atomic<Int>
+    /// Audience lists by base (computed once the port is known; asked for on every bearer request).
+    private let audienceCache = Mutex<(port: Int, lists: [String: [String]])>((0, [:]))
 
     public static let loopbackNames: Set<String> = ["localhost", "127.0.0.1", "::1"]
 
@@ -58,16 +60,30 @@ public final class HostPolicy: Sendable {
         return names.sorted().map { "http://\($0.contains(":") ? "[\($0)]" : $0):\(port)" }
     }
 
+    /// The absolute URLs of `base` that tokens may name as their audience (`audienceOrigins` ×
+    /// `base`), cached.
+    public func audiences(of base: String) -> [String] {
+        let port = port
+        if let cached = audienceCache.withLock({ $0.port == port ? $0.lists[base] : nil }) { return cached }
+        let list = audienceOrigins.map { $0 + base }
+        audienceCache.withLock { cache in
+            if cache.port != port { cache = (port, [:]) }
+            cache.lists[base] = list
+        }
+        return list
+    }
+
     /// `host` of `host[:port]` (or `[v6]:port`), lower-cased, brackets removed.
     public static func hostName(_ authority: String) -> String {
-        var text = Substring(authority.lowercased())
+        var text = Substring(authority)
         if text.hasPrefix("[") {
             text = text.dropFirst()
             if let close = text.firstIndex(of: "]") { text = text[..<close] }
-            return String(text)
+        } else if let colon = text.lastIndex(of: ":"), text[..<colon].firstIndex(of: ":") == nil {
+            text = text[..<colon]
         }
-        if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") { text = text[..<colon] }
-        return String(text)
+        // Called for every request: lower-case only when needed.
+        return text.contains(where: \.isUppercase) ? text.lowercased() : String(text)
     }
 
     /// The authority of an absolute URL (`http://host:port/path` → `host:port`).

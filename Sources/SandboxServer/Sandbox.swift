@@ -32,8 +32,8 @@ public final class Sandbox: Sendable {
         /// The absolute FHIR base URLs this profile's tokens are valid for (their `aud`): each
         /// of its bases at the public URL or at an allowed name of the bound address.
         public func audiences(_ hosts: HostPolicy) -> [String] {
-            let bases = [profile.fhirBase] + profile.otherBases.map(\.fhirBase)
-            return hosts.audienceOrigins.flatMap { origin in bases.map { origin + $0 } }
+            let main = hosts.audiences(of: profile.fhirBase)
+            return profile.otherBases.isEmpty ? main : main + profile.otherBases.flatMap { hosts.audiences(of: $0.fhirBase) }
         }
     }
 

@@ -110,10 +110,11 @@ struct ServeCommand: AsyncParsableCommand {
                             + "  (\(other.release.rawValue); same data and tokens)\n"
                     }
                 }
+                lines += "ready \(origin) (port \(port))"
                 if let token = configuration.adminToken, configuration.adminTokenGenerated {
-                    lines += "admin token \(token)  (send Authorization: Bearer <token> to /_admin)\n"
+                    lines += "  admin token \(token) (send Authorization: Bearer <token> to /_admin)"
                 }
-                lines += "ready \(origin) (port \(port))\n"
+                lines += "\n"
                 FileHandle.standardOutput.write(Data(lines.utf8))
             }
         } catch {
