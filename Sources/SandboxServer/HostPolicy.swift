@@ -75,15 +75,17 @@ public final class HostPolicy: Sendable {
 
     /// `host` of `host[:port]` (or `[v6]:port`), lower-cased, brackets removed.
     public static func hostName(_ authority: String) -> String {
-        var text = Substring(authority)
-        if text.hasPrefix("[") {
-            text = text.dropFirst()
-            if let close = text.firstIndex(of: "]") { text = text[..<close] }
-        } else if let colon = text.lastIndex(of: ":"), text[..<colon].firstIndex(of: ":") == nil {
-            text = text[..<colon]
+        // Called for every request: works on UTF-8 bytes and lower-cases only when needed.
+        let utf8 = authority.utf8
+        var name = utf8[...]
+        if name.first == UInt8(ascii: "[") {
+            name = name.dropFirst()
+            if let close = name.firstIndex(of: UInt8(ascii: "]")) { name = name[..<close] }
+        } else if let colon = name.lastIndex(of: UInt8(ascii: ":")), name[..<colon].firstIndex(of: UInt8(ascii: ":")) == nil {
+            name = name[..<colon]
         }
-        // Called for every request: lower-case only when needed.
-        return text.contains(where: \.isUppercase) ? text.lowercased() : String(text)
+        let text = String(Substring(name))
+        return name.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? text.lowercased() : text
     }
 
     /// The authority of an absolute URL (`http://host:port/path` → `host:port`).
