@@ -56,7 +56,7 @@ let package = Package(
             dependencies: ["FHIRCore", "YAMLReader"],
             swiftSettings: swiftSettings
         ),
-        // Templates -> slots, and (next) booking, holds and $find/$hold/$book.
+        // Templates -> slots, booking, holds and $find/$hold/$book.
         .target(
             name: "Scheduling", dependencies: ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed"],
             swiftSettings: swiftSettings),
@@ -64,15 +64,18 @@ let package = Package(
         .target(
             name: "SandboxAuth",
             dependencies: [
-                "FHIRCore", "FHIRInteractions", "YAMLReader",
+                "FHIRCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
+        // The vendor layer: profile files, the edge steps, and the strategies profiles name.
         .target(
             name: "SandboxProfiles",
-            dependencies: ["FHIRCore", "FHIRSearch", "FHIRInteractions", "YAMLReader", "SandboxAuth"],
+            dependencies: [
+                "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "YAMLReader",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -95,9 +98,8 @@ let package = Package(
         .executableTarget(
             name: "fhir-sandbox",
             dependencies: [
-                "SandboxServer", "FHIRCore", "FHIRInteractions", "SandboxProfiles", "SandboxAuth",
+                "SandboxServer", "FHIRCore", "SandboxProfiles", "SandboxAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -134,13 +136,21 @@ let package = Package(
         .testTarget(
             name: "SandboxAuthTests",
             dependencies: [
-                "SandboxAuth", "FHIRCore", "FHIRInteractions", "FuzzSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "SandboxAuth", "FHIRCore", "FuzzSupport", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SchedulingTests",
             dependencies: ["Scheduling", "SandboxSeed", "FHIRCore", "FHIRStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SandboxProfilesTests",
+            dependencies: [
+                "SandboxProfiles", "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth",
+                "FuzzSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -81,13 +81,3 @@ public struct Prefer: Sendable, Equatable {
         }
     }
 }
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var scalars = Substring(self).unicodeScalars[...]
-        let trim = Set(set.unicodeScalars)
-        while let first = scalars.first, trim.contains(first) { scalars = scalars.dropFirst() }
-        while let last = scalars.last, trim.contains(last) { scalars = scalars.dropLast() }
-        return String(String.UnicodeScalarView(scalars))
-    }
-}

@@ -123,7 +123,7 @@ public struct PatientMatch: OperationHandler {
     static func digits(_ text: String) -> String { String(text.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init)) }
 }
 
-/// A profile's duplicate-patient rule (Epic's 59141): creating a Patient that an existing one
+/// A profile's duplicate-patient rule (`writes.duplicatePatients`): creating a Patient that an existing one
 /// matches with at least `threshold` points (PatientMatch's scoring) is refused as `duplicate`.
 /// A write hook, inside the create's transaction.
 public struct DuplicatePatients: WriteHook {

@@ -8,7 +8,7 @@ public struct ProfileRules: Sendable, Equatable {
     public enum TotalMode: String, Sendable, CaseIterable {
         /// The number of matches (R4).
         case accurate
-        /// The number of entries on the page when `_count` is given (Epic), else accurate.
+        /// The number of entries on the page when `_count` is given, else accurate.
         case pageSizeWhenCount = "page-size-when-count"
         /// Never present.
         case none
@@ -45,9 +45,9 @@ public struct ProfileRules: Sendable, Equatable {
         public var ranges: [String: RangeForm] = [:]
         /// Date parameters that take a date without a time component.
         public var dateOnly: [String] = []
-        /// Parameters added to every search of the type (e.g. Cerner's Slot search: `status=free`).
+        /// Parameters added to every search of the type (e.g. a Slot search that only ever shows `status=free`).
         public var implied: [(name: String, value: String)] = []
-        /// Parameters added when `trigger` is present (Cerner: `date` excludes proposed appointments).
+        /// Parameters added when `trigger` is present (e.g. `date` excluding proposed appointments).
         public var impliedWith: [(trigger: String, name: String, value: String)] = []
         /// More matches than this is an error (`tooManyResults`).
         public var maxMatches: Int?
@@ -70,7 +70,7 @@ public struct ProfileRules: Sendable, Equatable {
     /// The only operations served (`Type/$name`); nil: every registered one.
     public var operations: [String]?
     public var total: TotalMode = .accurate
-    /// A page link whose result set is gone: run the search again, or an error (`pageExpired`, Epic's 4113).
+    /// A page link whose result set is gone: run the search again, or an error (`pageExpired`).
     public var expiredPages: ExpiredPages = .rerun
 
     public enum ExpiredPages: String, Sendable, CaseIterable {
@@ -156,11 +156,11 @@ public struct ErrorDialect: Sendable, Equatable {
     public enum Body: String, Sendable, CaseIterable {
         /// An OperationOutcome (R4).
         case outcome
-        /// `text` as a `text/plain` body (Cerner's "no supported search parameters provided").
+        /// `text` as a `text/plain` body (a vendor's plain-text search refusal).
         case text
-        /// Nothing (Cerner's 406).
+        /// Nothing (a bare status).
         case empty
-        /// A web server's HTML error page titled `text` (Epic's IIS 404 for an unknown type).
+        /// A web server's HTML error page titled `text` (a vendor web server's 404 for an unknown type).
         case html
     }
 

@@ -17,18 +17,6 @@ public struct AuthSettings: Sendable, Equatable {
         case jwt, opaque
     }
 
-    /// How token-endpoint errors look: RFC 6749 (`error` + `error_description`), Epic
-    /// (`error_description: null`), or Cerner (`error` + an `error_uri` naming the error).
-    public enum ErrorStyle: String, Sendable, CaseIterable {
-        case rfc6749, epic, cerner
-    }
-
-    /// How the granted `scope` is written in token responses: SMART scopes as granted, or
-    /// Epic's API-style names (`Patient.read Patient.search`).
-    public enum ScopeResponse: String, Sendable, CaseIterable {
-        case smart, epic
-    }
-
     /// What happens to requested scopes the client is not registered for (or that use a
     /// syntax the profile does not accept): dropped from the grant, or the request refused.
     public enum UnregisteredScopes: String, Sendable, CaseIterable {
@@ -37,18 +25,20 @@ public struct AuthSettings: Sendable, Equatable {
 
     public var mode: Mode = .optional
     public var tokenFormat: TokenFormat = .jwt
-    public var errorStyle: ErrorStyle = .rfc6749
-    public var scopeResponse: ScopeResponse = .smart
+    /// How errors are worded besides `error`: a dialect name (`rfc6749`, or a vendor's).
+    public var errorStyle = "rfc6749"
+    /// How the granted `scope` is written in token responses: a dialect name (`smart`, or a vendor's).
+    public var scopeResponse = "smart"
     public var unregisteredScopes: UnregisteredScopes = .drop
-    /// Whether `*` may stand for every resource type in a scope (Cerner: no).
+    /// Whether `*` may stand for every resource type in a scope.
     public var wildcardScopes = true
-    /// ES256/ES384 assertions only from clients registered with a `jwksUri` (Epic).
+    /// ES256/ES384 assertions only from clients registered with a `jwksUri`.
     public var ecdsaRequiresJwksUri = false
-    /// Longest accepted assertion `jti` (Epic: 151); nil: no limit.
+    /// Longest accepted assertion `jti`; nil: no limit.
     public var maxJTILength: Int?
     /// `error_description` of the 403 `WWW-Authenticate` challenge.
     public var forbiddenDescription = "The access token provided is valid, but is not authorized for this request"
-    /// The tenant named in Cerner-style `error_uri`s.
+    /// The tenant id a tenant-scoped vendor names (in error URIs and code systems).
     public var tenant = "sandbox"
     /// Where the OAuth endpoints live: `{path}/token`, `/authorize`, `/introspect`, `/revoke`, `/jwks`.
     public var path = "/fhir/auth"

@@ -1,5 +1,4 @@
 import FHIRCore
-import FHIRInteractions
 import Foundation
 import Synchronization
 
@@ -10,6 +9,8 @@ import Synchronization
 public final class AuthorizationServer: Sendable {
     public let profile: String
     public let settings: AuthSettings
+    /// How errors and granted scopes are worded (the profile's `errorStyle` and `scopeResponse`).
+    public let dialect: OAuthDialect
     public let clients: ClientRegistry
     public let signer: TokenSigner
     let clock: SandboxClock
@@ -20,16 +21,10 @@ public final class AuthorizationServer: Sendable {
     /// The patient id as the profile shows it (token responses name the vendor id; tokens
     /// themselves carry the stored id their scopes are enforced with).
     let shownPatient: @Sendable (String) -> String
-    let codes = AuthorizationCodes()
-    private let usedAssertions = Mutex<[String: Int64]>([:])
-    private let refreshTokens = Mutex<[String: RefreshGrant]>([:])
-    /// Revoked access tokens: jti → when the token expires anyway (then it can be forgotten).
-    private let revoked = Mutex<[String: Int64]>([:])
-    private let verified = BoundedCache<VerifiedToken>(capacity: 4096)
-    /// Opaque access tokens (profiles with `tokenFormat: opaque`) and what they stand for.
-    private let opaque = Mutex<[String: VerifiedToken]>([:])
+    /// What this server has issued and seen (the tenant's: a second sandbox of the profile has its own).
+    public let state: AuthState
 
-    struct VerifiedToken: Sendable {
+    public struct VerifiedToken: Sendable {
         let access: Access
         let jti: String
         let expires: Int64
@@ -41,9 +36,11 @@ public final class AuthorizationServer: Sendable {
         wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
         patients: @escaping @Sendable () -> [(id: String, name: String)] = { [] },
         remoteKeys: RemoteKeys = RemoteKeys { _ in throw JOSEError("this server fetches no jwksUri") },
-        shownPatient: @escaping @Sendable (String) -> String = { $0 }
+        shownPatient: @escaping @Sendable (String) -> String = { $0 }, dialect: OAuthDialect = .standard, state: AuthState = AuthState()
     ) {
+        self.state = state
         self.shownPatient = shownPatient
+        self.dialect = dialect
         self.remoteKeys = remoteKeys
         self.profile = profile
         self.settings = settings
@@ -55,14 +52,10 @@ public final class AuthorizationServer: Sendable {
         self.patients = patients
     }
 
-    /// Forgets issued codes, refresh tokens, used assertions and revocations (admin reset).
+    /// Forgets issued codes, refresh tokens and used assertions, and fetched key sets (admin
+    /// reset); revocations are kept.
     public func reset() {
-        codes.removeAll()
-        usedAssertions.withLock { $0 = [:] }
-        refreshTokens.withLock { $0 = [:] }
-        // Revocations are kept: a reset must not make a revoked token valid again.
-        verified.removeAll()
-        opaque.withLock { $0 = [:] }
+        state.reset()
         remoteKeys.removeAll()
     }
 
@@ -90,7 +83,7 @@ public final class AuthorizationServer: Sendable {
         let entry = VerifiedToken(
             access: Access(grants: Scopes.grants(scopes), patient: patient, client: client.id), jti: claims["jti"]!.stringValue!,
             expires: now + Int64(lifetime), claims: claims)
-        opaque.withLock { tokens in
+        state.opaque.withLock { tokens in
             tokens = tokens.filter { $0.value.expires > now }
             tokens[token] = entry
         }
@@ -110,7 +103,7 @@ public final class AuthorizationServer: Sendable {
     func verify(_ token: String, audiences: [String]?) -> Result<VerifiedToken, OAuthError> {
         let now = clock.now() / 1000
         let checked: VerifiedToken
-        if let cached = verified.value(for: token) ?? opaque.withLock({ $0[token] }) {
+        if let cached = state.verified.value(for: token) ?? state.opaque.withLock({ $0[token] }) {
             checked = cached
         } else {
             guard case .success(let jws) = CompactJWS.parse(token),
@@ -132,7 +125,7 @@ public final class AuthorizationServer: Sendable {
             checked = VerifiedToken(
                 access: Access(grants: Scopes.grants(scopes), patient: claims["patient"]?.stringValue, client: client), jti: jti,
                 expires: exp, claims: claims)
-            verified.store(checked, for: token)
+            state.verified.store(checked, for: token)
         }
         guard now < checked.expires else {
             return .failure(
@@ -148,7 +141,7 @@ public final class AuthorizationServer: Sendable {
                         status: 401))
             }
         }
-        guard revoked.withLock({ $0[checked.jti] }) == nil else {
+        guard state.revoked.withLock({ $0[checked.jti] }) == nil else {
             return .failure(OAuthError("invalid_token", "the access token was revoked", status: 401))
         }
         guard clients.client(checked.access.client)?.enabled == true else {
@@ -197,7 +190,7 @@ public final class AuthorizationServer: Sendable {
                 return .failure(OAuthError("unauthorized_client", "client \(client.id) may not use authorization_code"))
             }
             guard let code = value("code") else { return .failure(.invalidRequest("code is required")) }
-            switch codes.redeem(
+            switch state.codes.redeem(
                 code, client: client.id, redirectURI: value("redirect_uri"), verifier: value("code_verifier"), now: clock.now())
             {
             case .failure(let error): return .failure(error)
@@ -215,7 +208,7 @@ public final class AuthorizationServer: Sendable {
             }
             guard let token = value("refresh_token") else { return .failure(.invalidRequest("refresh_token is required")) }
             let now = clock.now()
-            let grant: RefreshGrant? = refreshTokens.withLock { tokens in
+            let grant: RefreshGrant? = state.refreshTokens.withLock { tokens in
                 guard let grant = tokens[token] else { return nil }
                 if settings.rotateRefreshTokens { tokens[token] = nil }
                 return grant
@@ -254,13 +247,13 @@ public final class AuthorizationServer: Sendable {
         body["access_token"] = .string(token)
         body["token_type"] = .string(settings.tokenType)
         body["expires_in"] = .int(lifetime)
-        body["scope"] = .string(settings.scopeResponse == .epic ? Scopes.epicNames(scopes) : scopes.joined(separator: " "))
+        body["scope"] = .string(dialect.scopeText(scopes))
         if let patient { body["patient"] = .string(shownPatient(patient)) }
         if refresh {
             let refreshToken = random.token() + random.token()
             let expires = clock.now() + Int64(settings.refreshDays) * 86_400_000
             let now = clock.now()
-            refreshTokens.withLock { tokens in
+            state.refreshTokens.withLock { tokens in
                 Expiring.prune(&tokens, now: now, expires: \.expires)
                 tokens[refreshToken] = RefreshGrant(client: client.id, scopes: scopes, patient: patient, expires: expires)
             }
@@ -405,7 +398,7 @@ public final class AuthorizationServer: Sendable {
             return .failure(.invalidClient("client_assertion jti is \(jti.count) characters; at most \(limit) are accepted"))
         }
         let key = iss + " " + jti
-        let replayed = usedAssertions.withLock { used -> Bool in
+        let replayed = state.usedAssertions.withLock { used -> Bool in
             used = used.filter { $0.value >= now }
             if used[key] != nil { return true }
             used[key] = exp
@@ -460,7 +453,7 @@ public final class AuthorizationServer: Sendable {
         }
         guard let token = form.last(where: { $0.name == "token" })?.value else { return .failure(.invalidRequest("token is required")) }
         let refused = OAuthError("unauthorized_client", "the token was not issued to client \(caller); only its own client may revoke it")
-        let refresh: Result<Bool, OAuthError> = refreshTokens.withLock { tokens in
+        let refresh: Result<Bool, OAuthError> = state.refreshTokens.withLock { tokens in
             guard let grant = tokens[token] else { return .success(false) }
             guard grant.client == caller else { return .failure(refused) }
             tokens[token] = nil
@@ -474,7 +467,7 @@ public final class AuthorizationServer: Sendable {
         if case .success(let checked) = verify(token, audiences: nil) {
             guard checked.access.client == caller else { return .failure(refused) }
             let now = clock.now() / 1000
-            revoked.withLock { table in
+            state.revoked.withLock { table in
                 Expiring.prune(&table, now: now) { $0 }
                 table[checked.jti] = checked.expires
             }

@@ -1,22 +1,10 @@
 import FHIRCore
-import FHIRInteractions
 import Foundation
 
 /// The authorization endpoint (`GET`/`POST {auth}/authorize`): checks the request, then either
 /// redirects back with a code (auto-approved clients, or the person approved), redirects back
 /// with an error, or renders the sign-in and patient-picker page.
 extension AuthorizationServer {
-    /// Cerner's `error_uri` for an OAuth error at `endpoint` (`token` or `authorize`): a URN
-    /// naming the error (vendor-quirks §2.2; `access_denied` at authorize is `denied-by-server`,
-    /// the others are the error with '-' for '_': an assumption), an instance id, the client
-    /// and the tenant.
-    public func errorURI(_ error: String, endpoint: String, client: String) -> String {
-        let name = endpoint == "authorize" && error == "access_denied" ? "denied-by-server" : error.replacing("_", with: "-")
-        let urn = "urn:cerner:error:authorization-server:oauth2:\(endpoint):\(name)"
-        return "https://authorization.cerner.com/errors/\(urn.replacing(":", with: "%3A"))/instances/\(random.uuid())?"
-            + QueryString.encode([("client", client), ("tenant", settings.tenant)])
-    }
-
     public enum AuthorizeOutcome: Sendable, Equatable {
         case redirect(String)
         /// An HTML page with its status (200 for the sign-in page, 400 for errors that must not redirect).
@@ -39,11 +27,11 @@ extension AuthorizationServer {
         }
         let state = value("state")
         func fail(_ error: String, _ description: String) -> AuthorizeOutcome {
-            // Cerner names the error with an error_uri instead of a description (§2.2).
-            let detail =
-                settings.errorStyle == .cerner
-                ? ("error_uri", errorURI(error, endpoint: "authorize", client: client.id)) : ("error_description", description)
-            return .redirect(Self.append(to: redirect, [("error", error), detail] + (state.map { [("state", $0)] } ?? [])))
+            // The dialect's detail (RFC 6749: error_description), as query text.
+            let detail = dialect.errorDetail(OAuthError(error, description), .authorize, client.id).flatMap { name, value in
+                value.stringValue.map { [(name, $0)] }
+            }
+            return .redirect(Self.append(to: redirect, [("error", error)] + (detail ?? []) + (state.map { [("state", $0)] } ?? [])))
         }
         guard value("response_type") == "code" else { return fail("unsupported_response_type", "response_type must be code") }
         guard client.grants.contains(.authorizationCode) else {
@@ -82,7 +70,7 @@ extension AuthorizationServer {
                 }
             }
             let code = random.token() + random.token()
-            codes.issue(
+            self.state.codes.issue(
                 CodeGrant(
                     client: client.id, redirectURI: redirect, scopes: granted, patient: patient, challenge: challenge,
                     challengeMethod: method,

@@ -90,3 +90,29 @@ enum Expiring {
         table = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
     }
 }
+
+/// What one tenant's authorization server has issued and seen: authorization codes, refresh
+/// tokens, used assertion ids, revocations, verified and opaque access tokens. Part of a
+/// sandbox's state, apart from the profile's (shared) settings.
+public final class AuthState: Sendable {
+    let codes = AuthorizationCodes()
+    let usedAssertions = Mutex<[String: Int64]>([:])
+    let refreshTokens = Mutex<[String: RefreshGrant]>([:])
+    /// Revoked access tokens: jti → when the token expires anyway (then it can be forgotten).
+    let revoked = Mutex<[String: Int64]>([:])
+    let verified = BoundedCache<AuthorizationServer.VerifiedToken>(capacity: 4096)
+    /// Opaque access tokens (profiles with `tokenFormat: opaque`) and what they stand for.
+    let opaque = Mutex<[String: AuthorizationServer.VerifiedToken]>([:])
+
+    public init() {}
+
+    /// Forgets codes, refresh tokens, used assertions and verified tokens. Revocations are
+    /// kept: a reset must not make a revoked token valid again.
+    public func reset() {
+        codes.removeAll()
+        usedAssertions.withLock { $0 = [:] }
+        refreshTokens.withLock { $0 = [:] }
+        verified.removeAll()
+        opaque.withLock { $0 = [:] }
+    }
+}

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// Client key sets registered by URL (`jwksUri`): fetched when first needed and cached for the
-/// response's `Cache-Control: max-age` (default 1 hour, at most 29 hours as Epic documents;
+/// response's `Cache-Control: max-age` (default 1 hour, at most 29 hours, the longest a vendor documents;
 /// `no-store`, `no-cache` or `max-age=0` are not cached). Until the cache expires a rotated
 /// key is unknown, as at the EHRs: publish new keys ahead of using them.
 public final class RemoteKeys: Sendable {

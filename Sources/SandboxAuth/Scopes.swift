@@ -1,4 +1,4 @@
-import FHIRInteractions
+import FHIRCore
 
 /// SMART scopes: v1 (`patient/Observation.read`, `system/*.write`, `user/*.*`) and v2
 /// (`patient/Observation.rs`, `system/*.cruds`), read into `Access.Grant`s, plus the
@@ -73,25 +73,6 @@ public enum Scopes {
 
     /// The resource grants of a granted scope list.
     public static func grants(_ scopes: [String]) -> [Access.Grant] { scopes.compactMap { grant($0)?.grant } }
-
-    /// Epic's way of writing a grant in token responses: API names per resource type
-    /// (`system/Patient.rs` → `Patient.read Patient.search`); other scopes as they are.
-    public static func epicNames(_ scopes: [String]) -> String {
-        let words: [(Access.Action, String)] = [
-            (.read, "read"), (.search, "search"), (.create, "create"), (.update, "update"), (.delete, "delete"),
-        ]
-        var names: [String] = []
-        for scope in scopes {
-            guard let grant = grant(scope)?.grant else {
-                names.append(scope)
-                continue
-            }
-            for (action, word) in words where grant.actions.contains(action) && !names.contains("\(grant.type).\(word)") {
-                names.append("\(grant.type).\(word)")
-            }
-        }
-        return names.joined(separator: " ")
-    }
 
     public static func split(_ text: String?) -> [String] {
         (text ?? "").split(whereSeparator: { $0 == " " || $0 == "+" }).map(String.init)

@@ -8,7 +8,12 @@ extension Profile {
     public var facts: [(key: String, value: String)] {
         var facts: [(String, String)] = [
             ("fhirBase", fhirBase),
-            ("ids", idScheme.rawValue + (idScheme == .identity ? "" : " (pat-0001 → \(idScheme.external("pat-0001", type: "Patient")))")),
+            (
+                "ids",
+                ids
+                    + (ids == "identity"
+                        ? "" : " (pat-0001 → \(Strategies.idScheme(self, seed: nil).external("pat-0001", type: "Patient")))")
+            ),
             ("search.defaultPageSize", String(defaultPageSize)),
             ("search.maxPageSize", String(maxPageSize)),
             ("search.unknownParameters", unknownParameters.rawValue),
@@ -113,7 +118,7 @@ extension Profile {
         facts.append(
             ("writes.requireIfMatch", writes.requireIfMatch.isEmpty ? "-" : writes.requireIfMatch.sorted().joined(separator: ", ")))
         facts.append(("writes.versionOffset", String(writes.versionOffset)))
-        facts.append(("writes.appointments", writes.appointments.rawValue))
+        facts.append(("writes.appointments", writes.appointments))
         facts.append(("writes.duplicatePatients", duplicatePatientScore.map { $0 >= 90 ? "certain" : "probable" } ?? "off"))
         for (type, rule) in createRules.sorted(by: { $0.key < $1.key }) {
             var parts: [String] = []
@@ -151,13 +156,13 @@ extension Profile {
             ("auth.scopeSyntax", auth.scopeSyntax.rawValue),
             ("auth.wildcardScopes", String(auth.wildcardScopes)),
             ("auth.unregisteredScopes", auth.unregisteredScopes.rawValue),
-            ("auth.scopeResponse", auth.scopeResponse.rawValue),
+            ("auth.scopeResponse", auth.scopeResponse),
             ("auth.clientAuthMethods", auth.clientAuthMethods.map(\.rawValue).sorted().joined(separator: ", ")),
             ("auth.assertionAlgorithms", auth.assertionAlgorithms.map(\.rawValue).sorted().joined(separator: ", ")),
             ("auth.ecdsaRequiresJwksUri", String(auth.ecdsaRequiresJwksUri)),
             ("auth.assertionMaxSeconds", String(auth.assertionMaxSeconds)),
             ("auth.maxJTILength", auth.maxJTILength.map(String.init) ?? "none"),
-            ("auth.errorStyle", auth.errorStyle.rawValue),
+            ("auth.errorStyle", auth.errorStyle),
             ("auth.codeSeconds", String(auth.codeSeconds)),
             ("auth.refreshDays", String(auth.refreshDays)),
             ("auth.rotateRefreshTokens", String(auth.rotateRefreshTokens)),

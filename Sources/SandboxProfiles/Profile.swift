@@ -39,8 +39,8 @@ public struct Profile: Sendable, Equatable {
         public var status: Int
         public var body: String
     }
-    /// `ids` — how resource ids are shown (stored ids stay the seed's).
-    public var idScheme: IDScheme = .identity
+    /// `ids` — how resource ids are shown (stored ids stay the seed's): a name in `Strategies.ids`.
+    public var ids = "identity"
     /// `resources.exclude` — R4 types this profile does not serve (unknown type answers).
     public var excludedTypes: [String] = []
     /// `content.strictAccept` — refuse any `Accept` without JSON (not only XML-only ones).

@@ -79,8 +79,8 @@ struct AuthController: Sendable {
     }
 
     /// An OAuth JSON response: the body, or the error in the profile's style with its status
-    /// (the description always also travels in `X-Sandbox-Error-Description`, since Epic and
-    /// Cerner bodies hide it).
+    /// (the description always also travels in `X-Sandbox-Error-Description`, since some
+    /// vendors' bodies hide it).
     func oauth(_ result: Result<JSONObject, OAuthError>, form: [(name: String, value: String)] = []) -> Response {
         var headers: HTTPFields = [
             .contentType: "application/json; charset=utf-8", .cacheControl: "no-store", HTTPField.Name("Pragma")!: "no-cache",
@@ -91,14 +91,9 @@ struct AuthController: Sendable {
         case .failure(let error):
             if error.status == 401 { headers[.wwwAuthenticate] = "Basic realm=\"fhir-sandbox\"" }
             var body = JSONObject(["error": .string(error.error)])
-            switch settings.errorStyle {
-            case .rfc6749: body["error_description"] = .string(error.description)
-            case .epic: body["error_description"] = .null
-            case .cerner:
-                let assertion = form.last { $0.name == "client_assertion" }.flatMap { try? CompactJWS.parse($0.value).get() }
-                let client = form.last { $0.name == "client_id" }?.value ?? assertion?.claims["iss"]?.stringValue ?? "unknown"
-                body["error_uri"] = .string(auth.errorURI(error.error, endpoint: "token", client: client))
-            }
+            let assertion = form.last { $0.name == "client_assertion" }.flatMap { try? CompactJWS.parse($0.value).get() }
+            let client = form.last { $0.name == "client_id" }?.value ?? assertion?.claims["iss"]?.stringValue ?? "unknown"
+            if let detail = auth.dialect.errorDetail(error, .token, client) { body[detail.name] = detail.value }
             headers[HTTPField.Name("X-Sandbox-Error-Description")!] = error.description
             return Response(
                 status: HTTPResponse.Status(code: error.status), headers: headers,

@@ -10,22 +10,22 @@ import SandboxSeed
 public struct AppointmentBooking: WriteHook {
     public let rules: BookingRules
     public let parser: SearchQueryParser
-    /// A vendor's Appointment rules (nil: R4's).
-    let cerner: CernerAppointments?
+    /// A profile's own Appointment rules (nil: R4's status model).
+    public let policy: (any AppointmentPolicy)?
 
-    public init(seed: Seed, registry: SearchRegistry, style: WriteShaping.AppointmentStyle = .r4, displays: [String: String] = [:]) {
+    public init(seed: Seed, registry: SearchRegistry, policy: (any AppointmentPolicy)? = nil) {
         rules = BookingRules(seed: seed)
         parser = SearchQueryParser(registry: registry, zone: seed.zone)
-        cerner = style == .cerner ? CernerAppointments(seed: seed, displays: displays) : nil
+        self.policy = policy
     }
 
     public func willStore(
         _ incoming: JSONObject, old: JSONObject?, id: String, tx: StoreTransaction, now: Int64
     ) throws(FHIRError) -> JSONObject {
-        let resource = try cerner?.prepare(incoming, old: old, tx: tx) ?? incoming
+        let resource = try policy?.prepare(incoming, old: old, tx: tx) ?? incoming
         let status = resource["status"]?.stringValue ?? ""
         let oldStatus = old?["status"]?.stringValue
-        if let oldStatus, cerner == nil, !AppointmentStatusModel.allows(from: oldStatus, to: status) {
+        if let oldStatus, policy == nil, !AppointmentStatusModel.allows(from: oldStatus, to: status) {
             throw FHIRError(
                 .businessRule, "an appointment cannot go from \(oldStatus) to \(status)", expression: ["Appointment.status"])
         }
@@ -74,7 +74,7 @@ public struct AppointmentBooking: WriteHook {
     }
 
     /// The id of the appointment that occupies `slot` (pending, booked, ...), if any: a
-    /// `busy-tentative` slot without one is held by a Slot patch (Cerner), not by `$hold`.
+    /// `busy-tentative` slot without one is held by a Slot patch (`holdsByPatch`), not by `$hold`.
     static func holder(of slot: String, tx: StoreTransaction) throws(FHIRError) -> String? {
         let query = try SearchQueryParser(registry: .r4, zone: .utc).parse(
             type: "Appointment",
@@ -91,7 +91,7 @@ public struct AppointmentBooking: WriteHook {
     }
 
     /// `Appointment.slot` references as slot ids; anything but `Slot/<id>` is a 422.
-    static func slotIDs(_ appointment: JSONObject) throws(FHIRError) -> [String] {
+    public static func slotIDs(_ appointment: JSONObject) throws(FHIRError) -> [String] {
         var ids: [String] = []
         for (index, reference) in (appointment["slot"]?.arrayValue ?? []).enumerated() {
             guard let text = reference["reference"]?.stringValue, let parsed = ReferenceSyntax.parse(text), parsed.type == "Slot" else {
@@ -141,4 +141,14 @@ public struct AppointmentBooking: WriteHook {
             parameters: [(name: "patient", value: "Patient/\(patient)"), (name: "status", value: "booked,arrived,checked-in,fulfilled")],
             strict: true, now: 0)
     }
+}
+
+/// A profile's Appointment write rules, where they differ from R4's (a strategy the profile
+/// names): what a create or update must look like, which status transitions it allows, what the
+/// stored version carries. Booking itself (slots taken and released, never twice) stays the
+/// engine's.
+public protocol AppointmentPolicy: Sendable {
+    /// The Appointment to store for `incoming` (replacing `old`, nil for a create), or the error
+    /// that refuses it. Runs inside the write transaction.
+    func prepare(_ incoming: JSONObject, old: JSONObject?, tx: StoreTransaction) throws(FHIRError) -> JSONObject
 }

@@ -48,7 +48,7 @@ public struct SchedulingContext: Sendable {
         holds.removeAll()
     }
 
-    /// The id in `Type/id`, a bare id, or an identifier token `system|id` (Epic's
+    /// The id in `Type/id`, a bare id, or an identifier token `system|id` (a vendor's
     /// `valueIdentifier`).
     static func id(fromReference text: String) -> String {
         if let parsed = ReferenceSyntax.parse(text) { return parsed.id }
@@ -253,7 +253,7 @@ public struct FindOperation: OperationHandler {
         return .json(200, service.searchset(proposals, baseURL: invocation.request.baseURL, outcome: notes))
     }
 
-    /// The patient the options are for: `patient-reference` (a reference, or Epic's Patient
+    /// The patient the options are for: `patient-reference` (a reference, or a vendor's Patient
     /// resource under `patient`), or `patient-resource`; a resource that names a stored patient
     /// by id or identifier is that patient, otherwise a new one. Nil: no patient given.
     func patient(_ input: OperationParameters, service: FHIRService) throws(FHIRError) -> (id: String?, isNew: Bool) {
@@ -266,7 +266,7 @@ public struct FindOperation: OperationHandler {
             for identifier in resource["identifier"]?.arrayValue ?? [] {
                 guard let value = identifier["value"]?.stringValue else { continue }
                 let token = (identifier["system"]?.stringValue.map { "\($0)|" } ?? "") + value
-                // The full registry: a scheduling-only base (Epic's STU3) does not serve Patient search.
+                // The full registry: a scheduling-only base (an STU3 base) does not serve Patient search.
                 let query = try SearchQueryParser(registry: .r4, zone: service.zone, maxCount: 1).parse(
                     type: "Patient", parameters: [(name: "identifier", value: token)], strict: true, now: 0)
                 if let match = try reader.search(query).first { return (match.id, false) }

@@ -7,7 +7,7 @@ import SandboxSeed
 /// Serves Slot from the slot table: read and search (the R4 Slot parameters, one-level chains
 /// through `schedule`, `_include=Slot:schedule`), sorted by start. Slots are generated from
 /// the templates, so create, update and delete are not offered; booking changes them. With
-/// `holdsByPatch` (Cerner), a JSON Patch `replace /status` between `free` and `busy-tentative`
+/// `holdsByPatch`, a JSON Patch `replace /status` between `free` and `busy-tentative`
 /// holds and releases a slot.
 public struct SlotProvider: ResourceProvider {
     /// The Slot search parameters implemented here.

@@ -14,10 +14,10 @@ public struct SlotRenderer: Sendable {
     /// identical for all its slots: rendered once, spliced into every slot's bytes.
     let fragments: [String: [UInt8]]
 
-    /// Write `start`/`end` in UTC with `Z` (Cerner) instead of the clinic's offset.
+    /// Write `start`/`end` in UTC with `Z` instead of the clinic's offset.
     public let utc: Bool
-    /// An extension (this URL) naming the schedule's Location on every slot (Cerner's
-    /// `scheduling-location`); nil: none.
+    /// An extension (this URL) naming the schedule's Location on every slot (the profile's
+    /// `render.Slot.locationExtension`); nil: none.
     public let locationExtension: String?
 
     public init(seed: Seed, displays: [String: String], utc: Bool = false, locationExtension: String? = nil) {

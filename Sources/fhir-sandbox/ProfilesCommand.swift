@@ -1,5 +1,4 @@
 import ArgumentParser
-import FHIRInteractions
 import Foundation
 import SandboxAuth
 import SandboxProfiles

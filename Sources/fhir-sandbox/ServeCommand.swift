@@ -1,8 +1,6 @@
 import ArgumentParser
 import FHIRCore
-import FHIRInteractions
 import Foundation
-import Hummingbird
 import SandboxAuth
 import SandboxProfiles
 import SandboxServer

@@ -113,20 +113,6 @@ import Testing
         #expect(parsed.map(\.name) == ["a", "b", "c", "d"] && parsed[1].value == "x y z" && parsed[3].value == "%zz")
         #expect(QueryString.encode([("family", "o'brien & co"), ("id", "a|b")]) == "family=o%27brien%20%26%20co&id=a|b")
     }
-
-    @Test func jsonOnlyFormatStep() {
-        let step = JSONOnlyFormat()
-        func request(accept: String?, format: String? = nil) -> FHIRRequest {
-            FHIRRequest(
-                method: "GET", segments: ["metadata"], query: format.map { [(name: "_format", value: $0)] } ?? [],
-                headers: .init(accept: accept), baseURL: "")
-        }
-        #expect(step.check(request(accept: "application/fhir+xml"))?.status == 406)
-        #expect(step.check(request(accept: nil, format: "xml"))?.status == 406)
-        #expect(step.check(request(accept: "application/fhir+json")) == nil)
-        #expect(step.check(request(accept: "*/*")) == nil)
-        #expect(step.check(request(accept: "application/xml, application/json")) == nil)
-    }
 }
 
 @Suite struct BoundedCacheTests {
@@ -165,33 +151,7 @@ import Testing
     }
 }
 
-@Suite struct IDSchemeTests {
-    @Test func epicIdsAreOpaqueValidAndReversible() {
-        for id in ["pat-0001", "slot-okafor-main-20260420-0800", "6f1c1e9e-6d2b-4b6e-9a53-1f2d3c4b5a69", "a.b-c"] {
-            let external = IDScheme.epic.external(id)
-            #expect(external.hasPrefix("e") && external.hasSuffix("3") && external.count <= 64)
-            #expect(external.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." })
-            #expect(IDScheme.epic.internal(external) == id)
-        }
-        #expect(IDScheme.epic.internal("pat-0001") == nil)
-        #expect(IDScheme.epic.internal("e!!3") == nil)
-    }
-
-    @Test func cernerPatientIdsAreNumericAndReversible() {
-        #expect(IDScheme.cerner.external("pat-0001", type: "Patient") == "127240001")
-        #expect(IDScheme.cerner.internal("127240001", type: "Patient") == "pat-0001")
-        for id in ["6f1c1e9e-6d2b-4b6e-9a53-1f2d3c4b5a69", "00000000-0000-0000-0000-000000000001", "pat-merged", "x"] {
-            let external = IDScheme.cerner.external(id, type: "Patient")
-            #expect(external.allSatisfy(\.isNumber) && external.count <= 64, "\(id) → \(external)")
-            #expect(IDScheme.cerner.internal(external, type: "Patient") == id)
-        }
-        #expect(IDScheme.cerner.external("slot-okafor-main-20260420-0800", type: "Slot") == "slot-okafor-main-20260420-0800")
-        #expect(IDScheme.cerner.internal("pat-0001", type: "Patient") == nil)
-        #expect(IDScheme.cerner.internal("12", type: "Patient") == nil)
-    }
-}
-
-/// Vendor surfaces: operation parameter names and STU3 rendering.
+/// Operation parameter names a profile renames.
 @Suite struct VendorSurfaceTests {
     func parameters(_ json: String) throws -> OperationParameters {
         try OperationParameters.from(parameters: #require(try JSONParser.parse(Array(json.utf8)).objectValue))
@@ -217,43 +177,5 @@ import Testing
         #expect(input.spelling(of: "service-type") == "ServiceType")
         #expect(input.spelling(of: "end") == "endTime")
         #expect(input.spelling(of: "reason") == "reason")
-    }
-
-    @Test func stu3RenderingReshapesAppointmentsInBundles() throws {
-        let bundle = try #require(
-            try JSONParser.parse(
-                Array(
-                    (#"{"resourceType":"Bundle","type":"searchset","timestamp":"2026-04-14T00:00:00Z","entry":[{"resource":"#
-                        + #"{"resourceType":"Appointment","status":"cancelled","serviceCategory":[{"text":"a"},{"text":"b"}],"#
-                        + #""reasonCode":[{"text":"r"}],"basedOn":[{"reference":"ServiceRequest/1"}],"cancelationReason":{"text":"c"},"#
-                        + #""participant":[{"status":"declined","period":{"start":"2026-04-14"}}]}}]}"#).utf8)
-            ).objectValue)
-        let rendered = STU3Rendering.render(bundle)
-        #expect(rendered["timestamp"] == nil)
-        let appointment = try #require(rendered["entry"]?.arrayValue?.first?["resource"]?.objectValue)
-        #expect(appointment["serviceCategory"]?["text"]?.stringValue == "a")
-        #expect(appointment["reason"]?.arrayValue?.count == 1 && appointment["reasonCode"] == nil)
-        #expect(appointment["incomingReferral"] != nil && appointment["basedOn"] == nil)
-        #expect(appointment["cancelationReason"] == nil)
-        #expect(appointment["participant"]?.arrayValue?.first?["period"] == nil)
-    }
-}
-
-/// The Epic id codec against Foundation's base64 (the reference implementation).
-@Suite struct EpicIDTests {
-    @Test func matchesFoundationBase64AndRoundTrips() {
-        var generator = SystemRandomNumberGenerator()
-        let characters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
-        for length in 1...40 {
-            let id = String((0..<length).map { _ in characters.randomElement(using: &generator)! })
-            let expected = Data(id.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: ".").replacingOccurrences(of: "=", with: "")
-            let external = IDScheme.epic.external(id)
-            #expect(external == (expected.count + 2 <= 64 ? "e" + expected + "3" : id))
-            if external != id { #expect(IDScheme.epic.internal(external) == id) }
-        }
-        #expect(IDScheme.epic.internal("e!!3") == nil)
-        #expect(IDScheme.epic.internal("eA3") == nil)
-        #expect(IDScheme.epic.internal("pat-0001") == nil)
     }
 }

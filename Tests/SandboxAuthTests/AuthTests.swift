@@ -1,6 +1,5 @@
 import Crypto
 import FHIRCore
-import FHIRInteractions
 import Testing
 import _CryptoExtras
 

@@ -36,15 +36,15 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let payloadTooLarge = Code("payloadTooLarge", status: 413, issueType: "too-costly")
         public static let unsupportedMediaType = Code("unsupportedMediaType", status: 415, issueType: "not-supported")
         public static let tooManyMatches = Code("tooManyMatches", status: 412, issueType: "multiple-matches")
-        /// A search lacks the parameter combination the profile requires (e.g. Epic's minimum data sets).
+        /// A search lacks the parameter combination the profile requires (a vendor's minimum data sets).
         public static let searchCriteriaMissing = Code("searchCriteriaMissing", status: 400, issueType: "required")
-        /// A search matches more than the profile serves (e.g. Epic's 100 Patient matches).
+        /// A search matches more than the profile serves (a vendor's cap on Patient matches).
         public static let tooManyResults = Code("tooManyResults", status: 400, issueType: "too-costly")
-        /// The resource is being modified by someone else (Cerner's 423; an admin lock here).
+        /// The resource is being modified by someone else (a vendor's 423; an admin lock here).
         public static let locked = Code("locked", status: 423, issueType: "lock-error")
-        /// A page link whose paging session is gone (Epic's 4113).
+        /// A page link whose paging session is gone (a vendor's expired paging session).
         public static let pageExpired = Code("pageExpired", status: 410, issueType: "expired")
-        /// A create would duplicate an existing record (Epic's 59141 for patients).
+        /// A create would duplicate an existing record (a vendor's duplicate-patient check).
         public static let duplicate = Code("duplicate", status: 409, issueType: "duplicate")
         /// A request or its answer goes past one of the server's documented limits (entries per
         /// batch, response size).

@@ -1,4 +1,5 @@
 import FHIRCore
+import FHIRInteractions
 
 /// The FHIR release a mounted base speaks. The store holds R4; an STU3 base (Epic's scheduling
 /// base) shows the same resources in STU3's shape at the edge.

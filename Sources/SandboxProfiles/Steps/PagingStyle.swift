@@ -1,8 +1,9 @@
 import FHIRCore
+import FHIRInteractions
 
 /// A vendor's paging links, as data (`search.paging`): the engine pages with its own
 /// `_page_token`/`_page_offset`; this step shows each page as an opaque context id in the
-/// vendor's parameter (Cerner: `pageContext=<uuid>&direction=NEXT`, or for Slot
+/// vendor's parameter (e.g. `pageContext=<uuid>&direction=NEXT`, or
 /// `-pageContext=<uuid>&-pageDirection=NEXT` without the original parameters), keeps only the
 /// vendor's link relations, and maps a context id back on the way in. An unknown or expired
 /// context id is a 400 (the search must be run again), never a search without criteria.
@@ -30,16 +31,25 @@ public struct PagingStyle: FHIRRequestStep {
         public func style(for type: String?) -> Style { type.flatMap { byType[$0] } ?? style }
     }
 
+    /// One tenant's context ids and the engine pages they stand for (part of its state).
+    public final class Contexts: Sendable {
+        let pages: BoundedCache<(token: String, offset: String)>
+
+        public init(capacity: Int = 4096) { pages = BoundedCache(capacity: capacity) }
+
+        public func removeAll() { pages.removeAll() }
+    }
+
     public let settings: Settings
-    let contexts: BoundedCache<(token: String, offset: String)>
+    let contexts: Contexts
     let random: RandomSource
     let dialect: ErrorDialect
 
-    public init(settings: Settings, random: RandomSource, dialect: ErrorDialect = .init(), capacity: Int = 4096) {
+    public init(settings: Settings, random: RandomSource, dialect: ErrorDialect = .init(), contexts: Contexts) {
         self.settings = settings
         self.random = random
         self.dialect = dialect
-        contexts = BoundedCache(capacity: capacity)
+        self.contexts = contexts
     }
 
     static let token = "_page_token"
@@ -56,7 +66,7 @@ public struct PagingStyle: FHIRRequestStep {
         request.query.removeAll {
             $0.name == style.parameter || $0.name == style.direction || $0.name == Self.token || $0.name == Self.offset
         }
-        guard let page = contexts.value(for: context) else {
+        guard let page = contexts.pages.value(for: context) else {
             // Marked for check(): the engine must not run a search without its criteria.
             request.query.append((Self.token, ""))
             return
@@ -97,7 +107,7 @@ public struct PagingStyle: FHIRRequestStep {
             let offset = query.first(where: { $0.name == Self.offset })?.value
         else { return url }
         let context = random.uuid()
-        contexts.store((token, offset), for: context)
+        contexts.pages.store((token, offset), for: context)
         var parameters = style.keepParameters ? query.filter { $0.name != Self.token && $0.name != Self.offset } : []
         parameters.append((style.parameter, context))
         if let direction = style.direction, relation == "next" || relation == "previous" {
@@ -106,6 +116,4 @@ public struct PagingStyle: FHIRRequestStep {
         return path + "?" + QueryString.encode(parameters)
     }
 
-    /// Forgets every context id (after a reset).
-    public func reset() { contexts.removeAll() }
 }

@@ -42,8 +42,8 @@ extension ProfileLoader {
             auth.path = path
         }
         auth.tokenSeconds = try positive("tokenSeconds") ?? auth.tokenSeconds
-        auth.errorStyle = try choice("errorStyle", AuthSettings.ErrorStyle.self) ?? auth.errorStyle
-        auth.scopeResponse = try choice("scopeResponse", AuthSettings.ScopeResponse.self) ?? auth.scopeResponse
+        auth.errorStyle = try named(map["errorStyle"], among: Strategies.oauthErrors.keys) ?? auth.errorStyle
+        auth.scopeResponse = try named(map["scopeResponse"], among: Strategies.scopeWording.keys) ?? auth.scopeResponse
         auth.unregisteredScopes = try choice("unregisteredScopes", AuthSettings.UnregisteredScopes.self) ?? auth.unregisteredScopes
         if let item = map["wildcardScopes"] { auth.wildcardScopes = try item.bool() }
         if let item = map["ecdsaRequiresJwksUri"] { auth.ecdsaRequiresJwksUri = try item.bool() }

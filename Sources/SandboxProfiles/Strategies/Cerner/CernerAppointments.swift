@@ -1,7 +1,7 @@
 import FHIRCore
-import FHIRInteractions
 import FHIRStore
 import SandboxSeed
+import Scheduling
 
 /// Oracle Health (Cerner Millennium) Appointment writes (vendor-quirks §2.3), the strategy a
 /// profile selects with `writes.appointments: cerner`:
@@ -15,12 +15,19 @@ import SandboxSeed
 ///   time, practitioner and location with it.
 /// - every version: the `is-cancelable` and `is-reschedulable` extensions, and the Patient
 ///   participant's type (codeSet 14250 `4572`).
-struct CernerAppointments: Sendable {
+struct CernerAppointments: AppointmentPolicy {
     let seed: Seed
     let displays: [String: String]
+    /// The tenant's code-set system for participant types (its tenant id is the profile's `auth.tenant`).
+    let participantTypes: String
+
+    init(seed: Seed, displays: [String: String], tenant: String) {
+        self.seed = seed
+        self.displays = displays
+        participantTypes = "https://fhir.cerner.com/\(tenant)/codeSet/14250"
+    }
 
     static let structureDefinitions = "https://fhir-ehr.cerner.com/r4/StructureDefinition/"
-    static let participantTypes = "https://fhir.cerner.com/ec2458f2-1e24-41c8-b71b-0e701af7583d/codeSet/14250"
 
     /// §2.3 "Allowed status transitions".
     static let transitions: [String: Set<String>] = [
@@ -162,7 +169,7 @@ struct CernerAppointments: Sendable {
                     object["actor"]?["reference"]?.stringValue.flatMap(ReferenceSyntax.parse)?.type == "Patient"
                 else { return participant }
                 let coding = JSONObject([
-                    "system": .string(Self.participantTypes), "code": .string("4572"), "display": .string("Patient"),
+                    "system": .string(participantTypes), "code": .string("4572"), "display": .string("Patient"),
                 ])
                 object.set(
                     "type", .array([.object(JSONObject(["coding": .array([.object(coding)]), "text": .string("Patient")]))]),

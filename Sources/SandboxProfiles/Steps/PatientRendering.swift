@@ -1,4 +1,5 @@
 import FHIRCore
+import FHIRInteractions
 
 /// How a vendor shows the clinic's patients, as data (`render.Patient` in a profile): the
 /// tenant stores the seed's Patients, and this step renders every Patient in a response in the

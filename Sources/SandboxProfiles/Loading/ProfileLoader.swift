@@ -84,7 +84,7 @@ public enum ProfileLoader {
         }
         if let auth = map["auth"] { profile.auth = try parseAuth(auth) }
         if let errors = map["errors"] { profile.rules.dialect = try parseDialect(errors) }
-        profile.idScheme = try choice(map["ids"], IDScheme.self) ?? profile.idScheme
+        profile.ids = try named(map["ids"], among: Strategies.ids.keys) ?? profile.ids
         if let item = map["otherTenants"] {
             let other = try item.mapping(keys: ["pathPrefix", "status", "body"])
             let prefix = try other.required("pathPrefix").string()
@@ -111,7 +111,7 @@ public enum ProfileLoader {
                 default: throw item.fail("must be certain, probable or off, not '\(text)'")
                 }
             }
-            profile.writes.appointments = try choice(writes["appointments"], WriteShaping.AppointmentStyle.self) ?? .r4
+            profile.writes.appointments = try named(writes["appointments"], among: Strategies.appointments.keys) ?? "r4"
             if let item = writes["emptyCreate"] { profile.writes.emptyCreate = try item.bool() }
             if let item = writes["emptyUpdateContentType"] { profile.writes.emptyUpdateContentType = try item.string() }
             if let item = writes["requireIfMatch"] {
@@ -230,6 +230,14 @@ public enum ProfileLoader {
             result[type] = list
         }
         return result
+    }
+
+    /// A strategy name: one of `names` (a registry's keys).
+    static func named(_ item: YAMLValue?, among names: some Collection<String>) throws(YAMLError) -> String? {
+        guard let item else { return nil }
+        let text = try item.string()
+        guard names.contains(text) else { throw item.fail("must be one of \(names.sorted().joined(separator: ", ")), not '\(text)'") }
+        return text
     }
 
     static func choice<T: RawRepresentable & CaseIterable>(_ item: YAMLValue?, _: T.Type) throws(YAMLError) -> T?

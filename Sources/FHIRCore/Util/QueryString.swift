@@ -41,7 +41,7 @@ public enum QueryString {
         parameters.map { "\(escape($0.name))=\(escape($0.value))" }.joined(separator: "&")
     }
 
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var result = ""
         for byte in text.utf8 {
             switch byte {

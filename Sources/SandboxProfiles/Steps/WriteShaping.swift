@@ -1,4 +1,5 @@
 import FHIRCore
+import FHIRInteractions
 import Foundation
 
 /// How a profile answers writes, as data: Cerner answers a create with `201`, no body, a
@@ -15,25 +16,16 @@ public struct WriteShaping: FHIRRequestStep {
         /// Added to stored version numbers in ETags, `Location`s and `meta.versionId`
         /// (Cerner: -1, so a new resource is `W/"0"`); subtracted from `If-Match`.
         public var versionOffset = 0
-        /// The Appointment write rules: R4's, or a vendor's (the Scheduling module implements them).
-        public var appointments: AppointmentStyle = .r4
+        /// The Appointment write rules: `r4`, or a name in `Strategies.appointments`.
+        public var appointments = "r4"
 
         public init() {}
 
         public var isDefault: Bool {
             var plain = self
-            plain.appointments = .r4
+            plain.appointments = "r4"
             return plain == Settings()
         }
-    }
-
-    /// Named Appointment write strategies a profile can select.
-    public enum AppointmentStyle: String, Sendable, CaseIterable {
-        /// R4's status model; any valid Appointment.
-        case r4
-        /// Oracle Health (Cerner Millennium): booked/proposed create rules, the slot implies the
-        /// rest, Cerner's transitions and extensions (vendor-quirks §2.3).
-        case cerner
     }
 
     public let settings: Settings

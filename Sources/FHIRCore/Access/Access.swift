@@ -1,5 +1,3 @@
-import FHIRCore
-
 /// What an authenticated request may do: the grants of its access token (SMART scopes as data)
 /// and, for patient-level grants, the patient whose compartment they are confined to. A request
 /// without `access` is anonymous and unrestricted (the profile allows anonymous use).

@@ -1,4 +1,5 @@
 import FHIRCore
+import FHIRInteractions
 
 /// A vendor's create rules per resource type, as data (`writes.createRules`): elements that
 /// must be present, allowed codes and values, how many items, reference targets, dateTimes that

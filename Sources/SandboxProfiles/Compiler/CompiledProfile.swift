@@ -1,0 +1,113 @@
+import FHIRCore
+import FHIRInteractions
+import FHIRSearch
+import SandboxAuth
+import SandboxSeed
+import Scheduling
+
+/// A profile compiled against a seed: how every sandbox of the profile behaves, decided once and
+/// shared. It holds no mutable state; `bind(_:)` joins it to one `TenantState`.
+public struct CompiledProfile: Sendable {
+    /// One FHIR base of the profile (the main base, or one of `otherBases`).
+    public struct Base: Sendable {
+        public let fhirBase: String
+        public let release: FHIRRelease
+        /// The types and search parameters it serves (parsing and the CapabilityStatement follow it).
+        public let surface: SearchRegistry
+        public let settings: FHIRServiceSettings
+        /// The operations it serves (`Type/$name`; nil: every one).
+        public let operations: [String]?
+        /// Whether the CapabilityStatement lists the operations.
+        public let advertisesOperations: Bool
+        /// The edge steps it runs, in `EdgeStep.order`.
+        public let steps: [EdgeStep]
+    }
+
+    public let profile: Profile
+    public let environment: CompileEnvironment
+    /// How ids are shown (`ids`).
+    public let ids: any IDScheme
+    /// `writes.appointments` (nil: R4's).
+    public let appointments: (any AppointmentPolicy)?
+    /// How OAuth errors and granted scopes are worded (`auth.errorStyle`, `auth.scopeResponse`).
+    public let oauth: OAuthDialect
+    /// The main base first, then `otherBases` in the file's order.
+    public let bases: [Base]
+    /// Slots come from the slot table, rendered the profile's way.
+    let slots: SlotProvider
+    /// Write hooks (Appointment booking, duplicate patients): stateless, shared.
+    let hooks: [String: any WriteHook]
+
+    /// Joins the profile to a sandbox's state: its services, edge steps and authorization
+    /// server. Holds of a persisted tenant are re-registered.
+    public func bind(_ state: TenantState) throws(FHIRError) -> ProfileRuntime {
+        let environment = environment
+        let operationHandlers = state.scheduling.operations() + [PatientMatch()]
+        var pipelines: [FHIRPipeline] = []
+        for base in bases {
+            let operations = operationHandlers.filter { operation in
+                base.operations.map { $0.contains("\(operation.type)/$\(operation.name)") } ?? true
+            }
+            var capabilities = capabilities(base, operations: base.advertisesOperations ? operations : [])
+            capabilities.oauth = capabilities.oauth.map { (base.fhirBase, $0.uris) }
+            let service = FHIRService(
+                tenant: state.tenant, clock: environment.clock, random: environment.random, registry: base.surface,
+                zone: environment.seed.zone, settings: base.settings, capabilities: capabilities, providers: ["Slot": slots], hooks: hooks,
+                operations: operations)
+            pipelines.append(FHIRPipeline(steps: base.steps.map { step($0, base: base, state: state, service: service) }, service: service))
+        }
+        try state.scheduling.recoverHolds(service: pipelines[0].service)
+        let ids = ids
+        let store = state.tenant.store
+        let tenant = state.tenant
+        let auth = AuthorizationServer(
+            profile: profile.name, settings: profile.auth, clients: environment.clients, signer: environment.signer,
+            clock: environment.clock, random: environment.random,
+            patients: {
+                try? tenant.seedIfNeeded()
+                return ClinicSnapshot.pickerPatients(store)
+            }, remoteKeys: environment.remoteKeys(), shownPatient: { ids.external($0, type: "Patient") }, dialect: oauth,
+            state: state.auth)
+        return ProfileRuntime(
+            compiled: self, state: state, pipeline: pipelines[0],
+            otherBases: zip(profile.otherBases, pipelines.dropFirst()).map { ($0, $1) }, auth: auth, steps: bases.map(\.steps))
+    }
+
+    /// One edge step of `base`, bound to the state where it keeps any.
+    func step(_ step: EdgeStep, base: Base, state: TenantState, service: FHIRService) -> any FHIRRequestStep {
+        let dialect = profile.rules.dialect
+        switch step {
+        case .ids: return IDRewriting(ids: ids)
+        case .stu3: return STU3Rendering()
+        case .patientRendering: return PatientRendering(rules: profile.patientRendering)
+        case .paging:
+            return PagingStyle(
+                settings: profile.paging ?? .init(), random: environment.random, dialect: dialect, contexts: state.pageContexts)
+        case .createRules: return CreateRules(rules: profile.createRules, dialect: dialect)
+        case .writes: return WriteShaping(settings: profile.writes)
+        case .contentNegotiation:
+            return JSONOnlyFormat(strict: profile.strictAccept, dialect: dialect, metadataXMLByDefault: profile.metadataXMLByDefault)
+        case .slotHorizon: return state.horizon
+        case .holdSweeper: return HoldSweeper(context: state.scheduling, service: { service })
+        }
+    }
+
+    func capabilities(_ base: Base, operations: [any OperationHandler]) -> CapabilityStatementBuilder {
+        var interactions = base.settings.rules.interactions
+        interactions["Slot"] = (interactions["Slot"] ?? slots.interactions).filter(slots.interactions.contains)
+        var builder = CapabilityStatementBuilder(
+            registry: base.surface, softwareVersion: environment.softwareVersion, interactionsByType: interactions,
+            operations: operations)
+        if profile.auth.mode != .anonymous {
+            let auth = profile.auth
+            builder.oauth = (
+                profile.fhirBase,
+                [
+                    ("token", auth.tokenPath), ("authorize", auth.authorizePath), ("introspect", auth.introspectPath),
+                    ("revoke", auth.revokePath),
+                ]
+            )
+        }
+        return builder
+    }
+}

@@ -1,0 +1,24 @@
+import FHIRInteractions
+
+/// The edge every FHIR request of a profile passes through, in one place. A request goes down
+/// the list (each step's `rewrite`, then each `check` until one answers), the response comes
+/// back up it (`finish`, last step first). Steps a profile does not use are left out; the order
+/// of the rest never changes (pinned by a test):
+///
+/// 1. `ids` — vendor ids to stored ids on the way in, back on the way out. First in, last out:
+///    every other step sees stored ids.
+/// 2. `stu3` — an STU3 base's resources reshaped from R4 on the way out, after the steps below
+///    have shaped the R4 response.
+/// 3. `patientRendering` — the vendor's Patient (identifiers, extensions, names, telecom).
+/// 4. `paging` — the vendor's page links and context ids (in: context id to the engine's page).
+/// 5. `createRules` — what a create must look like (422 before the engine sees it).
+/// 6. `writes` — empty write bodies, `If-Match` requirements, version numbering.
+/// 7. `contentNegotiation` — `Accept`/`_format` (406), XML metadata by default.
+/// 8. `slotHorizon` — slots reach the planning horizon before the request runs.
+/// 9. `holdSweeper` — expired `$hold`s are cancelled before the request runs.
+public enum EdgeStep: String, Sendable, CaseIterable {
+    case ids, stu3, patientRendering, paging, createRules, writes, contentNegotiation, slotHorizon, holdSweeper
+
+    /// Every step in edge order.
+    public static let order: [EdgeStep] = allCases
+}

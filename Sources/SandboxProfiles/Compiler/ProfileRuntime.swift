@@ -1,0 +1,20 @@
+import FHIRInteractions
+import SandboxAuth
+
+/// A compiled profile bound to one sandbox's state: the pipelines that answer its FHIR bases
+/// and its authorization server. Cheap to make (`CompiledProfile.bind`): values that refer to
+/// the shared compiled profile and to the state.
+public struct ProfileRuntime: Sendable {
+    public let compiled: CompiledProfile
+    public let state: TenantState
+    /// The main FHIR base's pipeline.
+    public let pipeline: FHIRPipeline
+    /// The profile's further bases over the same tenant, with their pipelines.
+    public let otherBases: [(base: Profile.Base, pipeline: FHIRPipeline)]
+    public let auth: AuthorizationServer
+    /// Which steps each base runs, in order (the main base first).
+    public let steps: [[EdgeStep]]
+
+    public var profile: Profile { compiled.profile }
+    public var ids: any IDScheme { compiled.ids }
+}

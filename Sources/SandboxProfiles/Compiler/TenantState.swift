@@ -1,0 +1,47 @@
+import FHIRCore
+import FHIRInteractions
+import FHIRStore
+import SandboxAuth
+import SandboxSeed
+import Scheduling
+
+/// Everything about one sandbox of a profile that changes while it is used: its copy of the
+/// clinic (store, search pages, admin locks), `$find` proposals and `$hold`s, the slot-horizon
+/// cursor, the vendor paging contexts, and what its authorization server issued. The compiled
+/// profile is shared; a second sandbox of the same profile is another `TenantState`, created from
+/// the in-memory snapshot without copying it (the copy happens on its first request). Later
+/// state (fault rules, the journal, subscriptions) belongs here too.
+public final class TenantState: Sendable {
+    public let tenant: Tenant
+    /// `$find` proposals and `$hold`s.
+    public let scheduling: SchedulingContext
+    /// Keeps the slot table reaching the planning horizon.
+    public let horizon: SlotHorizon
+    /// Vendor paging contexts (context id → the engine's page).
+    public let pageContexts: PagingStyle.Contexts
+    /// Codes, refresh tokens, revocations.
+    public let auth: AuthState
+
+    /// `store` holds the tenant's data, or is empty and `snapshot` is copied in on first use.
+    public init(name: String, store: ResourceStore, snapshot: ResourceStore?, environment: CompileEnvironment) throws(FHIRError) {
+        tenant = Tenant(name: name, store: store, seedFrom: try store.metadata("seed") == nil ? snapshot : nil)
+        let seededAt =
+            try store.metadata("seededAt").flatMap { FHIRDateTime.parse($0, form: .instant) }?.startMilliseconds(in: .utc)
+            ?? environment.clock.now()
+        let seed = environment.seed
+        scheduling = SchedulingContext(seed: seed, displays: environment.displays, holdMinutes: seed.holdMinutes)
+        horizon = SlotHorizon(seed: seed, store: store, clock: environment.clock, seededAt: seededAt)
+        pageContexts = PagingStyle.Contexts()
+        auth = AuthState()
+    }
+
+    /// Back to the seeded state: data, pages, locks, proposals, holds, paging contexts, issued
+    /// codes and refresh tokens (revocations are kept).
+    public func reset(from snapshot: ResourceStore) throws(FHIRError) {
+        try tenant.reset(from: snapshot)
+        horizon.reset()
+        scheduling.reset()
+        pageContexts.removeAll()
+        auth.reset()
+    }
+}

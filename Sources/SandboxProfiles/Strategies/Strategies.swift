@@ -1,0 +1,66 @@
+import FHIRCore
+import SandboxAuth
+import SandboxSeed
+import Scheduling
+
+/// What a strategy is built from when a profile is compiled.
+public struct StrategyContext: Sendable {
+    /// The seed, with its resources.
+    public let seed: Seed
+    /// Display texts of the seed's codes.
+    public let displays: [String: String]
+    public let profile: Profile
+    public let random: RandomSource
+
+    public init(seed: Seed, displays: [String: String], profile: Profile, random: RandomSource) {
+        self.seed = seed
+        self.displays = displays
+        self.profile = profile
+        self.random = random
+    }
+}
+
+/// Vendor behaviour a profile file cannot state as data, selected by name (`ids: cerner`,
+/// `writes.appointments: cerner`, `auth.errorStyle: epic`). A vendor's strategies live in
+/// `Strategies/<Vendor>/`; registering one is a line in the table of its kind here. The profile
+/// loader accepts exactly these names.
+public enum Strategies {
+    /// `ids` — how resource ids are shown. Built without a seed for `profiles show` (tables
+    /// that need the seed are then empty).
+    public static let ids: [String: @Sendable (Seed?) -> any IDScheme] = [
+        "identity": { _ in IdentityIDs() },
+        "epic": { _ in EpicIDs() },
+        "cerner": { seed in CernerIDs(seed: seed) },
+    ]
+
+    /// `writes.appointments` — Appointment write rules (nil: R4's status model).
+    public static let appointments: [String: @Sendable (StrategyContext) -> (any AppointmentPolicy)?] = [
+        "r4": { _ in nil },
+        "cerner": { CernerAppointments(seed: $0.seed, displays: $0.displays, tenant: $0.profile.auth.tenant) },
+    ]
+
+    /// `auth.errorStyle` — what an OAuth error carries besides `error`.
+    public static let oauthErrors: [String: @Sendable (StrategyContext) -> OAuthDialect] = [
+        "rfc6749": { _ in .standard },
+        "epic": { _ in EpicOAuth.dialect },
+        "cerner": { CernerOAuth.dialect(tenant: $0.profile.auth.tenant, random: $0.random) },
+    ]
+
+    /// `auth.scopeResponse` — how granted scopes are written in token responses.
+    public static let scopeWording: [String: @Sendable ([String]) -> String] = [
+        "smart": OAuthDialect.standard.scopeText,
+        "epic": EpicOAuth.scopeNames,
+    ]
+
+    /// The profile's OAuth dialect: its error style with its scope wording.
+    public static func oauthDialect(_ context: StrategyContext) -> OAuthDialect {
+        var dialect = (oauthErrors[context.profile.auth.errorStyle] ?? { _ in .standard })(context)
+        dialect.scopeText = scopeWording[context.profile.auth.scopeResponse] ?? OAuthDialect.standard.scopeText
+        return dialect
+    }
+
+    /// The profile's id scheme.
+    public static func idScheme(_ profile: Profile, seed: Seed?) -> any IDScheme {
+        (ids[profile.ids] ?? { _ in IdentityIDs() })(seed)
+    }
+}
