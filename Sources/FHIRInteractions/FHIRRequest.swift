@@ -15,6 +15,19 @@ public struct FHIRRequest: Sendable {
     public var baseURL: String
     /// What the request's access token allows; nil for anonymous access (no enforcement).
     public var access: Access?
+    /// Why an edge step refuses the request, found while rewriting it (an unknown paging
+    /// context, an id that is not one of the profile's): the pipeline answers it before any
+    /// check runs. Rewriting never smuggles a refusal into the query or the path.
+    public var refusal: FHIRError?
+    /// The edge met an id that is not one of the profile's (in the path or a search value): an
+    /// instance interaction finds nothing (404) and a search matches nothing, after the
+    /// request's policies (interactions, scopes) are checked as for any other id.
+    public var unknownID = false
+    /// References in the body to ids that are not the profile's: a write carrying one is
+    /// refused (`referenceNotFound`) once its policies pass.
+    public var unknownReferences: [String] = []
+    /// The steps batch and transaction entries pass (set by the pipeline; none without one).
+    public var entryEdge = EntryEdge(steps: [])
 
     public init(
         method: String, segments: [String], query: [(name: String, value: String)] = [], headers: Headers = .init(),

@@ -13,6 +13,9 @@ public struct FHIRResponse: Sendable {
     }
     /// A parsed (and possibly reshaped) JSON body not yet written to `body`.
     private var parsed: JSON?
+    /// The error this response answers with, when it is one: the edge's exit renders it in
+    /// the profile's error dialect (status and body) once, whoever produced it.
+    public var error: FHIRError?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -25,9 +28,12 @@ public struct FHIRResponse: Sendable {
         FHIRResponse(status: status, headers: [("Content-Type", fhirJSON)] + headers, body: body)
     }
 
-    /// The OperationOutcome for an error, with its status.
+    /// The OperationOutcome for an error, with its status (R4's shape until the edge's exit
+    /// renders it in the profile's dialect).
     public static func error(_ error: FHIRError) -> FHIRResponse {
-        json(error.code.status, OperationOutcome.from(error).bytes)
+        var response = json(error.code.status, OperationOutcome.from(error).bytes)
+        response.error = error
+        return response
     }
 
     /// The JSON body, parsed once for every finish step (nil: not JSON, or empty).

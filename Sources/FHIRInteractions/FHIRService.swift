@@ -64,38 +64,24 @@ public struct FHIRService: Sendable {
 
     var store: ResourceStore { tenant.store }
 
-    /// Answers `request`; never throws: every failure becomes an OperationOutcome response.
+    /// Answers `request`; never throws: every failure becomes an error response (R4's
+    /// OperationOutcome, which the pipeline's exit renders in the profile's dialect).
     public func handle(_ request: FHIRRequest) -> FHIRResponse {
         do {
             return try dispatch(request)
         } catch {
-            return settings.rules.dialect.response(error)
+            return .error(error)
         }
     }
 
     func dispatch(_ request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
         let route = try Route.classify(method: request.method, segments: request.segments, supports: registry.supports)
-        if let type = route.resourceType, let allowed = settings.rules.interactions[type], let code = route.interactionCodes.first,
-            !allowed.contains(code)
-        {
-            throw FHIRError(.methodNotAllowed, "\(type) supports \(allowed.joined(separator: ", ")) only on this server")
+        let decision = try checkPolicies(route, request, resource: request.body.flatMap { (try? JSONParser.parse($0))?.objectValue })
+        if request.unknownID, let (type, id) = route.instance {
+            throw FHIRError(.notFound, "\(type)/\(id) is not known on this server")
         }
-        if let type = route.resourceType, let provider = providers[type],
-            let code = route.interactionCodes.first, !provider.interactions.contains(code)
-        {
-            throw FHIRError(
-                .methodNotAllowed,
-                "\(type) supports \(provider.interactions.joined(separator: ", ")) only"
-                    + (type == "Slot" ? "; slots come from schedule templates: book one by creating an Appointment that references it" : "")
-            )
-        }
-        let decision = try authorize(route, request)
-        try checkLock(route)
-        // Under a patient-level grant a written body must stay in the compartment (a body that
-        // does not parse is left to the interaction, which names the syntax error).
-        if decision != .allowed, let body = request.body, let resource = (try? JSONParser.parse(body))?.objectValue {
-            if case .create(let type) = route { try Self.checkWrite(resource, type: type, id: nil, decision: decision) }
-            if case .update(let type, let id) = route { try Self.checkWrite(resource, type: type, id: id, decision: decision) }
+        if let reference = request.unknownReferences.first, route.writes {
+            throw FHIRError(.referenceNotFound, "\(reference) is not a resource on this server (ids here are the ones it issued)")
         }
         switch route {
         case .capabilities: return capabilities.response(baseURL: request.baseURL, now: clock.now())
@@ -113,6 +99,44 @@ public struct FHIRService: Sendable {
         case .operation(let name, let type, let id):
             return try operation(request, name: name, type: type, id: id)
         }
+    }
+
+    /// What every request and every batch or transaction entry must pass before it runs: the
+    /// profile's interactions (per type and system-wide), a provider's interactions, the
+    /// access token's scopes and compartment, and admin locks. `resource` is the body being
+    /// written, if it parses (one that does not is left to the interaction, which names the
+    /// syntax error), read only under a patient-level grant. Returns the access decision.
+    func checkPolicies(_ route: Route, _ request: FHIRRequest, resource: @autoclosure () -> JSONObject?) throws(FHIRError)
+        -> Access.Decision
+    {
+        if let code = route.systemInteractionCode, let allowed = settings.rules.systemInteractions, !allowed.contains(code) {
+            throw FHIRError(
+                .methodNotAllowed,
+                "\(code) is not offered on this server"
+                    + (allowed.isEmpty ? "" : " (system interactions: \(allowed.joined(separator: ", ")))"))
+        }
+        if let type = route.resourceType, let allowed = settings.rules.interactions[type], let code = route.interactionCodes.first,
+            !allowed.contains(code)
+        {
+            throw FHIRError(.methodNotAllowed, "\(type) supports \(allowed.joined(separator: ", ")) only on this server")
+        }
+        if let type = route.resourceType, let provider = providers[type],
+            let code = route.interactionCodes.first, !provider.interactions.contains(code)
+        {
+            throw FHIRError(
+                .methodNotAllowed,
+                "\(type) supports \(provider.interactions.joined(separator: ", ")) only"
+                    + (type == "Slot" ? "; slots come from schedule templates: book one by creating an Appointment that references it" : "")
+            )
+        }
+        let decision = try authorize(route, request)
+        try checkLock(route)
+        // Under a patient-level grant a written body must stay in the compartment.
+        if decision != .allowed, let resource = resource() {
+            if case .create(let type) = route { try Self.checkWrite(resource, type: type, id: nil, decision: decision) }
+            if case .update(let type, let id) = route { try Self.checkWrite(resource, type: type, id: id, decision: decision) }
+        }
+        return decision
     }
 
     /// Writes to a resource locked through the admin API are `locked` (423).

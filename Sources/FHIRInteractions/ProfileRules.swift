@@ -69,6 +69,9 @@ public struct ProfileRules: Sendable, Equatable {
     public var interactions: [String: [String]] = [:]
     /// The only operations served (`Type/$name`); nil: every registered one.
     public var operations: [String]?
+    /// The only whole-system interactions served and listed (`transaction`, `batch`,
+    /// `history-system`); nil: all three.
+    public var systemInteractions: [String]?
     public var total: TotalMode = .accurate
     /// A page link whose result set is gone: run the search again, or an error (`pageExpired`).
     public var expiredPages: ExpiredPages = .rerun
@@ -211,6 +214,17 @@ public struct ErrorDialect: Sendable, Equatable {
     /// (`body: empty`).
     public func note(_ issue: FHIRError.Issue, kind: String) -> FHIRError.Issue? {
         entries[kind]?.body == .empty ? nil : decorate(issue, kind: kind)
+    }
+
+    /// The edge's one error exit: a response that carries an error comes back in this
+    /// dialect (status and body); headers other than the body's type are kept. Other
+    /// responses pass unchanged.
+    public func exit(_ response: FHIRResponse) -> FHIRResponse {
+        guard let error = response.error else { return response }
+        var shaped = self.response(error)
+        shaped.headers += response.headers.filter { !["content-type", "content-length"].contains($0.name.lowercased()) }
+        shaped.error = nil  // rendered: a second exit leaves it as it is
+        return shaped
     }
 
     /// The response for an error: the vendor's status and issue details, when it has them.

@@ -94,4 +94,25 @@ extension Route {
         case .operation(_, let type, _): return type
         }
     }
+
+    /// The resource an instance-level route addresses (read, vread, update, patch, delete,
+    /// instance history, instance operation).
+    public var instance: (type: String, id: String)? {
+        switch self {
+        case .read(let type, let id), .vread(let type, let id, _), .update(let type, let id), .patch(let type, let id),
+            .delete(let type, let id), .instanceHistory(let type, let id):
+            return (type, id)
+        case .operation(_, let type?, let id?): return (type, id)
+        default: return nil
+        }
+    }
+
+    /// Whether the route writes a resource from the request body (create, update, patch, or a
+    /// batch/transaction, whose entries are checked one by one).
+    public var writes: Bool {
+        switch self {
+        case .create, .update, .patch, .batch: return true
+        default: return false
+        }
+    }
 }

@@ -58,6 +58,8 @@ extension Profile {
             facts.append(("resources.interactions.\(type)", names.joined(separator: ", ")))
         }
         facts.append(("resources.operations", rules.operations.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") } ?? "all"))
+        facts.append(
+            ("resources.system", rules.systemInteractions.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") } ?? "all"))
         if otherBases.isEmpty { facts.append(("otherBases", "-")) }
         for base in otherBases {
             let types = base.types.map { type in

@@ -43,7 +43,7 @@ public func buildApplication(
 ) throws(SandboxError) -> SandboxApplication {
     let sandbox = try Sandbox(configuration: configuration, clock: clock, random: random)
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: ErrorMiddleware(bases: sandbox.mounts.flatMap(\.bases)))
     IndexController(sandbox: sandbox).addRoutes(to: router)
     AdminController(sandbox: sandbox).addRoutes(to: router)
     for mount in sandbox.mounts {

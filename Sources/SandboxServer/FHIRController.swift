@@ -15,8 +15,7 @@ struct FHIRController: Sendable {
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
 
     func addRoutes(to router: Router<BasicRequestContext>) {
-        let bases = [(mount.profile.fhirBase, mount.pipeline)] + mount.otherBases.map { ($0.base.fhirBase, $0.pipeline) }
-        for (base, pipeline) in bases {
+        for (base, pipeline) in mount.bases {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
                 try await handle(request, context: context, base: base, pipeline: pipeline)
             }
@@ -25,7 +24,7 @@ struct FHIRController: Sendable {
                 router.on(RouterPath(base + "/**"), method: method, use: handler)
             }
         }
-        // A tenant-scoped vendor answering for tenant ids it does not know (Cerner's 403).
+        // A tenant-scoped vendor answering for tenant ids it does not know (`otherTenants`).
         if let other = mount.profile.otherTenants {
             for method in Self.methods {
                 router.on(RouterPath(other.pathPrefix + "/**"), method: method) { _, _ -> Response in
@@ -46,9 +45,11 @@ struct FHIRController: Sendable {
                 body = buffer.readBytes(length: buffer.readableBytes)
             } catch {
                 return Response(
-                    .error(
-                        FHIRError(.payloadTooLarge, "the request body is larger than this server's limit of \(profile.maxBodyBytes) bytes"))
-                )
+                    pipeline.exit(
+                        .error(
+                            FHIRError(
+                                .payloadTooLarge, "the request body is larger than this server's limit of \(profile.maxBodyBytes) bytes"))
+                    ))
             }
         }
         let headers = request.headers
@@ -64,7 +65,7 @@ struct FHIRController: Sendable {
             switch bearer(headers[.authorization], mode: profile.auth.mode) {
             case .success(let access): fhirRequest.access = access
             case .failure(let error):
-                var response = FHIRResponse.error(FHIRError(.unauthorized, error.description))
+                var response = pipeline.exit(.error(FHIRError(.unauthorized, error.description)))
                 response.headers.append(("WWW-Authenticate", Self.challenge(error.error, error.description)))
                 return Response(response)
             }

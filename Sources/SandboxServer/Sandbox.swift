@@ -27,6 +27,11 @@ public final class Sandbox: Sendable {
         /// How the profile shows ids (stored ↔ vendor).
         public var ids: any IDScheme { runtime.ids }
 
+        /// Every FHIR base of the profile (the main one first) with its pipeline.
+        public var bases: [(base: String, pipeline: FHIRPipeline)] {
+            [(profile.fhirBase, pipeline)] + otherBases.map { ($0.base.fhirBase, $0.pipeline) }
+        }
+
         /// The absolute FHIR base URLs this profile's tokens are valid for (their `aud`): each
         /// of its bases at the public URL or at an allowed name of the bound address.
         public func audiences(_ hosts: HostPolicy) -> [String] {

@@ -52,7 +52,7 @@ TAGS = {
     "test_errors.test_bad_if_match": ["patch-only-updates", "limited-interactions"],
     "test_batch.test_transaction_creates_resolves_references_and_orders_operations": ["search-minimums", "search-rules", "patch-only-updates", "no-r4-scheduling", "cerner-appointments", "no-total", "limited-interactions"],
     "test_batch.test_transaction_is_all_or_nothing": ["search-minimums", "search-rules", "no-r4-scheduling", "cerner-appointments"],
-    "test_batch.test_transaction_conditional_create_maps_to_existing": ["search-rules"],
+    "test_batch.test_transaction_conditional_create_maps_to_existing": ["search-rules", "limited-interactions"],
     "test_batch.test_batch_entries_succeed_or_fail_independently": ["search-minimums", "search-rules", "patch-only-updates", "no-total", "limited-interactions"],
     "test_batch.test_other_bundle_types_are_rejected": ["search-minimums"],
     "test_capability.test_capability_statement_shape": ["no-r4-scheduling"],

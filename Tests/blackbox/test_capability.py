@@ -22,7 +22,13 @@ def test_capability_statement_shape(capability, client):
     assert types == sorted(["Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "HealthcareService",
                             "Schedule", "Slot", "Appointment", "Coverage", "Condition", "Observation", "Communication",
                             "DocumentReference", "Encounter"])
-    assert {i["code"] for i in capability["rest"][0]["interaction"]} == {"transaction", "batch", "history-system"}
+    # Whole-system interactions are the profile's: each listed one is served, the others are 405.
+    system = {i["code"] for i in capability["rest"][0].get("interaction", [])}
+    assert system <= {"transaction", "batch", "history-system"}
+    assert (client.get("_history").status_code == 200) == ("history-system" in system)
+    for kind in ["transaction", "batch"]:
+        status = client.post("", {"resourceType": "Bundle", "type": kind}).status_code
+        assert (status == 200) == (kind in system), (kind, status)
 
 
 def test_every_listed_interaction_is_answered_and_no_other(capability, client):

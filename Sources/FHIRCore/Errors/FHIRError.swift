@@ -46,6 +46,12 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let pageExpired = Code("pageExpired", status: 410, issueType: "expired")
         /// A create would duplicate an existing record (a vendor's duplicate-patient check).
         public static let duplicate = Code("duplicate", status: 409, issueType: "duplicate")
+        /// A write the profile only takes with `If-Match` came without one (412, apart from
+        /// `preconditionFailed`: a vendor may answer a stale version differently).
+        public static let ifMatchRequired = Code("ifMatchRequired", status: 412, issueType: "required")
+        /// A written resource refers to a resource by an id that is not one of the profile's (a
+        /// vendor's "the reference provided was not found").
+        public static let referenceNotFound = Code("referenceNotFound", status: 422, issueType: "not-found")
         /// A request or its answer goes past one of the server's documented limits (entries per
         /// batch, response size).
         public static let limitExceeded = Code("limitExceeded", status: 400, issueType: "too-costly")
@@ -60,8 +66,16 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
             .malformedRequest, .invalidJSON, .invalidParameter, .unknownParameter, .invalidResource, .businessRule,
             .unauthorized, .forbidden, .notFound, .unknownType, .methodNotAllowed, .notAcceptable, .conflict, .gone,
             .preconditionFailed, .payloadTooLarge, .unsupportedMediaType, .tooManyMatches, .searchCriteriaMissing, .tooManyResults,
-            .locked, .pageExpired, .duplicate, .limitExceeded, .insufficientStorage, .rateLimited, .internalError, .unavailable,
+            .locked, .pageExpired, .duplicate, .ifMatchRequired, .referenceNotFound, .limitExceeded, .insufficientStorage, .rateLimited,
+            .internalError, .unavailable,
         ]
+
+        /// The code an HTTP error status stands for (the first in `table` with that status;
+        /// an unknown 4xx is `malformedRequest`, an unknown 5xx `internalError`). The one
+        /// status-to-code mapping: for framework errors and for responses read back into errors.
+        public static func forStatus(_ status: Int) -> Code {
+            table.first { $0.status == status } ?? (status >= 500 ? .internalError : .malformedRequest)
+        }
     }
 
     /// One problem; an error may carry several (validation reports them all).

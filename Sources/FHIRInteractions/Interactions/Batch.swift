@@ -1,6 +1,7 @@
 import FHIRCore
 import FHIRSearch
 import FHIRStore
+import Foundation
 
 extension FHIRService {
     /// `POST [base]` with a `batch` (entries independent) or `transaction` (all or nothing,
@@ -13,13 +14,21 @@ extension FHIRService {
                 .limitExceeded, "a batch or transaction may carry at most \(settings.maxBundleEntries) entries; this one has \(count)",
                 expression: ["Bundle.entry"])
         }
+        if let kind = bundle["type"]?.stringValue, ["batch", "transaction"].contains(kind), let allowed = settings.rules.systemInteractions,
+            !allowed.contains(kind)
+        {
+            throw FHIRError(
+                .methodNotAllowed,
+                "\(kind) is not offered on this server"
+                    + (allowed.isEmpty ? "" : " (system interactions: \(allowed.joined(separator: ", ")))"))
+        }
         switch bundle["type"]?.stringValue {
         case "batch":
             // Entries stand alone: check the Bundle around them here, each resource when its entry runs.
             try validate(.object(Self.withoutEntryResources(bundle)))
             return try runBatch(try BundleEntryRequest.parse(bundle), request: request)
         case "transaction":
-            try validate(.object(bundle))
+            try validate(.object(Self.withoutEntryResources(bundle, onlyPatches: true)))
             return try runTransaction(try BundleEntryRequest.parse(bundle), request: request)
         default:
             throw FHIRError(.malformedRequest, "POST to the base takes a Bundle of type batch or transaction", expression: ["Bundle.type"])
@@ -30,8 +39,11 @@ extension FHIRService {
         var bundle = BundleBuilder(type: "batch-response", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
         var size = 0
         for entry in entries {
-            let response = handle(entry.request(baseURL: request.baseURL, prefer: request.headers.prefer, access: request.access))
-            let answer = Self.responseEntry(response)
+            // Each entry passes the profile's entry steps and policies like a request of its
+            // own, and its errors are in the profile's dialect.
+            var entryRequest = entry.request(baseURL: request.baseURL, prefer: request.headers.prefer, access: request.access)
+            let response = request.entryEdge.pass(&entryRequest) ?? handle(entryRequest)
+            let answer = Self.responseEntry(settings.rules.dialect.exit(response))
             size += (answer.resource?.count ?? 0) + (answer.outcome?.count ?? 0)
             try checkResponseSize(size)
             bundle.entries.append(answer)
@@ -39,8 +51,10 @@ extension FHIRService {
         return .json(200, bundle.bytes())
     }
 
-    private func runTransaction(_ entries: [BundleEntryRequest], request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
-        // Classify every entry before touching the store.
+    private func runTransaction(_ parsed: [BundleEntryRequest], request: FHIRRequest) throws(FHIRError) -> FHIRResponse {
+        // Classify every entry (a malformed transaction is a 400 whatever its entries ask),
+        // then hold each to the profile's entry steps and policies, before touching the store.
+        var entries = parsed
         var routes: [Route] = []
         var targets = Set<String>()
         for entry in entries {
@@ -60,18 +74,21 @@ extension FHIRService {
             if case .delete(let type, let id) = route, !targets.insert("\(type)/\(id)").inserted {
                 throw Self.entryError(FHIRError(.malformedRequest, "\(type)/\(id) is written twice in one transaction"), entry)
             }
-            do {
-                let decision = try authorize(route, request)
-                if case .create(let type) = route, let resource = entry.resource?.objectValue {
-                    try Self.checkWrite(resource, type: type, id: nil, decision: decision)
-                }
-                if case .update(let type, let id) = route, let resource = entry.resource?.objectValue {
-                    try Self.checkWrite(resource, type: type, id: id, decision: decision)
-                }
-            } catch {
-                throw Self.entryError(error, entry)
-            }
             routes.append(route)
+        }
+        var entryRequests: [FHIRRequest] = []
+        for position in entries.indices {
+            var entryRequest = entries[position].request(baseURL: request.baseURL, prefer: request.headers.prefer, access: request.access)
+            if let refusal = request.entryEdge.pass(&entryRequest) {
+                throw Self.entryError(refusal.error ?? Self.error(from: refusal), entries[position])
+            }
+            entries[position].adopt(entryRequest)
+            entryRequests.append(entryRequest)
+            do {
+                _ = try checkPolicies(routes[position], entryRequest, resource: entries[position].resource?.objectValue)
+            } catch {
+                throw Self.entryError(error, entries[position])
+            }
         }
         // Writes in the order FHIR prescribes (DELETE, POST, PUT, PATCH), in one store transaction.
         let order: [String: Int] = ["DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 3]
@@ -119,11 +136,8 @@ extension FHIRService {
                         let resource = try entryResource(entry, type: type, references: references)
                         results[index] = try updateCore(tx, type: type, id: id, resource: resource, ifMatch: entry.ifMatch)
                     case .patch(let type, let id):
-                        guard let patch = entry.resource else {
-                            throw FHIRError(.malformedRequest, "a PATCH entry carries a Binary or Parameters resource")
-                        }
                         results[index] = try patchCore(
-                            tx, type: type, id: id, operations: try JSONPatch.operations(patch), ifMatch: entry.ifMatch)
+                            tx, type: type, id: id, operations: try JSONPatch.operations(try entry.patchDocument()), ifMatch: entry.ifMatch)
                     default:
                         break
                     }
@@ -136,8 +150,7 @@ extension FHIRService {
             for index in entries.indices where order[entries[index].method] == nil {
                 let entry = entries[index]
                 do throws(FHIRError) {
-                    let response = try dispatch(
-                        entry.request(baseURL: request.baseURL, prefer: request.headers.prefer, access: request.access))
+                    let response = try dispatch(entryRequests[index])
                     guard response.status < 400 else { throw Self.error(from: response) }
                     reads[index] = response
                 } catch {
@@ -181,13 +194,15 @@ extension FHIRService {
         return object
     }
 
-    static func withoutEntryResources(_ bundle: JSONObject) -> JSONObject {
+    /// The Bundle without its entries' resources (`onlyPatches`: without PATCH entries'
+    /// Binary documents only, which are read as JSON Patch, not validated as resources).
+    static func withoutEntryResources(_ bundle: JSONObject, onlyPatches: Bool = false) -> JSONObject {
         var shell = bundle
         if let entries = bundle["entry"]?.arrayValue {
             shell["entry"] = .array(
                 entries.map { entry in
                     guard case .object(var object) = entry else { return entry }
-                    object["resource"] = nil
+                    if !onlyPatches || entry["request"]?["method"]?.stringValue == "PATCH" { object["resource"] = nil }
                     return .object(object)
                 })
         }
@@ -219,7 +234,15 @@ extension FHIRService {
         error.issues = error.issues.map { issue in
             var issue = issue
             issue.message = "entry \(entry.index) (\(entry.method) \(entry.url)): \(issue.message)"
-            issue.expression = issue.expression.isEmpty ? ["Bundle.entry[\(entry.index)]"] : issue.expression
+            // Element paths rooted at the entry's resource (`Condition.code`) point into the Bundle.
+            let type = entry.resource?["resourceType"]?.stringValue
+            issue.expression =
+                issue.expression.isEmpty
+                ? ["Bundle.entry[\(entry.index)]"]
+                : issue.expression.map { path in
+                    guard let type, path == type || path.hasPrefix(type + ".") else { return path }
+                    return "Bundle.entry[\(entry.index)].resource" + path.dropFirst(type.count)
+                }
             return issue
         }
         return error
@@ -246,7 +269,7 @@ extension FHIRService {
 
     /// The error an error response stands for (its OperationOutcome's issues when it has one).
     static func error(from response: FHIRResponse) -> FHIRError {
-        let code = FHIRError.Code.table.first { $0.status == response.status } ?? .malformedRequest
+        let code = FHIRError.Code.forStatus(response.status)
         let outcome = entryOutcome(response)
         let issues = (outcome["issue"]?.arrayValue ?? []).map { issue in
             FHIRError.Issue(
@@ -265,7 +288,7 @@ extension FHIRService {
         {
             return object
         }
-        let code = FHIRError.Code.table.first { $0.status == response.status }?.issueType ?? "processing"
+        let code = FHIRError.Code.forStatus(response.status).issueType
         var text = Substring(String(decoding: response.body, as: UTF8.self))
         if response.header("Content-Type")?.contains("html") == true, let title = text.firstRange(of: "<title>"),
             let end = text[title.upperBound...].firstRange(of: "</title>")
@@ -300,9 +323,9 @@ struct BundleEntryRequest: Sendable {
     let segments: [String]
     let query: [(name: String, value: String)]
     let resource: JSON?
-    let ifMatch: String?
-    let ifNoneExist: String?
-    let ifNoneMatch: String?
+    var ifMatch: String?
+    var ifNoneExist: String?
+    var ifNoneMatch: String?
 
     static func parse(_ bundle: JSONObject) throws(FHIRError) -> [BundleEntryRequest] {
         var result: [BundleEntryRequest] = []
@@ -333,13 +356,44 @@ struct BundleEntryRequest: Sendable {
         return result
     }
 
+    /// Takes what the entry steps rewrote (conditions in the profile's version numbering).
+    mutating func adopt(_ request: FHIRRequest) {
+        ifMatch = request.headers.ifMatch
+        ifNoneExist = request.headers.ifNoneExist
+        ifNoneMatch = request.headers.ifNoneMatch
+    }
+
+    /// A PATCH entry's JSON Patch document: R4 carries it as a Binary
+    /// (`contentType: application/json-patch+json`, base64 `data`).
+    func patchDocument() throws(FHIRError) -> JSON {
+        guard let binary = resource?.objectValue, binary["resourceType"]?.stringValue == "Binary",
+            binary["contentType"]?.stringValue?.contains("json-patch") == true, let data = binary["data"]?.stringValue,
+            let bytes = Data(base64Encoded: data).map(Array.init)
+        else {
+            throw FHIRError(
+                .malformedRequest,
+                "a PATCH entry carries its JSON Patch as a Binary (contentType application/json-patch+json, base64 data)",
+                expression: ["Bundle.entry[\(index)].resource"])
+        }
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            throw FHIRError(
+                .malformedRequest, "the PATCH entry's Binary is not JSON: \(error.message)", expression: ["Bundle.entry[\(index)].resource"]
+            )
+        }
+    }
+
     func request(baseURL: String, prefer: Prefer, access: Access?) -> FHIRRequest {
+        // A PATCH entry runs as a PATCH request with its document as the body (a Binary that is
+        // not one is left as it is: the interaction names what is wrong).
+        let body = method == "PATCH" ? ((try? patchDocument())?.bytes ?? resource?.bytes) : resource.map { $0.bytes }
         var request = FHIRRequest(
             method: method, segments: segments, query: query,
             headers: .init(
                 ifMatch: ifMatch, ifNoneMatch: ifNoneMatch, ifNoneExist: ifNoneExist,
                 contentType: method == "PATCH" ? "application/json-patch+json" : "application/fhir+json", prefer: prefer),
-            body: resource.map { $0.bytes }, baseURL: baseURL)
+            body: body, baseURL: baseURL)
         request.access = access
         return request
     }

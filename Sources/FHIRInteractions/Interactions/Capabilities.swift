@@ -16,6 +16,8 @@ public struct CapabilityStatementBuilder: Sendable {
     public let softwareVersion: String
     /// Types whose interactions differ from `typeInteractions` (provider-served types).
     public let interactionsByType: [String: [String]]
+    /// The whole-system interactions listed (`systemInteractions` unless a profile says fewer).
+    public var system: [String] = Self.systemInteractions
     /// Operations by type: (name, OperationDefinition canonical).
     public let operationsByType: [String: [(name: String, definition: String)]]
     /// OAuth endpoints for `rest.security` (the SMART `oauth-uris` extension), as paths on the
@@ -67,7 +69,7 @@ public struct CapabilityStatementBuilder: Sendable {
         }
         // After security: FHIR XML needs StructureDefinition order (mode, security, resource, interaction).
         rest["resource"] = .array(registry.resourceTypes.map { resource($0) })
-        rest["interaction"] = .array(Self.systemInteractions.map { .object(JSONObject(["code": .string($0)])) })
+        if !system.isEmpty { rest["interaction"] = .array(system.map { .object(JSONObject(["code": .string($0)])) }) }
         var statement = JSONObject()
         statement["resourceType"] = .string("CapabilityStatement")
         statement["status"] = .string("active")
@@ -135,6 +137,10 @@ public struct CapabilityStatementBuilder: Sendable {
 }
 
 extension Route {
+    /// The whole-system interaction this route is (nil: not one; a POST to the base is `batch`
+    /// or `transaction` by its Bundle's type, checked when the Bundle is read).
+    public var systemInteractionCode: String? { self == .systemHistory ? "history-system" : nil }
+
     /// The CapabilityStatement interaction codes this route serves (none for metadata and
     /// operations, which are listed separately).
     public var interactionCodes: [String] {

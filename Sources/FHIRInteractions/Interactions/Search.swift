@@ -49,7 +49,9 @@ extension FHIRService {
                 entry = cached
             } else {
                 let keys: [VersionKey]
-                if let provider = providers[type] {
+                if request.unknownID {
+                    keys = []
+                } else if let provider = providers[type] {
                     keys = try provider.search(query, reader: reader, now: now)
                 } else {
                     keys = try reader.search(query)

@@ -75,18 +75,17 @@ public struct CompiledProfile: Sendable {
 
     /// One edge step of `base`, bound to the state where it keeps any.
     func step(_ step: EdgeStep, base: Base, state: TenantState, service: FHIRService) -> any FHIRRequestStep {
-        let dialect = profile.rules.dialect
         switch step {
         case .ids: return IDRewriting(ids: ids)
         case .stu3: return STU3Rendering()
         case .patientRendering: return PatientRendering(rules: profile.patientRendering)
         case .paging:
             return PagingStyle(
-                settings: profile.paging ?? .init(), random: environment.random, dialect: dialect, contexts: state.pageContexts)
-        case .createRules: return CreateRules(rules: profile.createRules, dialect: dialect)
+                settings: profile.paging ?? .init(), random: environment.random, contexts: state.pageContexts)
+        case .createRules: return CreateRules(rules: profile.createRules)
         case .writes: return WriteShaping(settings: profile.writes)
         case .contentNegotiation:
-            return JSONOnlyFormat(strict: profile.strictAccept, dialect: dialect, metadataXMLByDefault: profile.metadataXMLByDefault)
+            return JSONOnlyFormat(strict: profile.strictAccept, metadataXMLByDefault: profile.metadataXMLByDefault)
         case .slotHorizon: return state.horizon
         case .holdSweeper: return HoldSweeper(context: state.scheduling, service: { service })
         }
@@ -98,6 +97,7 @@ public struct CompiledProfile: Sendable {
         var builder = CapabilityStatementBuilder(
             registry: base.surface, softwareVersion: environment.softwareVersion, interactionsByType: interactions,
             operations: operations)
+        builder.system = base.settings.rules.systemInteractions ?? CapabilityStatementBuilder.systemInteractions
         if profile.auth.mode != .anonymous {
             let auth = profile.auth
             builder.oauth = (

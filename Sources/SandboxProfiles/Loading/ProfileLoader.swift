@@ -124,10 +124,18 @@ public enum ProfileLoader {
                 guard (-1...0).contains(profile.writes.versionOffset) else { throw item.fail("must be 0 or -1") }
             }
         }
-        if let resources = try map["resources"]?.mapping(keys: ["exclude", "interactions", "operations"]) {
+        if let resources = try map["resources"]?.mapping(keys: ["exclude", "interactions", "operations", "system"]) {
             if let exclude = resources["exclude"] { profile.excludedTypes = try knownTypes(exclude) }
             profile.rules.interactions = try parseInteractions(resources["interactions"])
             if let operations = resources["operations"] { profile.rules.operations = try parseOperations(operations) }
+            if let item = resources["system"] {
+                let names = try item.strings()
+                let known = CapabilityStatementBuilder.systemInteractions
+                for name in names where !known.contains(name) {
+                    throw item.fail("'\(name)' is not a system interaction (\(known.joined(separator: ", ")))")
+                }
+                profile.rules.systemInteractions = known.filter(names.contains)
+            }
         }
         for item in try map["deviations"]?.list() ?? [] {
             let entry = try item.mapping(keys: ["id", "reference", "what"])

@@ -8,15 +8,12 @@ import Foundation
 public struct JSONOnlyFormat: FHIRRequestStep {
     /// Refuse any `Accept` that does not include JSON, not only XML-only ones (`content.strictAccept`).
     public let strict: Bool
-    /// How the 406 looks (the profile's error dialect).
-    public let dialect: ErrorDialect
     /// Answer `GET metadata` in XML when the request has no `Accept` and no `_format`
     /// (`content.metadataXMLByDefault`).
     public let metadataXMLByDefault: Bool
 
-    public init(strict: Bool = false, dialect: ErrorDialect = .init(), metadataXMLByDefault: Bool = false) {
+    public init(strict: Bool = false, metadataXMLByDefault: Bool = false) {
         self.strict = strict
-        self.dialect = dialect
         self.metadataXMLByDefault = metadataXMLByDefault
     }
 
@@ -31,7 +28,7 @@ public struct JSONOnlyFormat: FHIRRequestStep {
     }
 
     public func check(_ request: FHIRRequest) -> FHIRResponse? {
-        answer(request).map(dialect.response)
+        answer(request).map(FHIRResponse.error)
     }
 
     func answer(_ request: FHIRRequest) -> FHIRError? {

@@ -19,7 +19,7 @@ public struct CreateRules: FHIRRequestStep {
         public var references: [String: [String]] = [:]
         /// dateTimes with a time component.
         public var withTime: [String] = []
-        /// Strings that must contain this text (Cerner: a charset in the contentType).
+        /// Strings that must contain this text (e.g. a charset in the contentType).
         public var contains: [String: String] = [:]
         /// `path` is required when `when` has the code `code`.
         public var requiredWhen: [Conditional] = []
@@ -40,19 +40,18 @@ public struct CreateRules: FHIRRequestStep {
     }
 
     public let rules: [String: Rule]
-    public let dialect: ErrorDialect
 
-    public init(rules: [String: Rule], dialect: ErrorDialect = .init()) {
-        self.rules = rules
-        self.dialect = dialect
-    }
+    public init(rules: [String: Rule]) { self.rules = rules }
+
+    /// A create in a batch or transaction is held to the same rules.
+    public var appliesToEntries: Bool { true }
 
     public func check(_ request: FHIRRequest) -> FHIRResponse? {
         guard request.method == "POST", request.segments.count == 1, let rule = rules[request.segments[0]],
             let body = request.body, let resource = (try? JSONParser.parse(body))?.objectValue,
             resource["resourceType"]?.stringValue == request.segments[0]
         else { return nil }
-        return Self.violation(of: rule, in: resource, type: request.segments[0]).map(dialect.response)
+        return Self.violation(of: rule, in: resource, type: request.segments[0]).map(FHIRResponse.error)
     }
 
     /// Every value at a dotted path (arrays flattened).

@@ -34,8 +34,9 @@ public struct IDRewriting: FHIRRequestStep {
 
     public init(ids: any IDScheme) { self.ids = ids }
 
-    /// An id that is not a vendor id stays as it is (and then matches nothing).
-    func inward(_ id: String, type: String?) -> String { ids.internal(id, type: type) ?? "unknown-\(id)" }
+    /// The stored id for a vendor id; one that is not a vendor id stays as it is (the caller
+    /// decides what it means: nothing found, or no match).
+    func inward(_ id: String, type: String?) -> String { ids.internal(id, type: type) ?? id }
 
     public func rewrite(_ request: inout FHIRRequest) {
         guard !ids.isIdentity else { return }
@@ -43,12 +44,24 @@ public struct IDRewriting: FHIRRequestStep {
         if request.segments.count >= 2, request.segments[0].first?.isUppercase == true, !request.segments[1].hasPrefix("$"),
             !request.segments[1].hasPrefix("_")
         {
-            request.segments[1] = inward(request.segments[1], type: request.segments[0])
+            // Not one of the profile's ids: the engine finds nothing there (a stored id is not
+            // reachable under its seed form), once the request's policies are checked.
+            if let id = ids.internal(request.segments[1], type: request.segments[0]) {
+                request.segments[1] = id
+            } else {
+                request.unknownID = true
+            }
         }
         let type = request.segments.first
-        request.query = request.query.map { (name: $0.name, value: mapValue(name: $0.name, value: $0.value, inward: true, type: type)) }
+        request.query = request.query.map { parameter in
+            let mapped = mapValue(name: parameter.name, value: parameter.value, inward: true, type: type)
+            if mapped.unknown { request.unknownID = true }
+            return (name: parameter.name, value: mapped.value)
+        }
         if let body = request.body, !body.isEmpty, let json = try? JSONParser.parse(body) {
-            request.body = walk(json, inward: true).bytes
+            var unknown: [String] = []
+            request.body = walk(json, inward: true, unknown: &unknown).bytes
+            request.unknownReferences += unknown
         }
     }
 
@@ -61,7 +74,8 @@ public struct IDRewriting: FHIRRequestStep {
             return (header.name, mapURL(header.value, inward: false))
         }
         guard let json = response.jsonBody() else { return }
-        response.setJSONBody(walk(json, inward: false))
+        var unknown: [String] = []
+        response.setJSONBody(walk(json, inward: false, unknown: &unknown))
     }
 
     // MARK: mapping
@@ -71,35 +85,60 @@ public struct IDRewriting: FHIRRequestStep {
     }
 
     /// `Type/id`, `Type/id/_history/n`, or an absolute URL ending so.
-    func mapReference(_ reference: String, inward: Bool) -> String {
+    func mapReference(_ reference: String, inward: Bool) -> String { mapReferenceNoting(reference, inward: inward).reference }
+
+    /// Like `mapReference`; `unknown` when, inward, the id is not one of the profile's (the
+    /// reference is then left as it is).
+    func mapReferenceNoting(_ reference: String, inward: Bool) -> (reference: String, unknown: Bool) {
         var parts = reference.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard let typeIndex = parts.lastIndex(where: { $0.first?.isUppercase == true && $0.allSatisfy(\.isLetter) }),
             typeIndex + 1 < parts.count, !parts[typeIndex + 1].isEmpty, !parts[typeIndex + 1].hasPrefix("$"),
             !parts[typeIndex + 1].hasPrefix("_"), !parts[typeIndex + 1].hasPrefix("#")
-        else { return reference }
+        else { return (reference, false) }
         let tail = parts[typeIndex + 1]
         let query = tail.firstIndex(of: "?").map { String(tail[$0...]) } ?? ""
         let id = query.isEmpty ? tail : String(tail[..<tail.firstIndex(of: "?")!])
-        parts[typeIndex + 1] = map(id, type: parts[typeIndex], inward: inward) + query
-        return parts.joined(separator: "/")
+        if inward {
+            guard let stored = ids.internal(id, type: parts[typeIndex]) else { return (reference, true) }
+            parts[typeIndex + 1] = stored + query
+        } else {
+            parts[typeIndex + 1] = ids.external(id, type: parts[typeIndex]) + query
+        }
+        return (parts.joined(separator: "/"), false)
     }
 
     /// Search parameter values: `_id` lists and reference values (`Patient/id`, or a bare id for
-    /// parameters known to be references to one type).
-    func mapValue(name: String, value: String, inward: Bool, type: String?) -> String {
+    /// parameters known to be references to one type). `unknown`: inward, no value of the list
+    /// is one of the profile's ids, so the parameter can match nothing.
+    func mapValue(name: String, value: String, inward: Bool, type: String?) -> (value: String, unknown: Bool) {
         let base = String(name.prefix { $0 != ":" && $0 != "." })
-        if base == "_id" {
-            return value.split(separator: ",").map { map(String($0), type: type, inward: inward) }.joined(separator: ",")
+        var known = false
+        func mapped(_ id: String, _ type: String?) -> String {
+            guard inward else { return ids.external(id, type: type) }
+            if let stored = ids.internal(id, type: type) {
+                known = true
+                return stored
+            }
+            return id
         }
-        if Self.referenceParameters.contains(base) {
+        if base == "_id" {
+            let result = value.split(separator: ",").map { mapped(String($0), type) }.joined(separator: ",")
+            return (result, inward && !known)
+        }
+        if Self.referenceParameters.contains(base), !name.hasSuffix(":missing"), !name.hasSuffix(":identifier") {
             // A bare id names the parameter's usual target (patient → Patient), else the modifier's type.
             let target = name.split(separator: ":").dropFirst().first.map(String.init) ?? Self.usualTargets[base]
-            return value.split(separator: ",").map { part in
+            guard target != nil || value.contains("/") else { return (value, false) }
+            let result = value.split(separator: ",").map { part in
                 let text = String(part)
-                return text.contains("/") ? mapReference(text, inward: inward) : map(text, type: target, inward: inward)
+                guard text.contains("/") else { return mapped(text, target) }
+                let (reference, unknown) = mapReferenceNoting(text, inward: inward)
+                if !unknown { known = true }
+                return reference
             }.joined(separator: ",")
+            return (result, inward && !known)
         }
-        return value
+        return (value, false)
     }
 
     /// The type a bare id names for reference parameters with one usual target.
@@ -122,12 +161,20 @@ public struct IDRewriting: FHIRRequestStep {
                 (
                     name: $0.name,
                     value: mapValue(name: $0.name, value: $0.value, inward: inward, type: path.split(separator: "/").last.map(String.init))
+                        .value
                 )
             }
         return path + "?" + QueryString.encode(query)
     }
 
-    func walk(_ json: JSON, inward: Bool) -> JSON {
+    /// Maps the ids in a body. Inward, relative references (`Type/id`) whose id is not one of
+    /// the profile's are left as they are and collected in `unknown` (the request is refused).
+    func walk(_ json: JSON, inward: Bool, unknown: inout [String]) -> JSON {
+        func reference(_ text: String) -> String {
+            let (mapped, isUnknown) = mapReferenceNoting(text, inward: inward)
+            if isUnknown, !text.contains("://") { unknown.append(text) }
+            return mapped
+        }
         switch json {
         case .object(var object):
             let isResource = object["resourceType"] != nil
@@ -139,15 +186,20 @@ public struct IDRewriting: FHIRRequestStep {
                     if let id = member.value.stringValue {
                         object.members[index].value = .string(map(id, type: object["resourceType"]?.stringValue, inward: inward))
                     }
-                case "reference", "fullUrl":
+                case "reference":
+                    if let text = member.value.stringValue { object.members[index].value = .string(reference(text)) }
+                case "fullUrl":
                     if let text = member.value.stringValue { object.members[index].value = .string(mapReference(text, inward: inward)) }
                 case "url" where object["relation"] != nil:
+                    if let text = member.value.stringValue { object.members[index].value = .string(mapURL(text, inward: inward)) }
+                case "url" where inward && object["method"] != nil:
+                    // A batch or transaction entry's request.url (Type/id, Type?criteria).
                     if let text = member.value.stringValue { object.members[index].value = .string(mapURL(text, inward: inward)) }
                 case "location" where object["status"] != nil && object["etag"] != nil:
                     if let text = member.value.stringValue { object.members[index].value = .string(mapReference(text, inward: inward)) }
                 case "value" where inward && object["op"] != nil && object["path"]?.stringValue?.hasSuffix("/reference") == true:
                     // A JSON Patch operation replacing a reference (a reschedule: /slot/0/reference).
-                    if let text = member.value.stringValue { object.members[index].value = .string(mapReference(text, inward: inward)) }
+                    if let text = member.value.stringValue { object.members[index].value = .string(reference(text)) }
                 case "valueString" where inward:
                     // Operation parameters such as appt-id and patient-id name resources.
                     if let text = member.value.stringValue, text.contains("/") {
@@ -163,12 +215,12 @@ public struct IDRewriting: FHIRRequestStep {
                         object.members[index].value = .object(identifier)
                     }
                 default:
-                    object.members[index].value = walk(member.value, inward: inward)
+                    object.members[index].value = walk(member.value, inward: inward, unknown: &unknown)
                 }
             }
             return .object(object)
         case .array(let items):
-            return .array(items.map { walk($0, inward: inward) })
+            return .array(items.map { walk($0, inward: inward, unknown: &unknown) })
         default:
             return json
         }

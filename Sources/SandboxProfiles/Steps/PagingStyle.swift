@@ -43,14 +43,15 @@ public struct PagingStyle: FHIRRequestStep {
     public let settings: Settings
     let contexts: Contexts
     let random: RandomSource
-    let dialect: ErrorDialect
 
-    public init(settings: Settings, random: RandomSource, dialect: ErrorDialect = .init(), contexts: Contexts) {
+    public init(settings: Settings, random: RandomSource, contexts: Contexts) {
         self.settings = settings
         self.random = random
-        self.dialect = dialect
         self.contexts = contexts
     }
+
+    /// An entry's search pages like a request's.
+    public var appliesToEntries: Bool { true }
 
     static let token = "_page_token"
     static let offset = "_page_offset"
@@ -67,20 +68,15 @@ public struct PagingStyle: FHIRRequestStep {
             $0.name == style.parameter || $0.name == style.direction || $0.name == Self.token || $0.name == Self.offset
         }
         guard let page = contexts.pages.value(for: context) else {
-            // Marked for check(): the engine must not run a search without its criteria.
-            request.query.append((Self.token, ""))
+            // The engine must not run a search without its criteria.
+            request.refusal = FHIRError(
+                .invalidParameter, "\(style.parameter) is unknown or has expired: run the search again", expression: [style.parameter])
             return
         }
         request.query += [(Self.token, page.token), (Self.offset, page.offset)]
     }
 
-    public func check(_ request: FHIRRequest) -> FHIRResponse? {
-        guard isSearch(request), request.query.contains(where: { $0.name == Self.token && $0.value.isEmpty }) else { return nil }
-        let style = settings.style(for: request.segments.first)
-        return dialect.response(
-            FHIRError(
-                .invalidParameter, "\(style.parameter) is unknown or has expired: run the search again", expression: [style.parameter]))
-    }
+    public func check(_ request: FHIRRequest) -> FHIRResponse? { nil }
 
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
         guard isSearch(request), response.status == 200, case .object(var bundle)? = response.jsonBody(),

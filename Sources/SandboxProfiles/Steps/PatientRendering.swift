@@ -66,6 +66,9 @@ public struct PatientRendering: FHIRRequestStep {
 
     public init(rules: Rules) { self.rules = rules }
 
+    /// An entry's Patient search uses the same identifier labels.
+    public var appliesToEntries: Bool { true }
+
     public func check(_ request: FHIRRequest) -> FHIRResponse? { nil }
 
     /// `identifier={label or vendor system}|{value}` on Patient searches becomes the stored

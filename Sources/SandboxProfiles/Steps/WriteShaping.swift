@@ -2,9 +2,9 @@ import FHIRCore
 import FHIRInteractions
 import Foundation
 
-/// How a profile answers writes, as data: Cerner answers a create with `201`, no body, a
-/// `Location` and `ETag: W/"0"`, and a patch with `200`, no body and `Content-Type: text/html`;
-/// it needs `If-Match` on updates and counts versions from 0. A pipeline step.
+/// How a profile answers writes, as data: e.g. a create with `201`, no body, a `Location` and
+/// `ETag: W/"0"`, a patch with `200`, no body and `Content-Type: text/html`, `If-Match` required
+/// on updates, versions counted from 0. A pipeline step.
 public struct WriteShaping: FHIRRequestStep {
     public struct Settings: Sendable, Equatable {
         /// `empty`: a successful create has no body (R4 `Prefer` is ignored).
@@ -32,6 +32,9 @@ public struct WriteShaping: FHIRRequestStep {
 
     public init(settings: Settings) { self.settings = settings }
 
+    /// An entry's `ifMatch` is in the profile's version numbering, and its requirement holds.
+    public var appliesToEntries: Bool { true }
+
     static func interaction(_ request: FHIRRequest) -> String? {
         switch (request.method, request.segments.count) {
         case ("POST", 1): return request.segments[0].first?.isUppercase == true ? "create" : nil
@@ -49,8 +52,7 @@ public struct WriteShaping: FHIRRequestStep {
     public func check(_ request: FHIRRequest) -> FHIRResponse? {
         guard let interaction = Self.interaction(request), settings.requireIfMatch.contains(interaction), request.headers.ifMatch == nil
         else { return nil }
-        // Always 412: a dialect may map preconditionFailed (a stale version) to another status.
-        return .error(FHIRError(.preconditionFailed, "If-Match is required: \(request.method) needs the version being changed (an ETag)"))
+        return .error(FHIRError(.ifMatchRequired, "If-Match is required: \(request.method) needs the version being changed (an ETag)"))
     }
 
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
