@@ -114,6 +114,15 @@ let package = Package(
             path: "Benchmarks/bench-ceiling",
             swiftSettings: swiftSettings
         ),
+        // Benchmark-only: the cost of another sandbox of a compiled profile.
+        .executableTarget(
+            name: "bench-tenant",
+            dependencies: [
+                "FHIRCore", "FHIRInteractions", "FHIRSearch", "FHIRStore", "SandboxAuth", "SandboxProfiles", "SandboxSeed", "Scheduling",
+            ],
+            path: "Benchmarks/bench-tenant",
+            swiftSettings: swiftSettings
+        ),
         // Test-only: seeded random inputs from the committed corpus (Tests/Fuzz/corpus) for the parser fuzz tests.
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport", swiftSettings: swiftSettings),
         .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore", "FuzzSupport"], swiftSettings: swiftSettings),

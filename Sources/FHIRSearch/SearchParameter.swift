@@ -67,7 +67,4 @@ public struct SearchRegistry: Sendable {
         copy[type] = copy[type]?.filter { names.contains($0.name) }
         return SearchRegistry(copy)
     }
-
-    /// The result parameters (`_count`, `_sort`, ...) the search engine understands.
-    public static let resultParameters: [String] = ["_count", "_sort", "_include", "_revinclude", "_summary", "_total"]
 }

@@ -29,7 +29,4 @@ public enum AppointmentStatusModel {
 
     /// Statuses whose appointments hold their slots.
     public static let occupying: Set<String> = ["pending", "booked", "checked-in", "arrived", "fulfilled"]
-
-    /// Statuses that may leave `start`/`end` unset (invariant app-3).
-    public static let timeless: Set<String> = ["proposed", "cancelled", "waitlist"]
 }

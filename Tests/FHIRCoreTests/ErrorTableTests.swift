@@ -25,4 +25,14 @@ import Testing
         #expect(Set(FHIRError.Code.table.map(\.name)).count == FHIRError.Code.table.count)
         #expect(FHIRError.Code.table.filter { $0.status >= 500 }.map(\.name) == ["insufficientStorage", "internalError", "unavailable"])
     }
+
+    /// The one status-to-code mapping: every status in the table maps back to a code with that
+    /// status; statuses outside it to the generic 4xx/5xx codes.
+    @Test func statusesMapBackToCodes() {
+        for code in FHIRError.Code.table { #expect(FHIRError.Code.forStatus(code.status).status == code.status) }
+        #expect(FHIRError.Code.forStatus(412) == .preconditionFailed)
+        #expect(FHIRError.Code.forStatus(404) == .notFound)
+        #expect(FHIRError.Code.forStatus(414) == .malformedRequest)
+        #expect(FHIRError.Code.forStatus(502) == .internalError)
+    }
 }

@@ -2,6 +2,7 @@ import FHIRCore
 import SandboxAuth
 import SandboxSeed
 import Scheduling
+import Synchronization
 
 /// What a strategy is built from when a profile is compiled.
 public struct StrategyContext: Sendable {
@@ -20,37 +21,53 @@ public struct StrategyContext: Sendable {
     }
 }
 
+/// One kind of strategy by name: the built-in ones, plus any a host program (or a test)
+/// registers before loading profiles. The profile loader accepts exactly these names.
+public final class StrategyRegistry<Factory: Sendable>: Sendable {
+    private let entries: Mutex<[String: Factory]>
+
+    init(_ builtIn: [String: Factory]) { entries = Mutex(builtIn) }
+
+    public subscript(name: String) -> Factory? { entries.withLock { $0[name] } }
+
+    /// Every name, sorted.
+    public var keys: [String] { entries.withLock { $0.keys.sorted() } }
+
+    /// Adds (or replaces) a strategy: a vendor that needs Swift is this line plus its folder.
+    public func register(_ name: String, _ factory: Factory) { entries.withLock { $0[name] = factory } }
+}
+
 /// Vendor behaviour a profile file cannot state as data, selected by name (`ids: cerner`,
 /// `writes.appointments: cerner`, `auth.errorStyle: epic`). A vendor's strategies live in
-/// `Strategies/<Vendor>/`; registering one is a line in the table of its kind here. The profile
-/// loader accepts exactly these names.
+/// `Strategies/<Vendor>/`; registering one is a line in the table of its kind here (or a
+/// `register` call). Everything else about a vendor is YAML.
 public enum Strategies {
     /// `ids` — how resource ids are shown. Built without a seed for `profiles show` (tables
     /// that need the seed are then empty).
-    public static let ids: [String: @Sendable (Seed?) -> any IDScheme] = [
+    public static let ids = StrategyRegistry<@Sendable (Seed?) -> any IDScheme>([
         "identity": { _ in IdentityIDs() },
         "epic": { _ in EpicIDs() },
         "cerner": { seed in CernerIDs(seed: seed) },
-    ]
+    ])
 
     /// `writes.appointments` — Appointment write rules (nil: R4's status model).
-    public static let appointments: [String: @Sendable (StrategyContext) -> (any AppointmentPolicy)?] = [
+    public static let appointments = StrategyRegistry<@Sendable (StrategyContext) -> (any AppointmentPolicy)?>([
         "r4": { _ in nil },
         "cerner": { CernerAppointments(seed: $0.seed, displays: $0.displays, tenant: $0.profile.auth.tenant) },
-    ]
+    ])
 
     /// `auth.errorStyle` — what an OAuth error carries besides `error`.
-    public static let oauthErrors: [String: @Sendable (StrategyContext) -> OAuthDialect] = [
+    public static let oauthErrors = StrategyRegistry<@Sendable (StrategyContext) -> OAuthDialect>([
         "rfc6749": { _ in .standard },
         "epic": { _ in EpicOAuth.dialect },
         "cerner": { CernerOAuth.dialect(tenant: $0.profile.auth.tenant, random: $0.random) },
-    ]
+    ])
 
     /// `auth.scopeResponse` — how granted scopes are written in token responses.
-    public static let scopeWording: [String: @Sendable ([String]) -> String] = [
+    public static let scopeWording = StrategyRegistry<@Sendable ([String]) -> String>([
         "smart": OAuthDialect.standard.scopeText,
         "epic": EpicOAuth.scopeNames,
-    ]
+    ])
 
     /// The profile's OAuth dialect: its error style with its scope wording.
     public static func oauthDialect(_ context: StrategyContext) -> OAuthDialect {
