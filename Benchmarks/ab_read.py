@@ -19,11 +19,11 @@ from soak import epic_token  # noqa: E402
 CLOCK = "2026-04-13T08:00:00-05:00"
 
 
-def token(origin, binary):
+def token(origin, binary, extra=()):
     """A generic bearer token from the binary's own CLI (audience: this server's port)."""
     import subprocess
     port = origin.rsplit(":", 1)[1]
-    args = [binary, "token", "--client", "sandbox-backend", "--scope", "system/Patient.rs", "--clock", CLOCK, "--port", port]
+    args = [binary, "token", "--client", "sandbox-backend", "--scope", "system/Patient.rs", "--clock", CLOCK, *extra, "--port", port]
     out = subprocess.run(args, capture_output=True, text=True)
     if out.returncode != 0:  # a baseline without --port: its token names port 8080, which it does not check
         out = subprocess.run(args[:-2], capture_output=True, text=True, check=True)
@@ -33,12 +33,15 @@ def token(origin, binary):
 def measure(directory, seconds):
     binary = os.path.join(directory, "fhir-sandbox")
     port = free_port()
-    process, _ = start([binary, "serve", "--port", str(port), "--clock", CLOCK], "ready ")
+    # Each binary reads the profile files of its own checkout (DIR is <checkout>/.build/release).
+    profiles = os.path.normpath(os.path.join(directory, "..", "..", "Profiles"))
+    extra = ["--profiles-dir", profiles] if os.path.isdir(profiles) else []
+    process, _ = start([binary, "serve", "--port", str(port), "--clock", CLOCK] + extra, "ready ")
     origin = f"http://127.0.0.1:{port}"
     try:
         results = {"read": wrk(origin + "/fhir/r4/Patient/pat-0010", duration=seconds)}
         results["bearer read"] = wrk(origin + "/fhir/r4/Patient/pat-0010", duration=seconds,
-                                     headers=[f"Authorization: Bearer {token(origin, binary)}"])
+                                     headers=[f"Authorization: Bearer {token(origin, binary, extra)}"])
         epic = "/epic/api/FHIR/R4/Patient/e" + base64.b64encode(b"pat-0010").decode().rstrip("=") + "3"
         results["epic read"] = wrk(origin + epic, duration=seconds, headers=[f"Authorization: Bearer {epic_token(origin)}"])
         return results
