@@ -141,6 +141,16 @@ import Testing
                 && actors.contains { $0.hasPrefix("Location/") })
         let extensions = stored["extension"]?.arrayValue?.compactMap { $0["url"]?.stringValue } ?? []
         #expect(extensions.contains { $0.hasSuffix("is-cancelable") } && extensions.contains { $0.hasSuffix("is-reschedulable") })
+        // §2.3 transitions: booked → fulfilled skips a step; booked → arrived is allowed.
+        func patch(_ status: String, version: Int) -> FHIRResponse {
+            cerner.pipeline.call(
+                "PATCH", "Appointment/\(id)", body: #"[{"op":"replace","path":"/status","value":"\#(status)"}]"#,
+                headers: .init(ifMatch: "W/\"\(version)\"", contentType: "application/json-patch+json"))
+        }
+        let skipped = patch("fulfilled", version: 0)
+        #expect(skipped.status >= 400 && skipped.status < 500)
+        #expect(patch("arrived", version: 0).status == 200)
+        #expect(try cerner.pipeline.call("GET", "Appointment/\(id)").json()["status"]?.stringValue == "arrived")
         // The participant type's code system names the profile's tenant, not a constant.
         let tenant = Fixture.profiles["cerner"]!.auth.tenant
         #expect(String(decoding: JSON.object(stored).bytes, as: UTF8.self).contains("https://fhir.cerner.com/\(tenant)/codeSet/14250"))

@@ -2,7 +2,7 @@
 parameter works, and nothing unlisted does."""
 import pytest
 
-from searchcriteria import SAMPLE, criteria
+from searchcriteria import criteria
 from test_edge import dialect
 
 
