@@ -11,7 +11,15 @@ import SandboxSeed
 /// `/_admin/*`: JSON in, JSON out, for tests and trainers. Routes are declared once in
 /// `routes`, which both registers them and produces `/_admin/openapi.json`.
 struct AdminController: Sendable {
+    /// The server: seed, clients, host policy, configuration.
     let sandbox: Sandbox
+    /// The sandbox the routes act on (the default one, or an isolated one under its prefix).
+    let scope: any SandboxScope
+
+    init(sandbox: Sandbox, scope: (any SandboxScope)? = nil) {
+        self.sandbox = sandbox
+        self.scope = scope ?? sandbox
+    }
 
     /// One admin route: how it is registered and documented.
     struct Route: Sendable {
@@ -138,7 +146,7 @@ struct AdminController: Sendable {
             requestSchema: lockSchema
         ) { controller, body, _ throws(AdminError) in try controller.lock(body) },
         Route(method: .delete, path: "/_admin/locks", summary: "Release every lock", requestSchema: nil) { controller, _, _ in
-            for mount in controller.sandbox.mounts { mount.tenant.locks.removeAll() }
+            for mount in controller.scope.mounts { mount.tenant.locks.removeAll() }
             return controller.locks()
         },
         Route(method: .get, path: "/_admin/openapi.json", summary: "This document", requestSchema: nil) { _, _, _ in
@@ -149,7 +157,8 @@ struct AdminController: Sendable {
     func addRoutes(to router: Router<BasicRequestContext>) {
         let gate = AdminGuard(hosts: sandbox.hosts, token: sandbox.configuration.adminToken)
         for route in Self.routes {
-            router.on(RouterPath(route.path), method: route.method) { (request: Request, _: BasicRequestContext) -> Response in
+            router.on(RouterPath(scope.prefix + route.path), method: route.method) {
+                (request: Request, _: BasicRequestContext) -> Response in
                 if let refusal = gate.refusal(request) { return .json(refusal.status, refusal.json) }
                 do {
                     var body: JSON?
@@ -185,9 +194,9 @@ struct AdminController: Sendable {
         guard let seedID = query.last(where: { $0.name == "seedId" })?.value, !seedID.isEmpty else {
             throw AdminError("seedId is required, e.g. ?type=Patient&seedId=pat-0001", field: "seedId")
         }
-        let origin = request.origin(sandbox.hosts)
+        let origin = request.origin(sandbox.hosts) + scope.prefix
         var profiles = JSONObject()
-        for mount in sandbox.mounts {
+        for mount in scope.mounts {
             let vendorID = mount.ids.external(seedID, type: type)
             let response = mount.pipeline.handle(
                 FHIRRequest(method: "GET", segments: [type, vendorID], baseURL: origin + mount.profile.fhirBase))
@@ -204,7 +213,7 @@ struct AdminController: Sendable {
     func reset() throws(AdminError) -> JSON {
         let started = ContinuousClock.now
         do {
-            try sandbox.reset()
+            try scope.reset()
         } catch {
             throw AdminError(status: .internalServerError, "reset failed: \(error.message)")
         }
@@ -212,7 +221,7 @@ struct AdminController: Sendable {
         let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         return .object(
             JSONObject([
-                "status": .string("reset"), "tenants": .array(sandbox.mounts.map { .string($0.profile.name) }),
+                "status": .string("reset"), "tenants": .array(scope.mounts.map { .string($0.profile.name) }),
                 "milliseconds": .number(String(format3(milliseconds))),
             ]))
     }
@@ -224,11 +233,11 @@ struct AdminController: Sendable {
     }
 
     func clockState() -> JSON {
-        let now = sandbox.clock.now()
+        let now = scope.clock.now()
         return .object(
             JSONObject([
                 "now": .string(InstantFormat.iso(now)), "local": .string(sandbox.seed.format(now)),
-                "timeZone": .string(sandbox.seed.zone.name), "frozen": .bool(sandbox.clock.isFrozen), "epochMillis": .int(Int(now)),
+                "timeZone": .string(sandbox.seed.zone.name), "frozen": .bool(scope.clock.isFrozen), "epochMillis": .int(Int(now)),
             ]))
     }
 
@@ -239,26 +248,26 @@ struct AdminController: Sendable {
         for key in object.keys where key != "now" && key != "frozen" {
             throw AdminError("unknown field '\(key)'; allowed: now, frozen", field: key)
         }
-        var instant = sandbox.clock.now()
+        var instant = scope.clock.now()
         if let now = object["now"] {
             guard let text = now.stringValue, let parsed = FHIRDateTime.parse(text, form: .instant) else {
                 throw AdminError("now must be an instant with a time zone, e.g. 2026-04-13T08:00:00-05:00", field: "now")
             }
             instant = parsed.startMilliseconds(in: sandbox.seed.zone)
         }
-        var frozen = sandbox.clock.isFrozen
+        var frozen = scope.clock.isFrozen
         if let flag = object["frozen"] {
             guard let value = flag.boolValue else { throw AdminError("frozen must be true or false", field: "frozen") }
             frozen = value
         }
-        sandbox.clock.set(instant, frozen: frozen)
+        scope.clock.set(instant, frozen: frozen)
         return clockState()
     }
 
     func locks() -> JSON {
-        let now = sandbox.clock.now()
+        let now = scope.clock.now()
         var result = JSONObject()
-        for mount in sandbox.mounts {
+        for mount in scope.mounts {
             result[mount.profile.name] = .array(
                 mount.tenant.locks.all(now: now).map { lock in
                     .object(JSONObject(["resource": .string(lock.key), "until": .string(InstantFormat.iso(lock.until))]))
@@ -272,9 +281,9 @@ struct AdminController: Sendable {
         for key in object.keys where !["profile", "type", "id", "seconds"].contains(key) {
             throw AdminError("unknown field '\(key)'; allowed: profile, type, id, seconds", field: key)
         }
-        guard let name = object["profile"]?.stringValue, let mount = sandbox.mount(named: name) else {
+        guard let name = object["profile"]?.stringValue, let mount = scope.mount(named: name) else {
             throw AdminError(
-                "profile must be one of \(sandbox.mounts.map(\.profile.name).joined(separator: ", "))", field: "profile")
+                "profile must be one of \(scope.mounts.map(\.profile.name).joined(separator: ", "))", field: "profile")
         }
         guard let type = object["type"]?.stringValue, sandbox.registry.supports(type) else {
             throw AdminError("type must be a resource type this server serves", field: "type")
@@ -285,7 +294,7 @@ struct AdminController: Sendable {
         }
         // A vendor id (e…3, 12724…, composite) or the seed id.
         let id = mount.ids.internal(given, type: type) ?? given
-        let until = sandbox.clock.now() + seconds * 1000
+        let until = scope.clock.now() + seconds * 1000
         mount.tenant.locks.lock(type, id, until: until)
         return .object(
             JSONObject([
@@ -301,11 +310,11 @@ struct AdminController: Sendable {
             throw AdminError("seconds must be a whole number within ±\(limit) (100 years)", field: "seconds")
         }
         // The clock stays within years 1 to 9999 (what FHIR instants can say).
-        let target = sandbox.clock.now() + seconds * 1000
+        let target = scope.clock.now() + seconds * 1000
         guard (-62_135_596_800_000...253_402_300_799_999).contains(target) else {
             throw AdminError("moving the clock by \(seconds) s would leave years 1 to 9999", field: "seconds")
         }
-        sandbox.clock.advance(by: seconds * 1000)
+        scope.clock.advance(by: seconds * 1000)
         return clockState()
     }
 
@@ -337,6 +346,46 @@ struct AdminController: Sendable {
                 ]))
             if paths[route.path] == nil { order.append(route.path) }
             paths[route.path, default: JSONObject()][route.method.rawValue.lowercased()] = .object(operation)
+        }
+        // Isolated sandboxes (served at the root only; each sandbox's own admin API is the
+        // routes above under /sandboxes/{id}).
+        for route in SandboxesController.documented {
+            var operation = JSONObject()
+            operation["summary"] = .string(route.summary)
+            if route.body {
+                operation["requestBody"] = .object(
+                    JSONObject([
+                        "required": .bool(false),
+                        "content": .object(
+                            JSONObject(["application/json": .object(JSONObject(["schema": SandboxesController.bodySchema]))])),
+                    ]))
+            }
+            if route.path.contains("{id}") {
+                operation["parameters"] = .array([
+                    .object(
+                        JSONObject([
+                            "name": .string("id"), "in": .string("path"), "required": .bool(true),
+                            "schema": .object(JSONObject(["type": .string("string"), "pattern": .string(SandboxesController.idPattern)])),
+                        ]))
+                ])
+            }
+            var responses = JSONObject()
+            switch route.method {
+            case "post": responses["201"] = .object(JSONObject(["description": .string("Created: the sandbox and its URLs")]))
+            case "put":
+                responses["200"] = .object(JSONObject(["description": .string("It exists: the sandbox and its URLs")]))
+                responses["201"] = .object(JSONObject(["description": .string("Created: the sandbox and its URLs")]))
+            case "delete": responses["204"] = .object(JSONObject(["description": .string("Deleted")]))
+            default: responses["200"] = .object(JSONObject(["description": .string("OK (JSON)")]))
+            }
+            responses["400"] = .object(JSONObject(["description": .string("Bad input: {\"error\", \"message\", \"field\"}")]))
+            if route.path.contains("{id}") { responses["404"] = .object(JSONObject(["description": .string("No such sandbox")])) }
+            if route.body {
+                responses["429"] = .object(JSONObject(["description": .string("--max-sandboxes sandboxes exist already")]))
+            }
+            operation["responses"] = .object(responses)
+            if paths[route.path] == nil { order.append(route.path) }
+            paths[route.path, default: JSONObject()][route.method] = .object(operation)
         }
         return .object(
             JSONObject([

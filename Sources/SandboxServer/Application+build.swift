@@ -46,6 +46,7 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware(bases: sandbox.mounts.flatMap(\.bases)))
     IndexController(sandbox: sandbox).addRoutes(to: router)
     AdminController(sandbox: sandbox).addRoutes(to: router)
+    SandboxesController(sandbox: sandbox).addRoutes(to: router)
     for mount in sandbox.mounts {
         AuthController(mount: mount, hosts: sandbox.hosts).addRoutes(to: router)
         FHIRController(mount: mount, hosts: sandbox.hosts).addRoutes(to: router)

@@ -17,32 +17,35 @@ struct AuthController: Sendable {
 
     /// The token endpoint as a client assertion may name it: at the public URL, or at an
     /// allowed name of the bound address (never at a port or host taken from the request).
-    var tokenURLs: [String] { hosts.audienceOrigins.map { $0 + settings.tokenPath } }
+    var tokenURLs: [String] { hosts.audienceOrigins.map { $0 + prefix + settings.tokenPath } }
+
+    /// `/sandboxes/{id}` for an isolated sandbox's endpoints, `""` for the default sandbox.
+    var prefix: String { mount.prefix }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         for base in [mount.profile.fhirBase] + mount.profile.otherBases.map(\.fhirBase) {
-            router.get(RouterPath(base + "/.well-known/smart-configuration")) { request, _ -> Response in
-                .json(.ok, .object(auth.discovery(origin: request.origin(hosts))))
+            router.get(RouterPath(prefix + base + "/.well-known/smart-configuration")) { request, _ -> Response in
+                .json(.ok, .object(auth.discovery(origin: request.origin(hosts) + prefix)))
             }
         }
         guard settings.mode != .anonymous else { return }
-        router.post(RouterPath(settings.tokenPath)) { request, _ -> Response in
+        router.post(RouterPath(prefix + settings.tokenPath)) { request, _ -> Response in
             let form = try await Self.form(request)
-            let origin = request.origin(hosts)
+            let origin = request.origin(hosts) + prefix
             if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
             return oauth(
                 auth.token(
                     form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath,
                     tokenURLs: tokenURLs, fhirBaseURL: origin + mount.profile.fhirBase), form: form)
         }
-        router.post(RouterPath(settings.introspectPath)) { request, _ -> Response in
+        router.post(RouterPath(prefix + settings.introspectPath)) { request, _ -> Response in
             let form = try await Self.form(request)
             if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
             return oauth(
                 auth.introspect(
                     form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)))
         }
-        router.post(RouterPath(settings.revokePath)) { request, _ -> Response in
+        router.post(RouterPath(prefix + settings.revokePath)) { request, _ -> Response in
             let form = try await Self.form(request)
             if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
             return oauth(
@@ -50,17 +53,17 @@ struct AuthController: Sendable {
                     form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)
                 ).map { JSONObject() })
         }
-        router.get(RouterPath(settings.jwksPath)) { _, _ -> Response in .json(.ok, .object(auth.jwks)) }
-        router.get(RouterPath(settings.authorizePath)) { request, _ -> Response in
+        router.get(RouterPath(prefix + settings.jwksPath)) { _, _ -> Response in .json(.ok, .object(auth.jwks)) }
+        router.get(RouterPath(prefix + settings.authorizePath)) { request, _ -> Response in
             authorize(QueryString.parse(request.uri.query ?? ""), request)
         }
-        router.post(RouterPath(settings.authorizePath)) { request, _ -> Response in
+        router.post(RouterPath(prefix + settings.authorizePath)) { request, _ -> Response in
             authorize(try await Self.form(request), request)
         }
     }
 
     func authorize(_ parameters: [(name: String, value: String)], _ request: Request) -> Response {
-        let origin = request.origin(hosts)
+        let origin = request.origin(hosts) + prefix
         switch auth.authorize(parameters, fhirBaseURL: origin + mount.profile.fhirBase, formAction: origin + settings.authorizePath) {
         case .redirect(let location):
             return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])

@@ -27,7 +27,7 @@ struct FHIRController: Sendable {
         // A tenant-scoped vendor answering for tenant ids it does not know (`otherTenants`).
         if let other = mount.profile.otherTenants {
             for method in Self.methods {
-                router.on(RouterPath(other.pathPrefix + "/**"), method: method) { _, _ -> Response in
+                router.on(RouterPath(mount.prefix + other.pathPrefix + "/**"), method: method) { _, _ -> Response in
                     Response(
                         status: HTTPResponse.Status(code: other.status), headers: [.contentType: "text/plain; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: other.body)))
@@ -60,7 +60,7 @@ struct FHIRController: Sendable {
                 ifMatch: headers[.ifMatch], ifNoneMatch: headers[.ifNoneMatch], ifNoneExist: headers[.ifNoneExist],
                 contentType: headers[.contentType], accept: headers[.accept],
                 prefer: Prefer(header: headers[values: .prefer].joined(separator: ","))),
-            body: body, baseURL: request.origin(hosts) + base)
+            body: body, baseURL: request.origin(hosts) + base)  // `base` carries the sandbox prefix
         if profile.auth.mode != .anonymous, !(fhirRequest.segments == ["metadata"] && request.method == .get) {
             switch bearer(headers[.authorization], mode: profile.auth.mode) {
             case .success(let access): fhirRequest.access = access

@@ -12,9 +12,11 @@ import Scheduling
 /// clinic once, and for each mounted profile compiles it (`ProfileCompiler`), makes its tenant
 /// state and binds the two. Vendor decisions live in the compiler, not here.
 public final class Sandbox: Sendable {
-    /// One mounted profile: the compiled profile bound to its tenant.
+    /// One mounted profile: the compiled profile bound to its tenant, served under `prefix`
+    /// (empty for the default sandbox, `/sandboxes/{id}` for an isolated one).
     public struct Mount: Sendable {
         public let runtime: ProfileRuntime
+        public var prefix = ""
 
         public var profile: Profile { runtime.profile }
         public var tenant: Tenant { runtime.state.tenant }
@@ -27,16 +29,17 @@ public final class Sandbox: Sendable {
         /// How the profile shows ids (stored ↔ vendor).
         public var ids: any IDScheme { runtime.ids }
 
-        /// Every FHIR base of the profile (the main one first) with its pipeline.
+        /// Every FHIR base path of the profile (the main one first, with the prefix) with its pipeline.
         public var bases: [(base: String, pipeline: FHIRPipeline)] {
-            [(profile.fhirBase, pipeline)] + otherBases.map { ($0.base.fhirBase, $0.pipeline) }
+            [(prefix + profile.fhirBase, pipeline)] + otherBases.map { (prefix + $0.base.fhirBase, $0.pipeline) }
         }
 
         /// The absolute FHIR base URLs this profile's tokens are valid for (their `aud`): each
-        /// of its bases at the public URL or at an allowed name of the bound address.
+        /// of its bases at the public URL or at an allowed name of the bound address. A token of
+        /// one sandbox names its prefix, so no other sandbox takes it.
         public func audiences(_ hosts: HostPolicy) -> [String] {
-            let main = hosts.audiences(of: profile.fhirBase)
-            return profile.otherBases.isEmpty ? main : main + profile.otherBases.flatMap { hosts.audiences(of: $0.fhirBase) }
+            let main = hosts.audiences(of: prefix + profile.fhirBase)
+            return profile.otherBases.isEmpty ? main : main + profile.otherBases.flatMap { hosts.audiences(of: prefix + $0.fhirBase) }
         }
     }
 
@@ -58,6 +61,11 @@ public final class Sandbox: Sendable {
     public let hosts: HostPolicy
     /// Where clients' `jwksUri` key sets may be fetched from.
     public let jwksAllowList: FetchAllowList
+    /// The mounted profiles, compiled once: every sandbox's tenants bind to these.
+    public let compiled: [CompiledProfile]
+    let environment: CompileEnvironment
+    /// Isolated sandboxes (`/sandboxes/{id}`), created through the admin API.
+    let isolated: IsolatedSandboxes
 
     /// Loads profiles and seed and seeds every tenant. Throws `SandboxError` with a one-line reason.
     public init(
@@ -96,6 +104,8 @@ public final class Sandbox: Sendable {
         let environment = CompileEnvironment(
             seed: loaded, registry: registry, clock: clock, random: random, clients: clients, signer: signer,
             remoteKeys: { RemoteKeys(allowed: jwksAllowList, fetch: HTTPFetch.get) }, softwareVersion: Self.version)
+        self.environment = environment
+        isolated = IsolatedSandboxes(limit: configuration.maxSandboxes)
         do {
             snapshot = try ClinicSnapshot.make(seed: loaded, registry: registry, at: clock.now())
             if let directory = configuration.dataDirectory {
@@ -103,15 +113,18 @@ public final class Sandbox: Sendable {
             }
             let extractor = IndexExtractor(registry: registry, zone: loaded.zone)
             var mounts: [Mount] = []
+            var compiled: [CompiledProfile] = []
             for profile in profiles {
-                let compiled = ProfileCompiler.compile(profile, environment: environment)
+                let profileCompiled = ProfileCompiler.compile(profile, environment: environment)
+                compiled.append(profileCompiled)
                 let path = configuration.dataDirectory.map { "\($0)/\(profile.name).sqlite" }
                 let store = try ResourceStore(path: path, extractor: extractor, maxBytes: configuration.maxSandboxBytes)
                 // An empty store is seeded from the snapshot on its first request.
                 let state = try TenantState(name: profile.name, store: store, snapshot: snapshot, environment: environment)
-                mounts.append(Mount(runtime: try compiled.bind(state)))
+                mounts.append(Mount(runtime: try profileCompiled.bind(state)))
             }
             self.mounts = mounts
+            self.compiled = compiled
             // Seeding parses and renders the whole clinic; give the freed heap back to the OS.
             #if os(Linux)
                 _ = releaseFreedHeap(0)
@@ -145,6 +158,22 @@ public final class Sandbox: Sendable {
             }
         }
         return (ClientRegistry(clients), signer)
+    }
+
+    /// Tenants of `profiles` (nil: every mounted one) for an isolated sandbox served under
+    /// `prefix`, each an in-memory copy of the snapshot (made on its first request) on `clock`.
+    func makeMounts(prefix: String, profiles: [String]?, clock: SandboxClock) throws(FHIRError) -> [Mount] {
+        let extractor = IndexExtractor(registry: registry, zone: seed.zone)
+        var mounts: [Mount] = []
+        for profile in compiled where profiles?.contains(profile.profile.name) ?? true {
+            let store = try ResourceStore(path: nil, extractor: extractor, maxBytes: configuration.maxSandboxBytes)
+            let state = try TenantState(
+                name: profile.profile.name, store: store, snapshot: snapshot, environment: environment, clock: clock)
+            var mount = Mount(runtime: try profile.bind(state))
+            mount.prefix = prefix
+            mounts.append(mount)
+        }
+        return mounts
     }
 
     /// Every tenant back to the seeded state.

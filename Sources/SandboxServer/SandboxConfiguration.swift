@@ -31,6 +31,9 @@ public struct SandboxConfiguration: Sendable {
     public var jwksAllow: [String] = []
     /// `--max-sandbox-mb` / `FHIR_SANDBOX_MAX_SANDBOX_MB`: what one profile's data may grow to.
     public var maxSandboxBytes = 256 << 20
+    /// `--max-sandboxes` / `FHIR_SANDBOX_MAX_SANDBOXES`: how many isolated sandboxes may exist
+    /// at once (creating one more is 429).
+    public var maxSandboxes = 200
     /// Connection limits (seconds): a request head must arrive within `headerTimeout` of its
     /// first byte, a body within `bodyTimeout` of its head, and an idle keep-alive connection is
     /// closed after `idleTimeout`. `--header-timeout`, `--body-timeout`, `--idle-timeout`.

@@ -15,6 +15,7 @@ enum Options {
         var allowedHosts: [String] = []
         var jwksAllow: [String] = []
         var maxSandboxMB: Int?
+        var maxSandboxes: Int?
         var headerTimeout: Int?
         var bodyTimeout: Int?
         var idleTimeout: Int?
@@ -73,6 +74,8 @@ enum Options {
         if let megabytes = try number(limits.maxSandboxMB, "FHIR_SANDBOX_MAX_SANDBOX_MB", "max-sandbox-mb", 16...65536) {
             configuration.maxSandboxBytes = megabytes << 20
         }
+        configuration.maxSandboxes =
+            try number(limits.maxSandboxes, "FHIR_SANDBOX_MAX_SANDBOXES", "max-sandboxes", 0...10000) ?? configuration.maxSandboxes
         configuration.headerTimeout =
             try number(limits.headerTimeout, "FHIR_SANDBOX_HEADER_TIMEOUT", "header-timeout", 1...3600) ?? configuration.headerTimeout
         configuration.bodyTimeout =

@@ -57,6 +57,11 @@ struct ServeCommand: AsyncParsableCommand {
     var maxSandboxMB: Int?
 
     @Option(
+        name: .customLong("max-sandboxes"),
+        help: "How many isolated sandboxes may exist at once (env FHIR_SANDBOX_MAX_SANDBOXES; default 200; 0 turns them off).")
+    var maxSandboxes: Int?
+
+    @Option(
         name: .customLong("header-timeout"),
         help: "Seconds a request head may take from its first byte (env FHIR_SANDBOX_HEADER_TIMEOUT; default 10).")
     var headerTimeout: Int?
@@ -79,6 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
                 dataDirectory: dataDirectory, clock: clock, publicURL: publicURL,
                 limits: .init(
                     adminToken: adminToken, allowedHosts: allowedHosts, jwksAllow: jwksAllow, maxSandboxMB: maxSandboxMB,
+                    maxSandboxes: maxSandboxes,
                     headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout),
                 environment: ProcessInfo.processInfo.environment)
         } catch {

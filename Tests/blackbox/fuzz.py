@@ -251,7 +251,11 @@ class Fuzzer:
         elif roll < 0.95:
             path = rng.choice(["/_admin/clock", "/_admin/clock/advance", "/_admin/locks", "/_admin/clients", "/_admin/compare",
                                "/_admin/openapi.json", "/_admin/nope", "/_admin/compare?type=Patient&seedId=" +
-                               urllib.parse.quote(rng.choice(ODD_VALUES), safe="")])
+                               urllib.parse.quote(rng.choice(ODD_VALUES), safe=""),
+                               "/_admin/sandboxes", "/_admin/sandboxes/fz-" + str(rng.randint(0, 3)),
+                               "/_admin/sandboxes/" + urllib.parse.quote(rng.choice(ODD_VALUES), safe=""),
+                               "/sandboxes/fz-" + str(rng.randint(0, 3)) + "/fhir/r4/Patient",
+                               "/sandboxes/fz-" + str(rng.randint(0, 3)) + "/_admin/clock"])
         else:
             path = rng.choice(["/", "/_health", "/fhir", "/%00", "/" + "a/" * 200, "/epic", "/cerner/r4", "/favicon.ico", "//"])
         method = rng.choice(["GET", "GET", "GET", "POST", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
@@ -259,6 +263,7 @@ class Fuzzer:
         if method in ("POST", "PUT", "PATCH"):
             if path.startswith("/_admin"):
                 body = json.dumps(self.mutate(rng, {"seconds": 60, "now": "2026-04-13T08:00:00-05:00", "frozen": True,
+                                                    "profiles": ["epic"], "ttlSeconds": 60, "clock": {"frozen": True},
                                                     "profile": "generic", "type": "Patient", "id": "pat-0001",
                                                     "tokenMinutes": 5, "scopes": ["system/*.rs"]}), default=str).encode()
                 headers["Content-Type"] = rng.choice(["application/json", "application/json", "text/plain"])

@@ -12,6 +12,7 @@ public struct CompileEnvironment: Sendable {
     public let displays: [String: String]
     /// The R4 registry indexes are extracted with (Slot limited to what the slot table serves).
     public let registry: SearchRegistry
+    /// The server's clock (the default sandbox's; an isolated sandbox's state has its own).
     public let clock: SandboxClock
     public let random: RandomSource
     public let clients: ClientRegistry

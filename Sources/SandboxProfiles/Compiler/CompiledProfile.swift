@@ -51,7 +51,7 @@ public struct CompiledProfile: Sendable {
             var capabilities = capabilities(base, operations: base.advertisesOperations ? operations : [])
             capabilities.oauth = capabilities.oauth.map { (base.fhirBase, $0.uris) }
             let service = FHIRService(
-                tenant: state.tenant, clock: environment.clock, random: environment.random, registry: base.surface,
+                tenant: state.tenant, clock: state.clock, random: environment.random, registry: base.surface,
                 zone: environment.seed.zone, settings: base.settings, capabilities: capabilities, providers: ["Slot": slots], hooks: hooks,
                 operations: operations)
             pipelines.append(FHIRPipeline(steps: base.steps.map { step($0, base: base, state: state, service: service) }, service: service))
@@ -62,7 +62,7 @@ public struct CompiledProfile: Sendable {
         let tenant = state.tenant
         let auth = AuthorizationServer(
             profile: profile.name, settings: profile.auth, clients: environment.clients, signer: environment.signer,
-            clock: environment.clock, random: environment.random,
+            clock: state.clock, random: environment.random,
             patients: {
                 try? tenant.seedIfNeeded()
                 return ClinicSnapshot.pickerPatients(store)

@@ -21,16 +21,24 @@ public final class TenantState: Sendable {
     public let pageContexts: PagingStyle.Contexts
     /// Codes, refresh tokens, revocations.
     public let auth: AuthState
+    /// The sandbox's clock (an isolated sandbox has its own; the server's default sandbox uses
+    /// the server's).
+    public let clock: SandboxClock
 
     /// `store` holds the tenant's data, or is empty and `snapshot` is copied in on first use.
-    public init(name: String, store: ResourceStore, snapshot: ResourceStore?, environment: CompileEnvironment) throws(FHIRError) {
+    /// `clock`: the sandbox's clock (default: the environment's).
+    public init(
+        name: String, store: ResourceStore, snapshot: ResourceStore?, environment: CompileEnvironment, clock: SandboxClock? = nil
+    ) throws(FHIRError) {
+        let clock = clock ?? environment.clock
+        self.clock = clock
         tenant = Tenant(name: name, store: store, seedFrom: try store.metadata("seed") == nil ? snapshot : nil)
         let seededAt =
             try store.metadata("seededAt").flatMap { FHIRDateTime.parse($0, form: .instant) }?.startMilliseconds(in: .utc)
-            ?? environment.clock.now()
+            ?? clock.now()
         let seed = environment.seed
         scheduling = SchedulingContext(seed: seed, displays: environment.displays, holdMinutes: seed.holdMinutes)
-        horizon = SlotHorizon(seed: seed, store: store, clock: environment.clock, seededAt: seededAt)
+        horizon = SlotHorizon(seed: seed, store: store, clock: clock, seededAt: seededAt)
         pageContexts = PagingStyle.Contexts()
         auth = AuthState()
     }
