@@ -23,6 +23,9 @@ public final class Tenant: Sendable {
         pendingSeed = Mutex(snapshot)
     }
 
+    /// Whether the snapshot is still to be copied in (the store holds nothing yet).
+    public var awaitsSeed: Bool { pendingSeed.withLock { $0 != nil } }
+
     /// Copies the pending snapshot in (once; concurrent first requests wait for it).
     public func seedIfNeeded() throws(FHIRError) {
         try pendingSeed.withLock { (pending: inout ResourceStore?) throws(FHIRError) in

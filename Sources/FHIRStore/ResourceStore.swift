@@ -14,11 +14,13 @@ public final class ResourceStore: Sendable {
     /// Opens (and migrates) a store at `path`, or in memory when nil. `maxBytes` bounds what the
     /// database may hold (in memory, what it may take of RAM): a write past it fails with
     /// `insufficientStorage` (507) and changes nothing.
-    public init(path: String?, extractor: IndexExtractor, maxBytes: Int? = nil) throws(FHIRError) {
+    /// `schema: false` opens an empty in-memory store that will only be restored into (its
+    /// schema comes with the copy): cheaper when a copy of a snapshot is made on first use.
+    public init(path: String?, extractor: IndexExtractor, maxBytes: Int? = nil, schema: Bool = true) throws(FHIRError) {
         let db: SQLiteConnection
         do {
             db = try SQLiteConnection(path: path)
-            try Schema.migrate(db)
+            if schema || path != nil { try Schema.migrate(db) }
             if let maxBytes { try db.execute("PRAGMA max_page_count = \(max(1, maxBytes / 4096))") }
         } catch {
             throw FHIRError(.internalError, "cannot open store: \(error.message)")

@@ -64,6 +64,8 @@ public final class Sandbox: Sendable {
     /// The mounted profiles, compiled once: every sandbox's tenants bind to these.
     public let compiled: [CompiledProfile]
     let environment: CompileEnvironment
+    /// Extracts index values (shared by every tenant).
+    let extractor: IndexExtractor
     /// Isolated sandboxes (`/sandboxes/{id}`), created through the admin API.
     let isolated: IsolatedSandboxes
 
@@ -106,12 +108,12 @@ public final class Sandbox: Sendable {
             remoteKeys: { RemoteKeys(allowed: jwksAllowList, fetch: HTTPFetch.get) }, softwareVersion: Self.version)
         self.environment = environment
         isolated = IsolatedSandboxes(limit: configuration.maxSandboxes)
+        extractor = IndexExtractor(registry: registry, zone: loaded.zone)
         do {
             snapshot = try ClinicSnapshot.make(seed: loaded, registry: registry, at: clock.now())
             if let directory = configuration.dataDirectory {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
-            let extractor = IndexExtractor(registry: registry, zone: loaded.zone)
             var mounts: [Mount] = []
             var compiled: [CompiledProfile] = []
             for profile in profiles {
@@ -163,12 +165,12 @@ public final class Sandbox: Sendable {
     /// Tenants of `profiles` (nil: every mounted one) for an isolated sandbox served under
     /// `prefix`, each an in-memory copy of the snapshot (made on its first request) on `clock`.
     func makeMounts(prefix: String, profiles: [String]?, clock: SandboxClock) throws(FHIRError) -> [Mount] {
-        let extractor = IndexExtractor(registry: registry, zone: seed.zone)
         var mounts: [Mount] = []
         for profile in compiled where profiles?.contains(profile.profile.name) ?? true {
-            let store = try ResourceStore(path: nil, extractor: extractor, maxBytes: configuration.maxSandboxBytes)
+            // No schema: the copy of the snapshot brings it, on the first request.
+            let store = try ResourceStore(path: nil, extractor: extractor, maxBytes: configuration.maxSandboxBytes, schema: false)
             let state = try TenantState(
-                name: profile.profile.name, store: store, snapshot: snapshot, environment: environment, clock: clock)
+                name: profile.profile.name, store: store, snapshot: snapshot, environment: environment, clock: clock, fresh: true)
             var mount = Mount(runtime: try profile.bind(state))
             mount.prefix = prefix
             mounts.append(mount)

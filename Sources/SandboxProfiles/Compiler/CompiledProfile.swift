@@ -56,7 +56,8 @@ public struct CompiledProfile: Sendable {
                 operations: operations)
             pipelines.append(FHIRPipeline(steps: base.steps.map { step($0, base: base, state: state, service: service) }, service: service))
         }
-        try state.scheduling.recoverHolds(service: pipelines[0].service)
+        // Holds of a persisted tenant come back; a tenant still to be seeded has none.
+        if !state.tenant.awaitsSeed { try state.scheduling.recoverHolds(service: pipelines[0].service) }
         let ids = ids
         let store = state.tenant.store
         let tenant = state.tenant

@@ -26,15 +26,18 @@ public final class TenantState: Sendable {
     public let clock: SandboxClock
 
     /// `store` holds the tenant's data, or is empty and `snapshot` is copied in on first use.
-    /// `clock`: the sandbox's clock (default: the environment's).
+    /// `fresh`: the store was just opened without a schema (`ResourceStore(schema: false)`) and
+    /// is known empty. `clock`: the sandbox's clock (default: the environment's).
     public init(
-        name: String, store: ResourceStore, snapshot: ResourceStore?, environment: CompileEnvironment, clock: SandboxClock? = nil
+        name: String, store: ResourceStore, snapshot: ResourceStore?, environment: CompileEnvironment, clock: SandboxClock? = nil,
+        fresh: Bool = false
     ) throws(FHIRError) {
         let clock = clock ?? environment.clock
         self.clock = clock
-        tenant = Tenant(name: name, store: store, seedFrom: try store.metadata("seed") == nil ? snapshot : nil)
+        let seeded = fresh ? nil : try store.metadata("seed")
+        tenant = Tenant(name: name, store: store, seedFrom: seeded == nil ? snapshot : nil)
         let seededAt =
-            try store.metadata("seededAt").flatMap { FHIRDateTime.parse($0, form: .instant) }?.startMilliseconds(in: .utc)
+            try (fresh ? nil : store.metadata("seededAt")).flatMap { FHIRDateTime.parse($0, form: .instant) }?.startMilliseconds(in: .utc)
             ?? clock.now()
         let seed = environment.seed
         scheduling = SchedulingContext(seed: seed, displays: environment.displays, holdMinutes: seed.holdMinutes)
