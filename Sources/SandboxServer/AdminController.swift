@@ -149,6 +149,28 @@ struct AdminController: Sendable {
             for mount in controller.scope.mounts { mount.tenant.locks.removeAll() }
             return controller.locks()
         },
+        Route(
+            method: .get, path: "/_admin/requests",
+            summary:
+                "The sandbox's recent requests, newest first (at most \(RequestJournal.capacity) kept; bodies up to "
+                + "\(RequestJournal.bodyLimit) bytes; tokens and secrets redacted). Filters: profile, method, path (glob, * and ?), "
+                + "status, clientId, since (instant), limit (default 100)",
+            requestSchema: nil
+        ) { controller, _, request throws(AdminError) in try controller.requests(request) },
+        Route(method: .get, path: "/_admin/requests/{id}", summary: "One journal entry, with its bodies", requestSchema: nil) {
+            controller, _, request throws(AdminError) in
+            let text = request.uri.path.split(separator: "/").last.map(String.init) ?? ""
+            guard let id = Int(text), let entry = controller.scope.journal.entry(id: id) else {
+                throw AdminError(
+                    status: .notFound, "no journal entry '\(text)' (it may have been dropped: the journal keeps the latest)", field: "id")
+            }
+            return RequestJournal.json(entry, full: true)
+        },
+        Route(method: .delete, path: "/_admin/requests", summary: "Clear the sandbox's request journal", requestSchema: nil) {
+            controller, _, _ in
+            controller.scope.journal.clear()
+            return .object(JSONObject(["cleared": .bool(true)]))
+        },
         Route(method: .get, path: "/_admin/openapi.json", summary: "This document", requestSchema: nil) { _, _, _ in
             AdminController.openAPI()
         },
@@ -182,6 +204,40 @@ struct AdminController: Sendable {
                 }
             }
         }
+    }
+
+    /// `GET /_admin/requests?...`: the journal, filtered, newest first (bodies: ask for one entry).
+    func requests(_ request: Request) throws(AdminError) -> JSON {
+        var filter = RequestJournal.Filter()
+        for (name, value) in QueryString.parse(request.uri.query ?? "") {
+            switch name {
+            case "profile": filter.profile = value
+            case "method": filter.method = value
+            case "path": filter.path = value
+            case "clientId": filter.clientID = value
+            case "status":
+                guard let status = Int(value), (100...599).contains(status) else {
+                    throw AdminError("status must be an HTTP status code", field: "status")
+                }
+                filter.status = status
+            case "since":
+                guard let instant = FHIRDateTime.parse(value, form: .instant) else {
+                    throw AdminError("since must be an instant with a time zone, e.g. 2026-04-13T08:00:00Z", field: "since")
+                }
+                filter.since = instant.startMilliseconds(in: .utc)
+            case "limit":
+                guard let limit = Int(value), (1...RequestJournal.capacity).contains(limit) else {
+                    throw AdminError("limit must be from 1 to \(RequestJournal.capacity)", field: "limit")
+                }
+                filter.limit = limit
+            case "full": break
+            default:
+                throw AdminError(
+                    "unknown filter '\(name)'; allowed: profile, method, path, status, clientId, since, limit, full", field: name)
+            }
+        }
+        let full = QueryString.parse(request.uri.query ?? "").contains { $0.name == "full" && $0.value != "false" }
+        return .array(scope.journal.entries(filter).map { RequestJournal.json($0, full: full) })
     }
 
     /// `GET /_admin/compare?type=T&seedId=ID`: each mounted profile's rendering of the same seed
@@ -344,6 +400,15 @@ struct AdminController: Sendable {
                     ),
                     "415": .object(JSONObject(["description": .string("A body labelled other than application/json")])),
                 ]))
+            if route.path.contains("{id}") {
+                operation["parameters"] = .array([
+                    .object(
+                        JSONObject([
+                            "name": .string("id"), "in": .string("path"), "required": .bool(true),
+                            "schema": .object(JSONObject(["type": .string("integer")])),
+                        ]))
+                ])
+            }
             if paths[route.path] == nil { order.append(route.path) }
             paths[route.path, default: JSONObject()][route.method.rawValue.lowercased()] = .object(operation)
         }

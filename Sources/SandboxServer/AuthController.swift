@@ -1,5 +1,6 @@
 import FHIRCore
 import FHIRInteractions
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -30,28 +31,32 @@ struct AuthController: Sendable {
         }
         guard settings.mode != .anonymous else { return }
         router.post(RouterPath(prefix + settings.tokenPath)) { request, _ -> Response in
+            let started = ContinuousClock.now
             let form = try await Self.form(request)
             let origin = request.origin(hosts) + prefix
-            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
+            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started) }
             return oauth(
                 auth.token(
                     form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath,
-                    tokenURLs: tokenURLs, fhirBaseURL: origin + mount.profile.fhirBase), form: form)
+                    tokenURLs: tokenURLs, fhirBaseURL: origin + mount.profile.fhirBase), form: form, request, started)
         }
         router.post(RouterPath(prefix + settings.introspectPath)) { request, _ -> Response in
+            let started = ContinuousClock.now
             let form = try await Self.form(request)
-            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
+            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started) }
             return oauth(
                 auth.introspect(
-                    form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)))
+                    form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)),
+                form: form, request, started)
         }
         router.post(RouterPath(prefix + settings.revokePath)) { request, _ -> Response in
+            let started = ContinuousClock.now
             let form = try await Self.form(request)
-            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form) }
+            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started) }
             return oauth(
                 auth.revoke(
                     form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)
-                ).map { JSONObject() })
+                ).map { JSONObject() }, form: form, request, started)
         }
         router.get(RouterPath(prefix + settings.jwksPath)) { _, _ -> Response in .json(.ok, .object(auth.jwks)) }
         router.get(RouterPath(prefix + settings.authorizePath)) { request, _ -> Response in
@@ -63,11 +68,20 @@ struct AuthController: Sendable {
     }
 
     func authorize(_ parameters: [(name: String, value: String)], _ request: Request) -> Response {
+        let started = ContinuousClock.now
         let origin = request.origin(hosts) + prefix
+        let client = parameters.last { $0.name == "client_id" }?.value
+        let body = request.method == .post ? RequestJournal.redact(form: Array(QueryString.encode(parameters).utf8)) : nil
         switch auth.authorize(parameters, fhirBaseURL: origin + mount.profile.fhirBase, formAction: origin + settings.authorizePath) {
         case .redirect(let location):
+            record(
+                request, status: 302, started: started, client: client, requestBody: body, responseHeaders: [("Location", location)],
+                responseBody: nil)
             return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
         case .page(let status, let html):
+            record(
+                request, status: status, started: started, client: client, requestBody: body,
+                responseHeaders: [("Content-Type", "text/html; charset=utf-8")], responseBody: Array(html.utf8))
             return Response(
                 status: HTTPResponse.Status(code: status), headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
@@ -84,23 +98,57 @@ struct AuthController: Sendable {
     /// An OAuth JSON response: the body, or the error in the profile's style with its status
     /// (the description always also travels in `X-Sandbox-Error-Description`, since some
     /// vendors' bodies hide it).
-    func oauth(_ result: Result<JSONObject, OAuthError>, form: [(name: String, value: String)] = []) -> Response {
-        var headers: HTTPFields = [
-            .contentType: "application/json; charset=utf-8", .cacheControl: "no-store", HTTPField.Name("Pragma")!: "no-cache",
+    func oauth(
+        _ result: Result<JSONObject, OAuthError>, form: [(name: String, value: String)], _ request: Request,
+        _ started: ContinuousClock.Instant
+    ) -> Response {
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"), ("Pragma", "no-cache"),
         ]
+        let assertion = form.last { $0.name == "client_assertion" }.flatMap { try? CompactJWS.parse($0.value).get() }
+        let client = form.last { $0.name == "client_id" }?.value ?? assertion?.claims["iss"]?.stringValue
+        let status: Int
+        var body: JSONObject
         switch result {
-        case .success(let body):
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.object(body).bytes)))
+        case .success(let answer):
+            status = 200
+            body = answer
         case .failure(let error):
-            if error.status == 401 { headers[.wwwAuthenticate] = "Basic realm=\"fhir-sandbox\"" }
-            var body = JSONObject(["error": .string(error.error)])
-            let assertion = form.last { $0.name == "client_assertion" }.flatMap { try? CompactJWS.parse($0.value).get() }
-            let client = form.last { $0.name == "client_id" }?.value ?? assertion?.claims["iss"]?.stringValue ?? "unknown"
-            if let detail = auth.dialect.errorDetail(error, .token, client) { body[detail.name] = detail.value }
-            headers[HTTPField.Name("X-Sandbox-Error-Description")!] = error.description
-            return Response(
-                status: HTTPResponse.Status(code: error.status), headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.object(body).bytes)))
+            status = error.status
+            if error.status == 401 { headers.append(("WWW-Authenticate", "Basic realm=\"fhir-sandbox\"")) }
+            body = JSONObject(["error": .string(error.error)])
+            if let detail = auth.dialect.errorDetail(error, .token, client ?? "unknown") { body[detail.name] = detail.value }
+            headers.append(("X-Sandbox-Error-Description", error.description))
         }
+        let bytes = JSON.object(body).bytes
+        // The journal keeps the exchange with its secrets (tokens, assertions, codes) redacted.
+        var shown = body
+        for name in ["access_token", "refresh_token", "id_token"] where shown[name] != nil { shown[name] = .string("<redacted>") }
+        record(
+            request, status: status, started: started, client: client,
+            requestBody: RequestJournal.redact(form: Array(QueryString.encode(form).utf8)),
+            responseHeaders: headers, responseBody: JSON.object(shown).bytes)
+        var fields = HTTPFields()
+        for header in headers { if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) } }
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// An OAuth exchange in the sandbox's request journal.
+    func record(
+        _ request: Request, status: Int, started: ContinuousClock.Instant, client: String?, requestBody: [UInt8]?,
+        responseHeaders: [(name: String, value: String)], responseBody: [UInt8]?
+    ) {
+        mount.journal.record(
+            RequestJournal.Entry(
+                wallTime: Int64(Date().timeIntervalSince1970 * 1000), sandboxTime: mount.state.clock.now(), profile: mount.profile.name,
+                method: request.method.rawValue, path: request.uri.path,
+                query: RequestJournal.redact(location: "?" + (request.uri.query ?? "")).dropFirst().description,
+                status: status, durationMicros: FHIRController.micros(ContinuousClock.now - started), clientID: client, scopes: nil,
+                request: .init(headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: requestBody),
+                response: .init(
+                    headers: responseHeaders.map {
+                        ($0.name, $0.name.lowercased() == "location" ? RequestJournal.redact(location: $0.value) : $0.value)
+                    }, body: responseBody)))
     }
 }

@@ -1,5 +1,6 @@
 import FHIRCore
 import FHIRInteractions
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -37,19 +38,39 @@ struct FHIRController: Sendable {
     }
 
     func handle(_ request: Request, context: BasicRequestContext, base: String, pipeline: FHIRPipeline) async throws -> Response {
-        let profile = mount.profile
+        let started = ContinuousClock.now
         var body: [UInt8]?
+        let (response, access) = await answer(request, base: base, pipeline: pipeline, body: &body)
+        mount.journal.record(
+            RequestJournal.Entry(
+                wallTime: Int64(Date().timeIntervalSince1970 * 1000), sandboxTime: mount.state.clock.now(), profile: mount.profile.name,
+                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", status: response.status,
+                durationMicros: Self.micros(ContinuousClock.now - started), clientID: access?.client,
+                scopes: access.map { $0.grants.map(RequestJournal.scope) },
+                request: .init(headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: body),
+                response: .init(headers: response.headers, body: response.body)))
+        return Response(response)
+    }
+
+    static func micros(_ duration: Duration) -> Int {
+        Int(duration.components.seconds) * 1_000_000 + Int(duration.components.attoseconds / 1_000_000_000_000)
+    }
+
+    /// The FHIR response to `request` and the access it was made with.
+    func answer(_ request: Request, base: String, pipeline: FHIRPipeline, body: inout [UInt8]?) async -> (FHIRResponse, Access?) {
+        let profile = mount.profile
         if request.method == .post || request.method == .put || request.method == .patch {
             do {
                 var buffer = try await request.body.collect(upTo: profile.maxBodyBytes)
                 body = buffer.readBytes(length: buffer.readableBytes)
             } catch {
-                return Response(
+                return (
                     pipeline.exit(
                         .error(
                             FHIRError(
                                 .payloadTooLarge, "the request body is larger than this server's limit of \(profile.maxBodyBytes) bytes"))
-                    ))
+                    ), nil
+                )
             }
         }
         let headers = request.headers
@@ -67,14 +88,14 @@ struct FHIRController: Sendable {
             case .failure(let error):
                 var response = pipeline.exit(.error(FHIRError(.unauthorized, error.description)))
                 response.headers.append(("WWW-Authenticate", Self.challenge(error.error, error.description)))
-                return Response(response)
+                return (response, nil)
             }
         }
         var response = pipeline.handle(fhirRequest)
         if response.status == 403, fhirRequest.access != nil {
             response.headers.append(("WWW-Authenticate", Self.challenge("insufficient_scope", profile.auth.forbiddenDescription)))
         }
-        return Response(response)
+        return (response, fhirRequest.access)
     }
 
     /// The request's access: nil (anonymous) when the profile allows it and no token came.

@@ -13,6 +13,8 @@ protocol SandboxScope: Sendable {
     var clock: SandboxClock { get }
     /// `""` for the default sandbox, `/sandboxes/{id}` otherwise.
     var prefix: String { get }
+    /// Its recent requests.
+    var journal: RequestJournal { get }
     func reset() throws(FHIRError)
 }
 
@@ -30,6 +32,7 @@ final class IsolatedSandbox: SandboxScope {
     let id: String
     let mounts: [Sandbox.Mount]
     let clock: SandboxClock
+    let journal: RequestJournal
     let created: Date
     let ttl: TimeInterval
     private let lastUsed: Mutex<Date>
@@ -40,8 +43,9 @@ final class IsolatedSandbox: SandboxScope {
 
     var prefix: String { "/sandboxes/\(id)" }
 
-    init(id: String, mounts: [Sandbox.Mount], clock: SandboxClock, ttl: TimeInterval, snapshot: ResourceStore) {
+    init(id: String, mounts: [Sandbox.Mount], clock: SandboxClock, journal: RequestJournal, ttl: TimeInterval, snapshot: ResourceStore) {
         self.id = id
+        self.journal = journal
         self.mounts = mounts
         self.clock = clock
         self.ttl = ttl

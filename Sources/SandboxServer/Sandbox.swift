@@ -17,6 +17,8 @@ public final class Sandbox: Sendable {
     public struct Mount: Sendable {
         public let runtime: ProfileRuntime
         public var prefix = ""
+        /// The requests of the sandbox this mount belongs to (shared by its mounts).
+        var journal = RequestJournal()
 
         public var profile: Profile { runtime.profile }
         public var tenant: Tenant { runtime.state.tenant }
@@ -68,6 +70,8 @@ public final class Sandbox: Sendable {
     let extractor: IndexExtractor
     /// Isolated sandboxes (`/sandboxes/{id}`), created through the admin API.
     let isolated: IsolatedSandboxes
+    /// The default sandbox's recent requests.
+    let journal = RequestJournal()
 
     /// Loads profiles and seed and seeds every tenant. Throws `SandboxError` with a one-line reason.
     public init(
@@ -123,7 +127,7 @@ public final class Sandbox: Sendable {
                 let store = try ResourceStore(path: path, extractor: extractor, maxBytes: configuration.maxSandboxBytes)
                 // An empty store is seeded from the snapshot on its first request.
                 let state = try TenantState(name: profile.name, store: store, snapshot: snapshot, environment: environment)
-                mounts.append(Mount(runtime: try profileCompiled.bind(state)))
+                mounts.append(Mount(runtime: try profileCompiled.bind(state), journal: journal))
             }
             self.mounts = mounts
             self.compiled = compiled
@@ -164,14 +168,14 @@ public final class Sandbox: Sendable {
 
     /// Tenants of `profiles` (nil: every mounted one) for an isolated sandbox served under
     /// `prefix`, each an in-memory copy of the snapshot (made on its first request) on `clock`.
-    func makeMounts(prefix: String, profiles: [String]?, clock: SandboxClock) throws(FHIRError) -> [Mount] {
+    func makeMounts(prefix: String, profiles: [String]?, clock: SandboxClock, journal: RequestJournal) throws(FHIRError) -> [Mount] {
         var mounts: [Mount] = []
         for profile in compiled where profiles?.contains(profile.profile.name) ?? true {
             // No schema: the copy of the snapshot brings it, on the first request.
             let store = try ResourceStore(path: nil, extractor: extractor, maxBytes: configuration.maxSandboxBytes, schema: false)
             let state = try TenantState(
                 name: profile.profile.name, store: store, snapshot: snapshot, environment: environment, clock: clock, fresh: true)
-            var mount = Mount(runtime: try profile.bind(state))
+            var mount = Mount(runtime: try profile.bind(state), journal: journal)
             mount.prefix = prefix
             mounts.append(mount)
         }

@@ -188,13 +188,15 @@ struct SandboxesController: Sendable {
             clock.set(instant, frozen: object["frozen"]?.boolValue ?? false)
         }
         let prefix = "/sandboxes/\(id)"
+        let journal = RequestJournal()
         let mounts: [Sandbox.Mount]
         do {
-            mounts = try sandbox.makeMounts(prefix: prefix, profiles: profiles, clock: clock)
+            mounts = try sandbox.makeMounts(prefix: prefix, profiles: profiles, clock: clock, journal: journal)
         } catch {
             throw AdminError(status: .internalServerError, "cannot create the sandbox: \(error.message)")
         }
-        let made = IsolatedSandbox(id: id, mounts: mounts, clock: clock, ttl: TimeInterval(ttl), snapshot: sandbox.snapshot)
+        let made = IsolatedSandbox(
+            id: id, mounts: mounts, clock: clock, journal: journal, ttl: TimeInterval(ttl), snapshot: sandbox.snapshot)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware(bases: mounts.flatMap(\.bases)))
         AdminController(sandbox: sandbox, scope: made).addRoutes(to: router)

@@ -63,7 +63,8 @@ def test_openapi_lists_every_admin_route(client):
     document = client.admin("GET", "/_admin/openapi.json").json()
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {"/_admin/reset", "/_admin/clock", "/_admin/clock/advance", "/_admin/clients", "/_admin/compare",
-                                      "/_admin/locks", "/_admin/openapi.json", "/_admin/sandboxes", "/_admin/sandboxes/{id}"}
+                                      "/_admin/locks", "/_admin/openapi.json", "/_admin/sandboxes", "/_admin/sandboxes/{id}",
+                                      "/_admin/requests", "/_admin/requests/{id}"}
     assert set(document["paths"]["/_admin/sandboxes/{id}"]) == {"get", "put", "delete"}
     assert set(document["paths"]["/_admin/locks"]) == {"get", "post", "delete"}
     assert set(document["paths"]["/_admin/clock"]) == {"get", "put"}

@@ -1,0 +1,193 @@
+import FHIRCore
+import Foundation
+import Synchronization
+
+/// A sandbox's recent requests to its vendor bases and OAuth endpoints, newest first: what was
+/// asked, what was answered, by which client with which scopes. A ring buffer of `capacity`
+/// entries; bodies are kept up to `bodyLimit` bytes; bearer tokens, client secrets, assertions,
+/// codes and verifiers are redacted. `GET /_admin/requests` reads it.
+final class RequestJournal: Sendable {
+    static let capacity = 1000
+    static let bodyLimit = 16 * 1024
+
+    struct Message: Sendable {
+        var headers: [(name: String, value: String)]
+        var body: [UInt8]
+        var truncated: Bool
+
+        init(headers: [(name: String, value: String)], body: [UInt8]?) {
+            self.headers = headers.map { (name: $0.name, value: RequestJournal.redact(header: $0.name, $0.value)) }
+            let bytes = body ?? []
+            self.body = Array(bytes.prefix(RequestJournal.bodyLimit))
+            truncated = bytes.count > RequestJournal.bodyLimit
+        }
+    }
+
+    struct Entry: Sendable {
+        var id = 0
+        let wallTime: Int64
+        let sandboxTime: Int64
+        let profile: String?
+        let method: String
+        let path: String
+        let query: String
+        let status: Int
+        let durationMicros: Int
+        let clientID: String?
+        let scopes: [String]?
+        let request: Message
+        let response: Message
+    }
+
+    private let state = Mutex<(next: Int, entries: [Entry], start: Int)>((1, [], 0))
+
+    /// Adds an entry (its id is assigned here), dropping the oldest beyond `capacity`.
+    func record(_ entry: Entry) {
+        state.withLock { state in
+            var entry = entry
+            entry.id = state.next
+            state.next += 1
+            if state.entries.count < Self.capacity {
+                state.entries.append(entry)
+            } else {
+                state.entries[state.start] = entry
+                state.start = (state.start + 1) % Self.capacity
+            }
+        }
+    }
+
+    /// Every entry, newest first.
+    var all: [Entry] {
+        state.withLock { state in
+            let ordered = Array(state.entries[state.start...]) + Array(state.entries[..<state.start])
+            return ordered.reversed()
+        }
+    }
+
+    func clear() { state.withLock { $0 = (next: $0.next, entries: [], start: 0) } }
+
+    // MARK: Redaction
+
+    static let secretFields: Set<String> = [
+        "client_secret", "client_assertion", "code", "code_verifier", "refresh_token", "token", "password", "assertion",
+    ]
+
+    static func redact(header name: String, _ value: String) -> String {
+        switch name.lowercased() {
+        case "authorization":
+            let scheme = value.split(separator: " ", maxSplits: 1).first.map(String.init) ?? ""
+            return scheme.isEmpty ? "<redacted>" : "\(scheme) <redacted>"
+        case "cookie", "set-cookie", "proxy-authorization": return "<redacted>"
+        default: return value
+        }
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`) with its secrets replaced.
+    static func redact(form bytes: [UInt8]) -> [UInt8] {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let fields = QueryString.parse(text).map { ($0.name, secretFields.contains($0.name) ? "<redacted>" : $0.value) }
+        return Array(QueryString.encode(fields).utf8)
+    }
+
+    /// `location` with its query's secret parameters (`code`) replaced.
+    static func redact(location value: String) -> String {
+        guard let mark = value.firstIndex(of: "?") else { return value }
+        let fields = QueryString.parse(String(value[value.index(after: mark)...])).map {
+            ($0.name, secretFields.contains($0.name) ? "<redacted>" : $0.value)
+        }
+        return String(value[..<mark]) + "?" + QueryString.encode(fields)
+    }
+
+    // MARK: Reading
+
+    struct Filter {
+        var profile: String?
+        var method: String?
+        var path: String?
+        var status: Int?
+        var clientID: String?
+        var since: Int64?
+        var limit = 100
+    }
+
+    func entries(_ filter: Filter) -> [Entry] {
+        var result: [Entry] = []
+        for entry in all {
+            if let profile = filter.profile, entry.profile != profile { continue }
+            if let method = filter.method, entry.method.uppercased() != method.uppercased() { continue }
+            if let path = filter.path, !Self.glob(path, matches: entry.path) { continue }
+            if let status = filter.status, entry.status != status { continue }
+            if let client = filter.clientID, entry.clientID != client { continue }
+            if let since = filter.since, entry.wallTime < since { continue }
+            result.append(entry)
+            if result.count >= filter.limit { break }
+        }
+        return result
+    }
+
+    func entry(id: Int) -> Entry? { all.first { $0.id == id } }
+
+    /// `*` matches any run of characters (including `/`), `?` one character.
+    static func glob(_ pattern: String, matches text: String) -> Bool {
+        let pattern = Array(pattern.utf8)
+        let text = Array(text.utf8)
+        var p = 0
+        var t = 0
+        var star = -1
+        var mark = 0
+        while t < text.count {
+            if p < pattern.count, pattern[p] == UInt8(ascii: "?") || pattern[p] == text[t] {
+                p += 1
+                t += 1
+            } else if p < pattern.count, pattern[p] == UInt8(ascii: "*") {
+                star = p
+                mark = t
+                p += 1
+            } else if star >= 0 {
+                p = star + 1
+                mark += 1
+                t = mark
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count, pattern[p] == UInt8(ascii: "*") { p += 1 }
+        return p == pattern.count
+    }
+
+    static func json(_ entry: Entry, full: Bool) -> JSON {
+        func message(_ message: Message) -> JSON {
+            var object = JSONObject()
+            var headers = JSONObject()
+            for header in message.headers { headers[header.name.lowercased()] = .string(header.value) }
+            object["headers"] = .object(headers)
+            if full {
+                object["body"] = message.body.isEmpty ? .null : .string(String(decoding: message.body, as: UTF8.self))
+                object["bodyTruncated"] = .bool(message.truncated)
+            }
+            return .object(object)
+        }
+        var object = JSONObject()
+        object["id"] = .int(entry.id)
+        object["time"] = .string(InstantFormat.iso(entry.wallTime))
+        object["sandboxTime"] = .string(InstantFormat.iso(entry.sandboxTime))
+        object["profile"] = entry.profile.map(JSON.string) ?? .null
+        object["method"] = .string(entry.method)
+        object["path"] = .string(entry.path)
+        object["query"] = .string(entry.query)
+        object["status"] = .int(entry.status)
+        object["durationMs"] = .number(String(format: "%.3f", Double(entry.durationMicros) / 1000))
+        object["clientId"] = entry.clientID.map(JSON.string) ?? .null
+        object["scopes"] = entry.scopes.map { .array($0.map(JSON.string)) } ?? .null
+        object["request"] = message(entry.request)
+        object["response"] = message(entry.response)
+        object["fault"] = .null
+        return .object(object)
+    }
+
+    /// A grant as a SMART v2 scope (`system/Patient.rs`).
+    static func scope(_ grant: Access.Grant) -> String {
+        let actions = Access.Action.allCases.filter(grant.actions.contains).map { String($0.rawValue) }.joined()
+        return "\(grant.level.rawValue)/\(grant.type).\(actions)"
+    }
+}
