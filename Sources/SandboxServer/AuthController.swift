@@ -139,16 +139,19 @@ struct AuthController: Sendable {
         _ request: Request, status: Int, started: ContinuousClock.Instant, client: String?, requestBody: [UInt8]?,
         responseHeaders: [(name: String, value: String)], responseBody: [UInt8]?
     ) {
-        mount.journal.record(
+        mount.journal.record { id in
             RequestJournal.Entry(
-                wallTime: Int64(Date().timeIntervalSince1970 * 1000), sandboxTime: mount.state.clock.now(), profile: mount.profile.name,
+                id: id, wallTime: Int64(Date().timeIntervalSince1970 * 1000), sandboxTime: mount.state.clock.now(),
+                profile: mount.profile.name,
                 method: request.method.rawValue, path: request.uri.path,
                 query: RequestJournal.redact(location: "?" + (request.uri.query ?? "")).dropFirst().description,
-                status: status, durationMicros: FHIRController.micros(ContinuousClock.now - started), clientID: client, scopes: nil,
-                request: .init(headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: requestBody),
+                status: status, durationMicros: FHIRController.micros(ContinuousClock.now - started), clientID: client, grants: nil,
+                request: .init(headers: .fields(request.headers), body: requestBody),
                 response: .init(
-                    headers: responseHeaders.map {
-                        ($0.name, $0.name.lowercased() == "location" ? RequestJournal.redact(location: $0.value) : $0.value)
-                    }, body: responseBody)))
+                    headers: .list(
+                        responseHeaders.map {
+                            ($0.name, $0.name.lowercased() == "location" ? RequestJournal.redact(location: $0.value) : $0.value)
+                        }), body: responseBody))
+        }
     }
 }

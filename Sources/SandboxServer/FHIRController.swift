@@ -39,16 +39,30 @@ struct FHIRController: Sendable {
 
     func handle(_ request: Request, context: BasicRequestContext, base: String, pipeline: FHIRPipeline) async throws -> Response {
         let started = ContinuousClock.now
+        let profile = mount.profile
         var body: [UInt8]?
-        let (response, access) = await answer(request, base: base, pipeline: pipeline, body: &body)
-        mount.journal.record(
+        var refusal: FHIRResponse?
+        if request.method == .post || request.method == .put || request.method == .patch {
+            do {
+                var buffer = try await request.body.collect(upTo: profile.maxBodyBytes)
+                body = buffer.readBytes(length: buffer.readableBytes)
+            } catch {
+                refusal = pipeline.exit(
+                    .error(
+                        FHIRError(.payloadTooLarge, "the request body is larger than this server's limit of \(profile.maxBodyBytes) bytes"))
+                )
+            }
+        }
+        let (response, access) = refusal.map { ($0, nil) } ?? answer(request, base: base, pipeline: pipeline, body: body)
+        mount.journal.record { id in
             RequestJournal.Entry(
-                wallTime: Int64(Date().timeIntervalSince1970 * 1000), sandboxTime: mount.state.clock.now(), profile: mount.profile.name,
+                id: id, wallTime: Int64(Date().timeIntervalSince1970 * 1000), sandboxTime: mount.state.clock.now(), profile: profile.name,
                 method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", status: response.status,
                 durationMicros: Self.micros(ContinuousClock.now - started), clientID: access?.client,
-                scopes: access.map { $0.grants.map(RequestJournal.scope) },
-                request: .init(headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: body),
-                response: .init(headers: response.headers, body: response.body)))
+                grants: access?.grants,
+                request: .init(headers: .fields(request.headers), body: body),
+                response: .init(headers: .list(response.headers), body: response.body))
+        }
         return Response(response)
     }
 
@@ -56,23 +70,9 @@ struct FHIRController: Sendable {
         Int(duration.components.seconds) * 1_000_000 + Int(duration.components.attoseconds / 1_000_000_000_000)
     }
 
-    /// The FHIR response to `request` and the access it was made with.
-    func answer(_ request: Request, base: String, pipeline: FHIRPipeline, body: inout [UInt8]?) async -> (FHIRResponse, Access?) {
+    /// The FHIR response to `request` (its body already read) and the access it was made with.
+    func answer(_ request: Request, base: String, pipeline: FHIRPipeline, body: [UInt8]?) -> (FHIRResponse, Access?) {
         let profile = mount.profile
-        if request.method == .post || request.method == .put || request.method == .patch {
-            do {
-                var buffer = try await request.body.collect(upTo: profile.maxBodyBytes)
-                body = buffer.readBytes(length: buffer.readableBytes)
-            } catch {
-                return (
-                    pipeline.exit(
-                        .error(
-                            FHIRError(
-                                .payloadTooLarge, "the request body is larger than this server's limit of \(profile.maxBodyBytes) bytes"))
-                    ), nil
-                )
-            }
-        }
         let headers = request.headers
         var fhirRequest = FHIRRequest(
             method: request.method.rawValue, segments: request.segments(after: base),

@@ -1,5 +1,6 @@
 import FHIRCore
 import Foundation
+import HTTPTypes
 import Synchronization
 
 /// A sandbox's recent requests to its vendor bases and OAuth endpoints, newest first: what was
@@ -10,21 +11,40 @@ final class RequestJournal: Sendable {
     static let capacity = 1000
     static let bodyLimit = 16 * 1024
 
+    /// One side of an exchange, kept as cheaply as it came (no copy of small bodies, headers as
+    /// the framework holds them); redaction happens when the journal is read.
     struct Message: Sendable {
-        var headers: [(name: String, value: String)]
+        enum Headers: Sendable {
+            case fields(HTTPFields)
+            case list([(name: String, value: String)])
+        }
+
+        var headers: Headers
         var body: [UInt8]
         var truncated: Bool
 
-        init(headers: [(name: String, value: String)], body: [UInt8]?) {
-            self.headers = headers.map { (name: $0.name, value: RequestJournal.redact(header: $0.name, $0.value)) }
+        init(headers: Headers, body: [UInt8]?) {
+            self.headers = headers
             let bytes = body ?? []
-            self.body = Array(bytes.prefix(RequestJournal.bodyLimit))
+            // Small bodies are shared, not copied; large ones keep their first `bodyLimit` bytes.
+            self.body = bytes.count <= RequestJournal.bodyLimit ? bytes : Array(bytes.prefix(RequestJournal.bodyLimit))
             truncated = bytes.count > RequestJournal.bodyLimit
+        }
+
+        /// The headers with credentials redacted.
+        var redactedHeaders: [(name: String, value: String)] {
+            let list: [(name: String, value: String)]
+            switch headers {
+            case .fields(let fields): list = fields.map { ($0.name.canonicalName, $0.value) }
+            case .list(let headers): list = headers
+            }
+            return list.map { (name: $0.name, value: RequestJournal.redact(header: $0.name, $0.value)) }
         }
     }
 
-    struct Entry: Sendable {
-        var id = 0
+    /// One exchange. A class: the ring holds references, so recording copies no fields.
+    final class Entry: Sendable {
+        let id: Int
         let wallTime: Int64
         let sandboxTime: Int64
         let profile: String?
@@ -34,19 +54,39 @@ final class RequestJournal: Sendable {
         let status: Int
         let durationMicros: Int
         let clientID: String?
-        let scopes: [String]?
+        /// The token's grants (rendered as scopes when read).
+        let grants: [Access.Grant]?
         let request: Message
         let response: Message
+
+        init(
+            id: Int, wallTime: Int64, sandboxTime: Int64, profile: String?, method: String, path: String, query: String, status: Int,
+            durationMicros: Int, clientID: String?, grants: [Access.Grant]?, request: Message, response: Message
+        ) {
+            self.id = id
+            self.wallTime = wallTime
+            self.sandboxTime = sandboxTime
+            self.profile = profile
+            self.method = method
+            self.path = path
+            self.query = query
+            self.status = status
+            self.durationMicros = durationMicros
+            self.clientID = clientID
+            self.grants = grants
+            self.request = request
+            self.response = response
+        }
     }
 
     private let state = Mutex<(next: Int, entries: [Entry], start: Int)>((1, [], 0))
+    /// Entry ids, in order.
+    private let ids = Atomic<Int>(1)
 
-    /// Adds an entry (its id is assigned here), dropping the oldest beyond `capacity`.
-    func record(_ entry: Entry) {
+    /// Adds the entry `make` builds for the next id, dropping the oldest beyond `capacity`.
+    func record(_ make: (Int) -> Entry) {
+        let entry = make(ids.wrappingAdd(1, ordering: .relaxed).oldValue)
         state.withLock { state in
-            var entry = entry
-            entry.id = state.next
-            state.next += 1
             if state.entries.count < Self.capacity {
                 state.entries.append(entry)
             } else {
@@ -159,7 +199,7 @@ final class RequestJournal: Sendable {
         func message(_ message: Message) -> JSON {
             var object = JSONObject()
             var headers = JSONObject()
-            for header in message.headers { headers[header.name.lowercased()] = .string(header.value) }
+            for header in message.redactedHeaders { headers[header.name.lowercased()] = .string(header.value) }
             object["headers"] = .object(headers)
             if full {
                 object["body"] = message.body.isEmpty ? .null : .string(String(decoding: message.body, as: UTF8.self))
@@ -178,7 +218,7 @@ final class RequestJournal: Sendable {
         object["status"] = .int(entry.status)
         object["durationMs"] = .number(String(format: "%.3f", Double(entry.durationMicros) / 1000))
         object["clientId"] = entry.clientID.map(JSON.string) ?? .null
-        object["scopes"] = entry.scopes.map { .array($0.map(JSON.string)) } ?? .null
+        object["scopes"] = entry.grants.map { .array($0.map { .string(scope($0)) }) } ?? .null
         object["request"] = message(entry.request)
         object["response"] = message(entry.response)
         object["fault"] = .null
