@@ -41,16 +41,7 @@ struct SandboxesController: Sendable {
                 JSONObject([
                     "profiles": .object(
                         JSONObject(["type": .string("array"), "items": .object(JSONObject(["type": .string("string")]))])),
-                    "clock": .object(
-                        JSONObject([
-                            "type": .string("object"),
-                            "properties": .object(
-                                JSONObject([
-                                    "now": .object(JSONObject(["type": .string("string"), "format": .string("date-time")])),
-                                    "frozen": .object(JSONObject(["type": .string("boolean")])),
-                                ])),
-                            "additionalProperties": .bool(false),
-                        ])),
+                    "clock": AdminController.clockSchema,
                     "ttlSeconds": .object(
                         JSONObject(["type": .string("integer"), "minimum": .int(1), "maximum": .int(Self.maxTTL)])),
                 ])),
