@@ -56,8 +56,11 @@ public final class AuthorizationServer: Sendable {
     /// reset); revocations are kept.
     public func reset() {
         state.reset()
-        remoteKeys.removeAll()
+        forgetFetchedKeys()
     }
+
+    /// Forgets fetched client key sets (the tenant's `AuthState` is reset with the tenant).
+    public func forgetFetchedKeys() { remoteKeys.removeAll() }
 
     // MARK: Tokens
 

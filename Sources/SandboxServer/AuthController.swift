@@ -144,7 +144,7 @@ struct AuthController: Sendable {
                 id: id, wallTime: Int64(Date().timeIntervalSince1970 * 1000), sandboxTime: mount.state.clock.now(),
                 profile: mount.profile.name,
                 method: request.method.rawValue, path: request.uri.path,
-                query: RequestJournal.redact(location: "?" + (request.uri.query ?? "")).dropFirst().description,
+                query: RequestJournal.redact(query: request.uri.query ?? ""),
                 status: status, durationMicros: FHIRController.micros(ContinuousClock.now - started), clientID: client, grants: nil,
                 request: .init(headers: .fields(request.headers), body: requestBody),
                 response: .init(

@@ -65,12 +65,7 @@ final class IsolatedSandbox: SandboxScope {
 
     var expiresAt: Date { lastUse.addingTimeInterval(ttl) }
 
-    func reset() throws(FHIRError) {
-        for mount in mounts {
-            try mount.state.reset(from: snapshot)
-            mount.auth.reset()
-        }
-    }
+    func reset() throws(FHIRError) { try Sandbox.reset(mounts, from: snapshot) }
 
     func summary(origin: String) -> JSONObject {
         var profiles = JSONObject()
@@ -134,15 +129,6 @@ final class IsolatedSandboxes: Sendable {
             guard table.count < limit else { return .full }
             table[sandbox.id] = sandbox
             return .inserted
-        }
-    }
-
-    /// Whether a sandbox with this id may still be created (not taken, room left).
-    func hasRoom(for id: String) -> Insertion? {
-        table.withLock { table in
-            Self.sweep(&table)
-            if let existing = table[id] { return .exists(existing) }
-            return table.count < limit ? nil : .full
         }
     }
 

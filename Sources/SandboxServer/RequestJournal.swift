@@ -123,19 +123,18 @@ final class RequestJournal: Sendable {
     }
 
     /// A form body (`application/x-www-form-urlencoded`) with its secrets replaced.
-    static func redact(form bytes: [UInt8]) -> [UInt8] {
-        let text = String(decoding: bytes, as: UTF8.self)
-        let fields = QueryString.parse(text).map { ($0.name, secretFields.contains($0.name) ? "<redacted>" : $0.value) }
-        return Array(QueryString.encode(fields).utf8)
-    }
+    static func redact(form bytes: [UInt8]) -> [UInt8] { Array(redact(query: String(decoding: bytes, as: UTF8.self)).utf8) }
 
     /// `location` with its query's secret parameters (`code`) replaced.
     static func redact(location value: String) -> String {
         guard let mark = value.firstIndex(of: "?") else { return value }
-        let fields = QueryString.parse(String(value[value.index(after: mark)...])).map {
-            ($0.name, secretFields.contains($0.name) ? "<redacted>" : $0.value)
-        }
-        return String(value[..<mark]) + "?" + QueryString.encode(fields)
+        return String(value[..<mark]) + "?" + redact(query: String(value[value.index(after: mark)...]))
+    }
+
+    /// A query string with its secret parameters replaced.
+    static func redact(query: String) -> String {
+        guard !query.isEmpty else { return query }
+        return QueryString.encode(QueryString.parse(query).map { ($0.name, secretFields.contains($0.name) ? "<redacted>" : $0.value) })
     }
 
     // MARK: Reading

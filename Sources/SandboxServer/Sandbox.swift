@@ -182,16 +182,20 @@ public final class Sandbox: Sendable {
         return mounts
     }
 
-    /// Every tenant back to the seeded state.
+    /// Every tenant back to the seeded state, and the OAuth clients back to the seed's.
     public func reset() throws(FHIRError) {
-        for mount in mounts {
-            try mount.state.reset(from: snapshot)
-            mount.auth.reset()
-        }
+        try Self.reset(mounts, from: snapshot)
         clients.reset()
     }
 
-    public func mount(named name: String) -> Mount? { mounts.first { $0.profile.name == name } }
+    /// `mounts`' tenants back to `snapshot` (their data, pages, locks, holds and issued codes;
+    /// fetched client key sets forgotten).
+    static func reset(_ mounts: [Mount], from snapshot: ResourceStore) throws(FHIRError) {
+        for mount in mounts {
+            try mount.state.reset(from: snapshot)
+            mount.auth.forgetFetchedKeys()
+        }
+    }
 
     /// Writes every tenant database's log into the database file (`--data-dir`), so the files
     /// are complete on their own after a shutdown.

@@ -105,7 +105,10 @@ struct SandboxesController: Sendable {
     func create(id: String, request: Request, idempotent: Bool) async throws(AdminError) -> Response {
         let body = try await Self.body(request)
         let origin = request.origin(sandbox.hosts)
-        switch registry.hasRoom(for: id) {
+        // Made first (about a millisecond), then inserted atomically: an id taken meanwhile, or
+        // already, keeps its sandbox.
+        let made = try make(id: id, body: body)
+        switch registry.insert(made) {
         case .exists(let existing):
             guard idempotent else { throw AdminError(status: .conflict, "sandbox '\(id)' exists", field: "id") }
             existing.touch()
@@ -115,17 +118,6 @@ struct SandboxesController: Sendable {
                 status: .tooManyRequests,
                 "\(registry.limit) isolated sandboxes exist (--max-sandboxes); delete one (DELETE /_admin/sandboxes/{id}) or let one expire"
             )
-        case .inserted, nil:
-            break
-        }
-        let made = try make(id: id, body: body)
-        switch registry.insert(made) {
-        case .exists(let existing):
-            // Created concurrently by another request with the same id: that one stands.
-            guard idempotent else { throw AdminError(status: .conflict, "sandbox '\(id)' exists", field: "id") }
-            return .json(.ok, .object(existing.summary(origin: origin)))
-        case .full:
-            throw AdminError(status: .tooManyRequests, "\(registry.limit) isolated sandboxes exist (--max-sandboxes)")
         case .inserted:
             var response = Response.json(.created, .object(made.summary(origin: origin)))
             response.headers[.location] = origin + "/_admin/sandboxes/" + id
