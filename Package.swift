@@ -70,11 +70,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fault rules, rate limits and latency models: the pure decision of what to inject.
+        .target(name: "SandboxFaults", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
         // The vendor layer: profile files, the edge steps, and the strategies profiles name.
         .target(
             name: "SandboxProfiles",
             dependencies: [
-                "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "YAMLReader",
+                "SandboxFaults", "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth",
+                "YAMLReader",
             ],
             swiftSettings: swiftSettings
         ),
@@ -82,6 +85,7 @@ let package = Package(
             name: "SandboxServer",
             dependencies: [
                 "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed", "SandboxProfiles", "Scheduling", "SandboxAuth",
+                "SandboxFaults",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -149,6 +153,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SandboxFaultsTests", dependencies: ["SandboxFaults", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulingTests",
             dependencies: ["Scheduling", "SandboxSeed", "FHIRCore", "FHIRStore"],

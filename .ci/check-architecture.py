@@ -25,17 +25,18 @@ ALLOWED = {
     "SandboxSeed": {"FHIRCore", "YAMLReader"},
     "Scheduling": {"FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed"},
     "SandboxAuth": {"FHIRCore", "Crypto", "_CryptoExtras"},
+    "SandboxFaults": {"FHIRCore"},
     "SandboxProfiles": {
-        "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "YAMLReader",
+        "SandboxFaults", "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "YAMLReader",
     },
     "SandboxServer": {
-        "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "SandboxProfiles",
+        "SandboxFaults", "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "SandboxProfiles",
         "Hummingbird", "HummingbirdCore", "Logging", "NIOCore", "NIOPosix", "NIOHTTP1", "HTTPTypes", "NIOHTTPTypes",
         "ServiceLifecycle", "UnixSignals",
     },
     "fhir-sandbox": {"SandboxServer", "SandboxProfiles", "SandboxAuth", "FHIRCore", "ArgumentParser"},
 }
-ENGINE = ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxAuth"]
+ENGINE = ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxAuth", "SandboxFaults"]
 VENDORS = re.compile(r"epic|cerner|millennium|athena|eclinicalworks|\becw\b|nextgen|oracle health|acme", re.IGNORECASE)
 IMPORT = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*import\s+(?:(?:struct|enum|class|func|protocol|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)")
 

@@ -1,5 +1,6 @@
 import FHIRInteractions
 import SandboxAuth
+import SandboxFaults
 
 /// A vendor profile: how one mounted FHIR API looks and behaves. Data, read from
 /// `Profiles/<name>.yaml`.
@@ -45,6 +46,10 @@ public struct Profile: Sendable, Equatable {
     public var excludedTypes: [String] = []
     /// `content.strictAccept` — refuse any `Accept` without JSON (not only XML-only ones).
     public var strictAccept = false
+    /// `rateLimits` — the vendor's throttles (`serve --no-rate-limits` and the admin API switch them).
+    public var rateLimits: [RateLimit] = []
+    /// `latency` — the vendor's response times, applied when a sandbox's latency mode is `profile`.
+    public var latency: LatencyModel?
     /// `deviations` — documented ways the vendor departs from R4 that the generic black-box suite
     /// skips (by id) when it runs against this profile; anything not declared must conform.
     public var deviations: [Deviation] = []

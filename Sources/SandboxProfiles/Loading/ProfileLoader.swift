@@ -45,7 +45,7 @@ public enum ProfileLoader {
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
-            "otherTenants", "otherBases", "render", "deviations",
+            "otherTenants", "otherBases", "render", "deviations", "rateLimits", "latency",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -137,6 +137,8 @@ public enum ProfileLoader {
                 profile.rules.systemInteractions = known.filter(names.contains)
             }
         }
+        profile.rateLimits = try parseRateLimits(map["rateLimits"])
+        if let latency = map["latency"] { profile.latency = try parseLatency(latency) }
         for item in try map["deviations"]?.list() ?? [] {
             let entry = try item.mapping(keys: ["id", "reference", "what"])
             let id = try entry.required("id").string()
