@@ -16,7 +16,7 @@ import sys
 RESOURCES = [
     "Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "HealthcareService",
     "Schedule", "Slot", "Appointment", "Coverage", "Condition", "Observation", "Communication",
-    "DocumentReference", "Encounter", "Bundle", "Parameters", "OperationOutcome",
+    "DocumentReference", "Encounter", "Provenance", "Bundle", "Parameters", "OperationOutcome",
 ]
 
 # R4 elements with min 1 whose type is primitive (or a choice), per the R4 StructureDefinitions.
@@ -49,6 +49,8 @@ PRIMITIVE_REQUIRED = {
     "Encounter_ClassHistory": [],
     "Observation_ReferenceRange": [],
     "Identifier": [],
+    "Provenance": ["recorded"],
+    "Provenance_Entity": ["role"],
 }
 
 PRIMITIVES = {

@@ -26,6 +26,9 @@ public struct FHIRRequest: Sendable {
     /// References in the body to ids that are not the profile's: a write carrying one is
     /// refused (`referenceNotFound`) once its policies pass.
     public var unknownReferences: [String] = []
+    /// Test control: just before this request's booking write runs, the front desk books the
+    /// slot it is about to take (`SlotRace`), so the request meets a slot taken meanwhile.
+    public var frontDeskTakesSlot = false
     /// The steps batch and transaction entries pass (set by the pipeline; none without one).
     public var entryEdge = EntryEdge(steps: [])
 

@@ -98,7 +98,7 @@ public struct OperationParameters: Sendable {
     }
 
     /// Reads a `Parameters` resource; primitive values of any `value[x]` become text.
-    static func from(parameters resource: JSONObject) throws(FHIRError) -> OperationParameters {
+    public static func from(parameters resource: JSONObject) throws(FHIRError) -> OperationParameters {
         var result = OperationParameters()
         for (index, parameter) in (resource["parameter"]?.arrayValue ?? []).enumerated() {
             guard let name = parameter["name"]?.stringValue else {
@@ -145,7 +145,7 @@ public struct OperationParameters: Sendable {
 }
 
 extension OperationParameters.Value {
-    var text: String? {
+    public var text: String? {
         if case .text(let value) = self { return value }
         return nil
     }

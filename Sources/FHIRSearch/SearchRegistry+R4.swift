@@ -282,6 +282,20 @@ enum R4SearchParameters {
         P("type", .token, ["type"], "Specific type of encounter"),
     ]
 
+    /// Provenance: who made a write (the sandbox records one for each write made with a
+    /// client's token; `_revinclude=Provenance:target` finds them).
+    static let provenance: [P] = [
+        P("agent", .reference, ["agent.who"], "Who participated"),
+        P("agent-role", .token, ["agent.role"], "What the agents role was"),
+        P("agent-type", .token, ["agent.type"], "How the agent participated"),
+        P("entity", .reference, ["entity.what"], "Identity of entity"),
+        P("location", .reference, ["location"], targets: ["Location"], "Where the activity occurred, if relevant"),
+        P("patient", .reference, ["target"], targets: ["Patient"], "Target Reference(s) (usually version specific)"),
+        P("recorded", .date, ["recorded"], "When the activity was recorded / updated"),
+        P("target", .reference, ["target"], "Target Reference(s) (usually version specific)"),
+        P("when", .date, ["occurredDateTime"], "When the activity occurred"),
+    ]
+
     static let table: [String: [P]] = [
         "Patient": common + patient,
         "Practitioner": common + practitioner,
@@ -298,5 +312,6 @@ enum R4SearchParameters {
         "Communication": common + communication,
         "DocumentReference": common + documentReference,
         "Encounter": common + encounter,
+        "Provenance": common + provenance,
     ]
 }

@@ -57,6 +57,11 @@ public struct StoreTransaction {
     }
 
     /// Compare-and-set: moves every id from one of `expected` to `status`, or none and returns false.
+    /// Slots matching `filter`, inside this transaction.
+    public func slots(_ filter: SlotFilter) throws(FHIRError) -> [SlotRow] {
+        do { return try Queries.slots(db, filter) } catch { throw error.fhir }
+    }
+
     public func setSlotStatus(_ ids: [String], from expected: Set<String>, to status: String, at instant: Int64) throws(FHIRError) -> Bool {
         do { return try Queries.setSlotStatus(db, ids: ids, expected: expected, status: status, at: instant) } catch { throw error.fhir }
     }

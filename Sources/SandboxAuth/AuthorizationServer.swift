@@ -102,6 +102,17 @@ public final class AuthorizationServer: Sendable {
         }
     }
 
+    /// Makes a valid access token expire now (test control's `token-expired`): from now on it
+    /// is refused exactly as an expired token is. Returns false when `token` is not one of
+    /// this server's valid tokens.
+    @discardableResult
+    public func expire(bearer token: String) -> Bool {
+        guard case .success(let checked) = verify(token, audiences: nil) else { return false }
+        let now = clock.now() / 1000
+        state.expired.withLock { $0[checked.jti] = now }
+        return true
+    }
+
     /// `audiences` nil: any audience (introspection and revocation look at a token, not use it).
     func verify(_ token: String, audiences: [String]?) -> Result<VerifiedToken, OAuthError> {
         let now = clock.now() / 1000
@@ -130,9 +141,9 @@ public final class AuthorizationServer: Sendable {
                 expires: exp, claims: claims)
             state.verified.store(checked, for: token)
         }
-        guard now < checked.expires else {
-            return .failure(
-                OAuthError("invalid_token", "the access token expired at \(InstantFormat.iso(checked.expires * 1000))", status: 401))
+        let expires = min(checked.expires, state.expired.withLock { $0[checked.jti] } ?? .max)
+        guard now < expires else {
+            return .failure(OAuthError("invalid_token", "the access token expired at \(InstantFormat.iso(expires * 1000))", status: 401))
         }
         if let audiences {
             let named = checked.claims["aud"].map { $0.asList.compactMap(\.stringValue) } ?? []

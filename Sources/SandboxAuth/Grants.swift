@@ -100,6 +100,9 @@ public final class AuthState: Sendable {
     let refreshTokens = Mutex<[String: RefreshGrant]>([:])
     /// Revoked access tokens: jti → when the token expires anyway (then it can be forgotten).
     let revoked = Mutex<[String: Int64]>([:])
+    /// Access tokens made to expire early (test control's `token-expired`): jti → when, in
+    /// seconds. Kept across resets, like revocations.
+    let expired = Mutex<[String: Int64]>([:])
     let verified = BoundedCache<AuthorizationServer.VerifiedToken>(capacity: 4096)
     /// Opaque access tokens (profiles with `tokenFormat: opaque`) and what they stand for.
     let opaque = Mutex<[String: AuthorizationServer.VerifiedToken]>([:])

@@ -15,23 +15,31 @@ import Testing
         #expect(
             EdgeStep.order == [
                 .ids, .stu3, .patientRendering, .paging, .createRules, .writes, .contentNegotiation, .slotHorizon, .holdSweeper,
+                .slotRace, .provenance,
             ])
     }
 
     @Test func eachBaseRunsTheStepsItsProfileUses() throws {
         let generic = try Fixture.runtime("generic")
-        #expect(generic.steps == [[.writes, .contentNegotiation, .slotHorizon, .holdSweeper]])
+        #expect(generic.steps == [[.writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace, .provenance]])
         let epic = try Fixture.runtime("epic")
-        #expect(epic.steps[0] == [.ids, .patientRendering, .writes, .contentNegotiation, .slotHorizon, .holdSweeper])
-        #expect(epic.steps[1] == [.ids, .stu3, .patientRendering, .writes, .contentNegotiation, .slotHorizon, .holdSweeper])
+        #expect(
+            epic.steps[0] == [.ids, .patientRendering, .writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace, .provenance])
+        // The STU3 base serves no Provenance.
+        #expect(epic.steps[1] == [.ids, .stu3, .patientRendering, .writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace])
         let cerner = try Fixture.runtime("cerner")
         #expect(
-            cerner.steps == [[.ids, .patientRendering, .paging, .createRules, .writes, .contentNegotiation, .slotHorizon, .holdSweeper]])
+            cerner.steps == [
+                [
+                    .ids, .patientRendering, .paging, .createRules, .writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace,
+                    .provenance,
+                ]
+            ])
         // The pipelines run exactly those steps, in that order.
         let kinds: [EdgeStep: String] = [
             .ids: "IDRewriting", .stu3: "STU3Rendering", .patientRendering: "PatientRendering", .paging: "PagingStyle",
             .createRules: "CreateRules", .writes: "WriteShaping", .contentNegotiation: "JSONOnlyFormat", .slotHorizon: "SlotHorizon",
-            .holdSweeper: "HoldSweeper",
+            .holdSweeper: "HoldSweeper", .slotRace: "SlotRace", .provenance: "ProvenanceRecorder",
         ]
         for runtime in [generic, epic, cerner] {
             let pipelines = [runtime.pipeline] + runtime.otherBases.map(\.pipeline)

@@ -89,6 +89,8 @@ public struct CompiledProfile: Sendable {
             return JSONOnlyFormat(strict: profile.strictAccept, metadataXMLByDefault: profile.metadataXMLByDefault)
         case .slotHorizon: return state.horizon
         case .holdSweeper: return HoldSweeper(context: state.scheduling, service: { service })
+        case .slotRace: return SlotRace(context: state.scheduling, service: { service })
+        case .provenance: return ProvenanceRecorder(service: { service })
         }
     }
 

@@ -16,8 +16,11 @@ import FHIRInteractions
 /// 7. `contentNegotiation` — `Accept`/`_format` (406), XML metadata by default.
 /// 8. `slotHorizon` — slots reach the planning horizon before the request runs.
 /// 9. `holdSweeper` — expired `$hold`s are cancelled before the request runs.
+/// 10. `slotRace` — test control's `slot-taken`: the front desk books the request's slot first.
+/// 11. `provenance` — a Provenance for each write made with a client's token (last in, first
+///     out: it sees the response on stored ids).
 public enum EdgeStep: String, Sendable, CaseIterable {
-    case ids, stu3, patientRendering, paging, createRules, writes, contentNegotiation, slotHorizon, holdSweeper
+    case ids, stu3, patientRendering, paging, createRules, writes, contentNegotiation, slotHorizon, holdSweeper, slotRace, provenance
 
     /// Every step in edge order.
     public static let order: [EdgeStep] = allCases

@@ -72,7 +72,9 @@ public enum ProfileCompiler {
             case .patientRendering: return !profile.patientRendering.isEmpty
             case .paging: return profile.paging != nil
             case .createRules: return !profile.createRules.isEmpty
-            case .writes, .contentNegotiation, .slotHorizon, .holdSweeper: return true
+            case .writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace: return true
+            // Where the profile serves Provenance (the R4 base).
+            case .provenance: return release == .r4 && !profile.excludedTypes.contains("Provenance")
             }
         }
     }
