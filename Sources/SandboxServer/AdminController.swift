@@ -28,6 +28,10 @@ struct AdminController: Sendable {
         let summary: String
         /// JSON Schema of the request body, if it takes one.
         let requestSchema: JSON?
+        /// The status of a successful answer.
+        var success: HTTPResponse.Status = .ok
+        /// The pattern of the route's `{id}` (nil: an integer).
+        var idPattern: String?
         let handler: @Sendable (AdminController, JSON?, Request) throws(AdminError) -> JSON
     }
 
@@ -92,7 +96,9 @@ struct AdminController: Sendable {
             "additionalProperties": .bool(false),
         ]))
 
-    static let routes: [Route] = [
+    static let routes: [Route] = baseRoutes + controlRoutes
+
+    static let baseRoutes: [Route] = [
         Route(method: .post, path: "/_admin/reset", summary: "Reset every tenant to its seeded state", requestSchema: nil) {
             controller, _, _ throws(AdminError) in try controller.reset()
         },
@@ -178,6 +184,9 @@ struct AdminController: Sendable {
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         let gate = AdminGuard(hosts: sandbox.hosts, token: sandbox.configuration.adminToken)
+        var declared: [String: [HTTPRequest.Method]] = [:]
+        for route in Self.routes { declared[route.path, default: []].append(route.method) }
+        for (path, methods) in declared { Self.refuseOtherMethods(router, path: scope.prefix + path, declared: methods) }
         for route in Self.routes {
             router.on(RouterPath(scope.prefix + route.path), method: route.method) {
                 (request: Request, _: BasicRequestContext) -> Response in
@@ -198,7 +207,7 @@ struct AdminController: Sendable {
                             throw AdminError("the body is not valid JSON: \(error.description)")
                         }
                     }
-                    return .json(.ok, try route.handler(self, body, request))
+                    return .json(route.success, try route.handler(self, body, request))
                 } catch let error as AdminError {
                     return .json(error.status, error.json)
                 }
@@ -216,8 +225,8 @@ struct AdminController: Sendable {
             case "path": filter.path = value
             case "clientId": filter.clientID = value
             case "status":
-                guard let status = Int(value), (100...599).contains(status) else {
-                    throw AdminError("status must be an HTTP status code", field: "status")
+                guard let status = Int(value), status == 0 || (100...599).contains(status) else {
+                    throw AdminError("status must be an HTTP status code (0: closed without an answer)", field: "status")
                 }
                 filter.status = status
             case "since":
@@ -317,6 +326,7 @@ struct AdminController: Sendable {
             frozen = value
         }
         scope.clock.set(instant, frozen: frozen)
+        scope.fireDueActions()
         return clockState()
     }
 
@@ -371,7 +381,33 @@ struct AdminController: Sendable {
             throw AdminError("moving the clock by \(seconds) s would leave years 1 to 9999", field: "seconds")
         }
         scope.clock.advance(by: seconds * 1000)
+        scope.fireDueActions()
         return clockState()
+    }
+
+    /// A documented response with a JSON body.
+    static func answer(_ description: JSON) -> JSON {
+        .object(
+            JSONObject([
+                "description": description,
+                "content": .object(JSONObject(["application/json": .object(JSONObject(["schema": .object(JSONObject())]))])),
+            ]))
+    }
+
+    /// Methods an admin path does not declare get 405 with `Allow` (not a 404 that reads as "no
+    /// such route").
+    static func refuseOtherMethods(_ router: Router<BasicRequestContext>, path: String, declared: [HTTPRequest.Method]) {
+        let allow = declared.map(\.rawValue).joined(separator: ", ")
+        let query = HTTPRequest.Method("QUERY")!
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .options, .trace, query] where !declared.contains(method) {
+            router.on(RouterPath(path), method: method) { _, _ -> Response in
+                var response = Response.json(
+                    .methodNotAllowed,
+                    AdminError(status: .methodNotAllowed, "\(method.rawValue) is not allowed here; use \(allow)").json)
+                response.headers[.allow] = allow
+                return response
+            }
+        }
     }
 
     static func openAPI() -> JSON {
@@ -387,26 +423,33 @@ struct AdminController: Sendable {
                         "content": .object(JSONObject(["application/json": .object(JSONObject(["schema": schema]))])),
                     ]))
             }
-            operation["responses"] = .object(
-                JSONObject([
-                    "200": .object(JSONObject(["description": .string("OK (JSON)")])),
-                    "400": .object(JSONObject(["description": .string("Bad input: {\"error\", \"message\", \"field\"}")])),
-                    "401": .object(
-                        JSONObject(["description": .string("An admin token is set and the request lacks Authorization: Bearer <it>")])),
-                    "403": .object(
-                        JSONObject([
-                            "description": .string("The Host is not one of the server's names, or the request comes from another origin")
-                        ])
-                    ),
-                    "415": .object(JSONObject(["description": .string("A body labelled other than application/json")])),
-                ]))
+            var responses = JSONObject([
+                "200": Self.answer(.string("OK (JSON)")),
+                "400": Self.answer(.string("Bad input: {\"error\", \"message\", \"field\"}")),
+                "401": Self.answer(.string("An admin token is set and the request lacks Authorization: Bearer <it>")),
+                "403": Self.answer(.string("The Host is not one of the server's names, or the request comes from another origin")),
+                "415": Self.answer(.string("A body labelled other than application/json")),
+                "405": Self.answer(.string("The method is not one this path takes (Allow lists them)")),
+            ])
+            if route.success != .ok {
+                responses[String(route.success.code)] = Self.answer(.string(route.success.reasonPhrase))
+            }
+            if route.path.contains("{id}") || route.path == "/_admin/actions" {
+                responses["404"] = Self.answer(.string("Not found: {\"error\", \"message\", \"field\"}"))
+            }
+            if route.path == "/_admin/actions" {
+                responses["409"] = Self.answer(.string("The action conflicts with the record's state"))
+            }
+            if route.path == "/_admin/faults" && route.method == .post {
+                responses["429"] = Self.answer(.string("The sandbox holds its most rules"))
+            }
+            operation["responses"] = .object(responses)
             if route.path.contains("{id}") {
+                let schema: JSON =
+                    route.idPattern.map { .object(JSONObject(["type": .string("string"), "pattern": .string($0)])) }
+                    ?? .object(JSONObject(["type": .string("integer")]))
                 operation["parameters"] = .array([
-                    .object(
-                        JSONObject([
-                            "name": .string("id"), "in": .string("path"), "required": .bool(true),
-                            "schema": .object(JSONObject(["type": .string("integer")])),
-                        ]))
+                    .object(JSONObject(["name": .string("id"), "in": .string("path"), "required": .bool(true), "schema": schema]))
                 ])
             }
             if paths[route.path] == nil { order.append(route.path) }
@@ -436,17 +479,17 @@ struct AdminController: Sendable {
             }
             var responses = JSONObject()
             switch route.method {
-            case "post": responses["201"] = .object(JSONObject(["description": .string("Created: the sandbox and its URLs")]))
+            case "post": responses["201"] = Self.answer(.string("Created: the sandbox and its URLs"))
             case "put":
-                responses["200"] = .object(JSONObject(["description": .string("It exists: the sandbox and its URLs")]))
-                responses["201"] = .object(JSONObject(["description": .string("Created: the sandbox and its URLs")]))
+                responses["200"] = Self.answer(.string("It exists: the sandbox and its URLs"))
+                responses["201"] = Self.answer(.string("Created: the sandbox and its URLs"))
             case "delete": responses["204"] = .object(JSONObject(["description": .string("Deleted")]))
-            default: responses["200"] = .object(JSONObject(["description": .string("OK (JSON)")]))
+            default: responses["200"] = Self.answer(.string("OK (JSON)"))
             }
-            responses["400"] = .object(JSONObject(["description": .string("Bad input: {\"error\", \"message\", \"field\"}")]))
-            if route.path.contains("{id}") { responses["404"] = .object(JSONObject(["description": .string("No such sandbox")])) }
+            responses["400"] = Self.answer(.string("Bad input: {\"error\", \"message\", \"field\"}"))
+            if route.path.contains("{id}") { responses["404"] = Self.answer(.string("No such sandbox")) }
             if route.body {
-                responses["429"] = .object(JSONObject(["description": .string("--max-sandboxes sandboxes exist already")]))
+                responses["429"] = Self.answer(.string("--max-sandboxes sandboxes exist already"))
             }
             operation["responses"] = .object(responses)
             if paths[route.path] == nil { order.append(route.path) }
@@ -454,7 +497,7 @@ struct AdminController: Sendable {
         }
         return .object(
             JSONObject([
-                "openapi": .string("3.0.3"),
+                "openapi": .string("3.1.0"),
                 "info": .object(JSONObject(["title": .string("fhir-sandbox admin API"), "version": .string(Sandbox.version)])),
                 "paths": .object(JSONObject(order.map { JSONObject.Member(key: $0, value: .object(paths[$0]!)) })),
             ]))

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SandboxAuth
+import SandboxFaults
 import SandboxProfiles
 
 /// One profile's OAuth endpoints (token, authorize, introspect, revoke, JWKS) and its SMART
@@ -33,6 +34,7 @@ struct AuthController: Sendable {
         router.post(RouterPath(prefix + settings.tokenPath)) { request, _ -> Response in
             let started = ContinuousClock.now
             let form = try await Self.form(request)
+            if let imposed = await controlled(request, .token, form: form, started) { return imposed }
             let origin = request.origin(hosts) + prefix
             if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started) }
             return oauth(
@@ -43,6 +45,7 @@ struct AuthController: Sendable {
         router.post(RouterPath(prefix + settings.introspectPath)) { request, _ -> Response in
             let started = ContinuousClock.now
             let form = try await Self.form(request)
+            if let imposed = await controlled(request, .introspect, form: form, started) { return imposed }
             if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started) }
             return oauth(
                 auth.introspect(
@@ -52,18 +55,26 @@ struct AuthController: Sendable {
         router.post(RouterPath(prefix + settings.revokePath)) { request, _ -> Response in
             let started = ContinuousClock.now
             let form = try await Self.form(request)
+            if let imposed = await controlled(request, .revoke, form: form, started) { return imposed }
             if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started) }
             return oauth(
                 auth.revoke(
                     form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)
                 ).map { JSONObject() }, form: form, request, started)
         }
-        router.get(RouterPath(prefix + settings.jwksPath)) { _, _ -> Response in .json(.ok, .object(auth.jwks)) }
+        router.get(RouterPath(prefix + settings.jwksPath)) { request, _ -> Response in
+            if let imposed = await controlled(request, .jwks, form: [], ContinuousClock.now) { return imposed }
+            return .json(.ok, .object(auth.jwks))
+        }
         router.get(RouterPath(prefix + settings.authorizePath)) { request, _ -> Response in
-            authorize(QueryString.parse(request.uri.query ?? ""), request)
+            let parameters = QueryString.parse(request.uri.query ?? "")
+            if let imposed = await controlled(request, .authorize, form: parameters, ContinuousClock.now) { return imposed }
+            return authorize(parameters, request)
         }
         router.post(RouterPath(prefix + settings.authorizePath)) { request, _ -> Response in
-            authorize(try await Self.form(request), request)
+            let form = try await Self.form(request)
+            if let imposed = await controlled(request, .authorize, form: form, ContinuousClock.now) { return imposed }
+            return authorize(form, request)
         }
     }
 
@@ -88,6 +99,52 @@ struct AuthController: Sendable {
         }
     }
 
+    /// Test control on an OAuth endpoint: nil to go on, or the answer it imposes (an OAuth
+    /// `temporarily_unavailable` error with the fault's or limit's status, or no answer at all),
+    /// recorded in the journal with the rule that decided it.
+    func controlled(
+        _ request: Request, _ endpoint: RequestFacts.Endpoint, form: [(name: String, value: String)], _ started: ContinuousClock.Instant
+    ) async -> Response? {
+        mount.control.fireDueActions()
+        let client = Self.client(form)
+        let facts = RequestFacts(
+            profile: mount.profile.name, method: request.method.rawValue, path: request.uri.path, endpoint: endpoint, clientID: client)
+        let journaled = request.method == .post ? RequestJournal.redact(form: Array(QueryString.encode(form).utf8)) : nil
+        switch await mount.control.gate(facts, model: mount.profile.latency) {
+        case .proceed: return nil
+        case .close(let milliseconds, let note):
+            if milliseconds > 0 { try? await Task.sleep(for: .milliseconds(milliseconds)) }
+            record(
+                request, status: 0, started: started, client: client, requestBody: journaled, responseHeaders: [], responseBody: nil,
+                fault: note)
+            return Response(status: .init(code: 444), headers: [HTTPField.Name(closeConnectionMarker)!: "1"])
+        case .refuse(let error, let retryAfter, let note):
+            var headers: [(name: String, value: String)] = [
+                ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"),
+            ]
+            if let retryAfter { headers.append(("Retry-After", String(retryAfter))) }
+            let body = JSON.object(
+                JSONObject(["error": .string("temporarily_unavailable"), "error_description": .string(error.message)])
+            ).bytes
+            record(
+                request, status: error.code.status, started: started, client: client, requestBody: journaled, responseHeaders: headers,
+                responseBody: body, fault: note)
+            var fields = HTTPFields()
+            for header in headers {
+                if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+            }
+            return Response(
+                status: HTTPResponse.Status(code: error.code.status), headers: fields,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+    }
+
+    /// The client a form names (`client_id`, or the issuer of its client assertion).
+    static func client(_ form: [(name: String, value: String)]) -> String? {
+        let assertion = form.last { $0.name == "client_assertion" }.flatMap { try? CompactJWS.parse($0.value).get() }
+        return form.last { $0.name == "client_id" }?.value ?? assertion?.claims["iss"]?.stringValue
+    }
+
     /// The form body (`application/x-www-form-urlencoded`), as OAuth endpoints take it.
     static func form(_ request: Request) async throws -> [(name: String, value: String)] {
         var buffer = try await request.body.collect(upTo: 65536)
@@ -105,8 +162,7 @@ struct AuthController: Sendable {
         var headers: [(name: String, value: String)] = [
             ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"), ("Pragma", "no-cache"),
         ]
-        let assertion = form.last { $0.name == "client_assertion" }.flatMap { try? CompactJWS.parse($0.value).get() }
-        let client = form.last { $0.name == "client_id" }?.value ?? assertion?.claims["iss"]?.stringValue
+        let client = Self.client(form)
         let status: Int
         var body: JSONObject
         switch result {
@@ -137,7 +193,7 @@ struct AuthController: Sendable {
     /// An OAuth exchange in the sandbox's request journal.
     func record(
         _ request: Request, status: Int, started: ContinuousClock.Instant, client: String?, requestBody: [UInt8]?,
-        responseHeaders: [(name: String, value: String)], responseBody: [UInt8]?
+        responseHeaders: [(name: String, value: String)], responseBody: [UInt8]?, fault: FaultNote? = nil
     ) {
         mount.journal.record { id in
             RequestJournal.Entry(
@@ -151,7 +207,7 @@ struct AuthController: Sendable {
                     headers: .list(
                         responseHeaders.map {
                             ($0.name, $0.name.lowercased() == "location" ? RequestJournal.redact(location: $0.value) : $0.value)
-                        }), body: responseBody))
+                        }), body: responseBody), fault: fault)
         }
     }
 }

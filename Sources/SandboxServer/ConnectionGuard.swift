@@ -144,9 +144,25 @@ final class RequestWatcher: ChannelDuplexHandler, RemovableChannelHandler, @unch
         context.fireChannelRead(data)
     }
 
+    /// Set when a handler asked for no answer (test control's `hang` and `drop`): what it
+    /// writes is discarded and the connection closed.
+    private var discarding = false
+    static let closeMarker = HTTPField.Name(closeConnectionMarker)!
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let part = unwrapOutboundIn(data)
+        if case .head(let head) = part, head.headerFields[Self.closeMarker] != nil {
+            discarding = true
+            connection.enter(.closing)
+            connection.stop()
+            context.close(promise: nil)
+        }
+        if discarding {
+            promise?.succeed(())
+            return
+        }
         // The answer is out: the connection is idle until the next request's first byte.
-        if case .end = unwrapOutboundIn(data), connection.state != .closing { connection.enter(.idle) }
+        if case .end = part, connection.state != .closing { connection.enter(.idle) }
         context.write(data, promise: promise)
     }
 

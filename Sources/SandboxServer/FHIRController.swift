@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SandboxAuth
+import SandboxFaults
 import SandboxProfiles
 
 /// Serves one profile's FHIR API under its base path: builds a `FHIRRequest` from the HTTP
@@ -53,17 +54,89 @@ struct FHIRController: Sendable {
                 )
             }
         }
-        let (response, access) = refusal.map { ($0, nil) } ?? answer(request, base: base, pipeline: pipeline, body: body)
+        var note: FaultNote?
+        var response: FHIRResponse
+        var access: Access?
+        if let refusal {
+            response = refusal
+        } else {
+            (response, access, note) = await controlled(request, base: base, pipeline: pipeline, body: body)
+        }
         mount.journal.record { id in
             RequestJournal.Entry(
                 id: id, wallTime: Int64(Date().timeIntervalSince1970 * 1000), sandboxTime: mount.state.clock.now(), profile: profile.name,
-                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", status: response.status,
+                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                // 0: the connection was closed without an answer (`hang`, `drop`).
+                status: response.header(closeConnectionMarker) == nil ? response.status : 0,
                 durationMicros: Self.micros(ContinuousClock.now - started), clientID: access?.client,
                 grants: access?.grants,
                 request: .init(headers: .fields(request.headers), body: body),
-                response: .init(headers: .list(response.headers), body: response.body))
+                response: .init(headers: .list(response.headers), body: response.body), fault: note)
         }
         return Response(response)
+    }
+
+    /// What test control says about the request (faults, rate limits, latency, staff actions
+    /// due), then the answer: the pipeline's, or the one control imposes.
+    func controlled(_ request: Request, base: String, pipeline: FHIRPipeline, body: [UInt8]?) async -> (FHIRResponse, Access?, FaultNote?) {
+        let control = mount.control
+        control.fireDueActions()
+        if control.isQuiet {
+            let (response, access) = answer(request, base: base, pipeline: pipeline, body: body)
+            return (response, access, nil)
+        }
+        let segments = request.segments(after: base)
+        let authorization = request.headers[.authorization]
+        // The client is known before faults are decided (a rule may name it).
+        let access = authorization.flatMap { header in
+            if case .success(let access) = bearer(header, mode: mount.profile.auth.mode) { return access }
+            return nil
+        }
+        let facts = Self.facts(
+            profile: mount.profile.name, method: request.method.rawValue, path: request.uri.path, segments: segments, client: access?.client
+        )
+        switch await control.gate(facts, model: mount.profile.latency) {
+        case .refuse(let error, let retryAfter, let note):
+            var response = pipeline.exit(.error(error))
+            if let retryAfter { response.headers.append(("Retry-After", String(retryAfter))) }
+            return (response, access, note)
+        case .close(let milliseconds, let note):
+            if milliseconds > 0 { try? await Task.sleep(for: .milliseconds(milliseconds)) }
+            return (FHIRResponse(status: 444, headers: [(closeConnectionMarker, "1")]), access, note)
+        case .proceed(let note, let action):
+            if action == .tokenExpired, let header = authorization, header.count > 7 {
+                mount.auth.expire(bearer: String(header.dropFirst(7).drop { $0 == " " }))
+            }
+            let (response, used) = answer(request, base: base, pipeline: pipeline, body: body, raceSlot: action == .slotTaken)
+            return (response, used, note)
+        }
+    }
+
+    /// What a fault rule or rate limit can know about a FHIR request.
+    static func facts(profile: String, method: String, path: String, segments: [String], client: String?) -> RequestFacts {
+        var type: String?
+        var interaction: String?
+        var operation: String?
+        switch try? Route.classify(method: method, segments: segments, supports: { _ in true }) {
+        case .capabilities: interaction = "capabilities"
+        case .batch: interaction = "batch"
+        case .systemHistory: interaction = "history-system"
+        case .search(let name): (type, interaction) = (name, "search-type")
+        case .create(let name): (type, interaction) = (name, "create")
+        case .typeHistory(let name): (type, interaction) = (name, "history-type")
+        case .read(let name, _): (type, interaction) = (name, "read")
+        case .vread(let name, _, _): (type, interaction) = (name, "vread")
+        case .update(let name, _): (type, interaction) = (name, "update")
+        case .patch(let name, _): (type, interaction) = (name, "patch")
+        case .delete(let name, _): (type, interaction) = (name, "delete")
+        case .instanceHistory(let name, _): (type, interaction) = (name, "history-instance")
+        case .operation(let name, let onType, _): (type, interaction, operation) = (onType, "operation", "$" + name)
+        case nil: break
+        }
+        return RequestFacts(
+            profile: profile, method: method, path: path, endpoint: .fhir, resourceType: type, interaction: interaction,
+            operation: operation,
+            clientID: client)
     }
 
     static func micros(_ duration: Duration) -> Int {
@@ -71,7 +144,8 @@ struct FHIRController: Sendable {
     }
 
     /// The FHIR response to `request` (its body already read) and the access it was made with.
-    func answer(_ request: Request, base: String, pipeline: FHIRPipeline, body: [UInt8]?) -> (FHIRResponse, Access?) {
+    func answer(_ request: Request, base: String, pipeline: FHIRPipeline, body: [UInt8]?, raceSlot: Bool = false) -> (FHIRResponse, Access?)
+    {
         let profile = mount.profile
         let headers = request.headers
         var fhirRequest = FHIRRequest(
@@ -82,6 +156,7 @@ struct FHIRController: Sendable {
                 contentType: headers[.contentType], accept: headers[.accept],
                 prefer: Prefer(header: headers[values: .prefer].joined(separator: ","))),
             body: body, baseURL: request.origin(hosts) + base)  // `base` carries the sandbox prefix
+        fhirRequest.frontDeskTakesSlot = raceSlot
         if profile.auth.mode != .anonymous, !(fhirRequest.segments == ["metadata"] && request.method == .get) {
             switch bearer(headers[.authorization], mode: profile.auth.mode) {
             case .success(let access): fhirRequest.access = access

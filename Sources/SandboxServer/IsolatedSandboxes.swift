@@ -13,13 +13,16 @@ protocol SandboxScope: Sendable {
     var clock: SandboxClock { get }
     /// `""` for the default sandbox, `/sandboxes/{id}` otherwise.
     var prefix: String { get }
-    /// Its recent requests.
-    var journal: RequestJournal { get }
+    /// Its test control: faults, rate limits, latency, staff actions, the request journal.
+    var control: SandboxControl { get }
     func reset() throws(FHIRError)
 }
 
 extension SandboxScope {
     func mount(named name: String) -> Sandbox.Mount? { mounts.first { $0.profile.name == name } }
+
+    /// Its recent requests.
+    var journal: RequestJournal { control.journal }
 }
 
 extension Sandbox: SandboxScope {
@@ -32,7 +35,7 @@ final class IsolatedSandbox: SandboxScope {
     let id: String
     let mounts: [Sandbox.Mount]
     let clock: SandboxClock
-    let journal: RequestJournal
+    let control: SandboxControl
     let created: Date
     let ttl: TimeInterval
     private let lastUsed: Mutex<Date>
@@ -43,9 +46,9 @@ final class IsolatedSandbox: SandboxScope {
 
     var prefix: String { "/sandboxes/\(id)" }
 
-    init(id: String, mounts: [Sandbox.Mount], clock: SandboxClock, journal: RequestJournal, ttl: TimeInterval, snapshot: ResourceStore) {
+    init(id: String, mounts: [Sandbox.Mount], clock: SandboxClock, control: SandboxControl, ttl: TimeInterval, snapshot: ResourceStore) {
         self.id = id
-        self.journal = journal
+        self.control = control
         self.mounts = mounts
         self.clock = clock
         self.ttl = ttl
@@ -53,6 +56,7 @@ final class IsolatedSandbox: SandboxScope {
         created = Date()
         lastUsed = Mutex(created)
         responder = Mutex(nil)
+        control.link.scope = self
     }
 
     func attach(_ router: RouterResponder<BasicRequestContext>) { responder.withLock { $0 = router } }

@@ -1,6 +1,7 @@
 import FHIRCore
 import Foundation
 import HTTPTypes
+import SandboxFaults
 import Synchronization
 
 /// A sandbox's recent requests to its vendor bases and OAuth endpoints, newest first: what was
@@ -58,11 +59,15 @@ final class RequestJournal: Sendable {
         let grants: [Access.Grant]?
         let request: Message
         let response: Message
+        /// The fault rule or rate limit that decided the answer, if one did.
+        let fault: FaultNote?
 
         init(
             id: Int, wallTime: Int64, sandboxTime: Int64, profile: String?, method: String, path: String, query: String, status: Int,
-            durationMicros: Int, clientID: String?, grants: [Access.Grant]?, request: Message, response: Message
+            durationMicros: Int, clientID: String?, grants: [Access.Grant]?, request: Message, response: Message,
+            fault: FaultNote? = nil
         ) {
+            self.fault = fault
             self.id = id
             self.wallTime = wallTime
             self.sandboxTime = sandboxTime
@@ -154,7 +159,7 @@ final class RequestJournal: Sendable {
         for entry in all {
             if let profile = filter.profile, entry.profile != profile { continue }
             if let method = filter.method, entry.method.uppercased() != method.uppercased() { continue }
-            if let path = filter.path, !Self.glob(path, matches: entry.path) { continue }
+            if let path = filter.path, !Glob.matches(path, entry.path) { continue }
             if let status = filter.status, entry.status != status { continue }
             if let client = filter.clientID, entry.clientID != client { continue }
             if let since = filter.since, entry.wallTime < since { continue }
@@ -165,34 +170,6 @@ final class RequestJournal: Sendable {
     }
 
     func entry(id: Int) -> Entry? { all.first { $0.id == id } }
-
-    /// `*` matches any run of characters (including `/`), `?` one character.
-    static func glob(_ pattern: String, matches text: String) -> Bool {
-        let pattern = Array(pattern.utf8)
-        let text = Array(text.utf8)
-        var p = 0
-        var t = 0
-        var star = -1
-        var mark = 0
-        while t < text.count {
-            if p < pattern.count, pattern[p] == UInt8(ascii: "?") || pattern[p] == text[t] {
-                p += 1
-                t += 1
-            } else if p < pattern.count, pattern[p] == UInt8(ascii: "*") {
-                star = p
-                mark = t
-                p += 1
-            } else if star >= 0 {
-                p = star + 1
-                mark += 1
-                t = mark
-            } else {
-                return false
-            }
-        }
-        while p < pattern.count, pattern[p] == UInt8(ascii: "*") { p += 1 }
-        return p == pattern.count
-    }
 
     static func json(_ entry: Entry, full: Bool) -> JSON {
         func message(_ message: Message) -> JSON {
@@ -220,7 +197,7 @@ final class RequestJournal: Sendable {
         object["scopes"] = entry.grants.map { .array($0.map { .string(scope($0)) }) } ?? .null
         object["request"] = message(entry.request)
         object["response"] = message(entry.response)
-        object["fault"] = .null
+        object["fault"] = entry.fault?.json ?? .null
         return .object(object)
     }
 

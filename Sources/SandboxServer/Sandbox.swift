@@ -4,6 +4,7 @@ import FHIRSearch
 import FHIRStore
 import Foundation
 import SandboxAuth
+import SandboxFaults
 import SandboxProfiles
 import SandboxSeed
 import Scheduling
@@ -17,8 +18,17 @@ public final class Sandbox: Sendable {
     public struct Mount: Sendable {
         public let runtime: ProfileRuntime
         public var prefix = ""
-        /// The requests of the sandbox this mount belongs to (shared by its mounts).
-        var journal = RequestJournal()
+        /// Test control of the sandbox this mount belongs to (shared by its mounts): faults,
+        /// rate limits, latency, staff actions, the request journal.
+        let control: SandboxControl
+
+        init(runtime: ProfileRuntime, control: SandboxControl) {
+            self.runtime = runtime
+            self.control = control
+        }
+
+        /// The requests of the sandbox this mount belongs to.
+        var journal: RequestJournal { control.journal }
 
         public var profile: Profile { runtime.profile }
         public var tenant: Tenant { runtime.state.tenant }
@@ -70,8 +80,9 @@ public final class Sandbox: Sendable {
     let extractor: IndexExtractor
     /// Isolated sandboxes (`/sandboxes/{id}`), created through the admin API.
     let isolated: IsolatedSandboxes
-    /// The default sandbox's recent requests.
-    let journal = RequestJournal()
+    /// The default sandbox's test control (faults, limits, latency, staff actions, journal).
+    let control: SandboxControl
+    var journal: RequestJournal { control.journal }
 
     /// Loads profiles and seed and seeds every tenant. Throws `SandboxError` with a one-line reason.
     public init(
@@ -112,6 +123,9 @@ public final class Sandbox: Sendable {
             remoteKeys: { RemoteKeys(allowed: jwksAllowList, fetch: HTTPFetch.get) }, softwareVersion: Self.version)
         self.environment = environment
         isolated = IsolatedSandboxes(limit: configuration.maxSandboxes)
+        let control = Self.control(
+            profiles, rateLimits: configuration.rateLimits ? .defaults : .off, latency: configuration.latencyProfile ? .profile : .off)
+        self.control = control
         extractor = IndexExtractor(registry: registry, zone: loaded.zone)
         do {
             snapshot = try ClinicSnapshot.make(seed: loaded, registry: registry, at: clock.now())
@@ -127,10 +141,11 @@ public final class Sandbox: Sendable {
                 let store = try ResourceStore(path: path, extractor: extractor, maxBytes: configuration.maxSandboxBytes)
                 // An empty store is seeded from the snapshot on its first request.
                 let state = try TenantState(name: profile.name, store: store, snapshot: snapshot, environment: environment)
-                mounts.append(Mount(runtime: try profileCompiled.bind(state), journal: journal))
+                mounts.append(Mount(runtime: try profileCompiled.bind(state), control: control))
             }
             self.mounts = mounts
             self.compiled = compiled
+            control.link.scope = self
             // Seeding parses and renders the whole clinic; give the freed heap back to the OS.
             #if os(Linux)
                 _ = releaseFreedHeap(0)
@@ -168,18 +183,24 @@ public final class Sandbox: Sendable {
 
     /// Tenants of `profiles` (nil: every mounted one) for an isolated sandbox served under
     /// `prefix`, each an in-memory copy of the snapshot (made on its first request) on `clock`.
-    func makeMounts(prefix: String, profiles: [String]?, clock: SandboxClock, journal: RequestJournal) throws(FHIRError) -> [Mount] {
+    func makeMounts(prefix: String, profiles: [String]?, clock: SandboxClock, control: SandboxControl) throws(FHIRError) -> [Mount] {
         var mounts: [Mount] = []
         for profile in compiled where profiles?.contains(profile.profile.name) ?? true {
             // No schema: the copy of the snapshot brings it, on the first request.
             let store = try ResourceStore(path: nil, extractor: extractor, maxBytes: configuration.maxSandboxBytes, schema: false)
             let state = try TenantState(
                 name: profile.profile.name, store: store, snapshot: snapshot, environment: environment, clock: clock, fresh: true)
-            var mount = Mount(runtime: try profile.bind(state), journal: journal)
+            var mount = Mount(runtime: try profile.bind(state), control: control)
             mount.prefix = prefix
             mounts.append(mount)
         }
         return mounts
+    }
+
+    /// Test control for a sandbox of `profiles`, with their rate limits.
+    static func control(_ profiles: [Profile], rateLimits: RateLimiter.Mode, latency: LatencySwitch.Mode) -> SandboxControl {
+        SandboxControl(
+            limits: Dictionary(uniqueKeysWithValues: profiles.map { ($0.name, $0.rateLimits) }), rateLimits: rateLimits, latency: latency)
     }
 
     /// Every tenant back to the seeded state, and the OAuth clients back to the seed's.

@@ -40,6 +40,11 @@ public struct SandboxConfiguration: Sendable {
     public var headerTimeout = 10
     public var bodyTimeout = 30
     public var idleTimeout = 60
+    /// `--no-rate-limits` / `FHIR_SANDBOX_RATE_LIMITS=off`: `false` turns every profile's rate
+    /// limits off; `true` (default) applies those a profile turns on by default.
+    public var rateLimits = true
+    /// `--latency off|profile` / `FHIR_SANDBOX_LATENCY`: whether profiles' latency models apply.
+    public var latencyProfile = false
     /// On SIGTERM, how long in-flight requests may take before the server exits anyway.
     public var shutdownGrace = 10
 

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SandboxFaults
 import SandboxProfiles
 import SandboxSeed
 
@@ -44,6 +45,8 @@ struct SandboxesController: Sendable {
                     "clock": AdminController.clockSchema,
                     "ttlSeconds": .object(
                         JSONObject(["type": .string("integer"), "minimum": .int(1), "maximum": .int(Self.maxTTL)])),
+                    "rateLimits": .object(JSONObject(["type": .string("boolean")])),
+                    "latency": .object(JSONObject(["type": .string("string"), "enum": .array([.string("off"), .string("profile")])])),
                 ])),
             "additionalProperties": .bool(false),
         ]))
@@ -82,6 +85,8 @@ struct SandboxesController: Sendable {
             guard let found = registry.sandbox(id) else { throw AdminError(status: .notFound, "no sandbox '\(id)'", field: "id") }
             return .json(.ok, .object(found.summary(origin: request.origin(sandbox.hosts))))
         }
+        AdminController.refuseOtherMethods(router, path: "/_admin/sandboxes", declared: [.get, .post])
+        AdminController.refuseOtherMethods(router, path: "/_admin/sandboxes/{id}", declared: [.put, .get, .delete])
         admin("/_admin/sandboxes/{id}", .delete) { _, context throws(AdminError) in
             let id = context.parameters.get("id") ?? ""
             guard registry.remove(id) else { throw AdminError(status: .notFound, "no sandbox '\(id)'", field: "id") }
@@ -128,12 +133,20 @@ struct SandboxesController: Sendable {
     /// A new sandbox from the creation body: its tenants (copies of the snapshot, made on first
     /// use), its clock, and its routes.
     func make(id: String, body: JSONObject) throws(AdminError) -> IsolatedSandbox {
-        for key in body.keys where !["profiles", "clock", "ttlSeconds"].contains(key) {
-            let later = ["rateLimits", "latency"].contains(key)
-            throw AdminError(
-                later
-                    ? "\(key) is not offered yet (rate limits and the latency model come with fault injection)"
-                    : "unknown field '\(key)'; allowed: profiles, clock, ttlSeconds", field: key)
+        for key in body.keys where !["profiles", "clock", "ttlSeconds", "rateLimits", "latency"].contains(key) {
+            throw AdminError("unknown field '\(key)'; allowed: profiles, clock, ttlSeconds, rateLimits, latency", field: key)
+        }
+        var rateLimits: RateLimiter.Mode = sandbox.configuration.rateLimits ? .defaults : .off
+        if let item = body["rateLimits"] {
+            guard let flag = item.boolValue else { throw AdminError("rateLimits must be true or false", field: "rateLimits") }
+            rateLimits = flag ? .on : .off
+        }
+        var latency: LatencySwitch.Mode = sandbox.configuration.latencyProfile ? .profile : .off
+        if let item = body["latency"] {
+            guard let text = item.stringValue, let mode = LatencySwitch.Mode(rawValue: text) else {
+                throw AdminError("latency must be \"off\" or \"profile\"", field: "latency")
+            }
+            latency = mode
         }
         let mounted = sandbox.mounts.map(\.profile.name)
         var profiles: [String]?
@@ -171,15 +184,16 @@ struct SandboxesController: Sendable {
             clock.set(instant, frozen: object["frozen"]?.boolValue ?? false)
         }
         let prefix = "/sandboxes/\(id)"
-        let journal = RequestJournal()
+        let control = Sandbox.control(
+            sandbox.compiled.map(\.profile).filter { profiles?.contains($0.name) ?? true }, rateLimits: rateLimits, latency: latency)
         let mounts: [Sandbox.Mount]
         do {
-            mounts = try sandbox.makeMounts(prefix: prefix, profiles: profiles, clock: clock, journal: journal)
+            mounts = try sandbox.makeMounts(prefix: prefix, profiles: profiles, clock: clock, control: control)
         } catch {
             throw AdminError(status: .internalServerError, "cannot create the sandbox: \(error.message)")
         }
         let made = IsolatedSandbox(
-            id: id, mounts: mounts, clock: clock, journal: journal, ttl: TimeInterval(ttl), snapshot: sandbox.snapshot)
+            id: id, mounts: mounts, clock: clock, control: control, ttl: TimeInterval(ttl), snapshot: sandbox.snapshot)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware(bases: mounts.flatMap(\.bases)))
         AdminController(sandbox: sandbox, scope: made).addRoutes(to: router)

@@ -19,6 +19,8 @@ enum Options {
         var headerTimeout: Int?
         var bodyTimeout: Int?
         var idleTimeout: Int?
+        var noRateLimits = false
+        var latency: String?
     }
 
     static func resolve(
@@ -82,6 +84,16 @@ enum Options {
             try number(limits.bodyTimeout, "FHIR_SANDBOX_BODY_TIMEOUT", "body-timeout", 1...3600) ?? configuration.bodyTimeout
         configuration.idleTimeout =
             try number(limits.idleTimeout, "FHIR_SANDBOX_IDLE_TIMEOUT", "idle-timeout", 1...86400) ?? configuration.idleTimeout
+        if limits.noRateLimits {
+            configuration.rateLimits = false
+        } else if let text = environment["FHIR_SANDBOX_RATE_LIMITS"] {
+            guard ["on", "off"].contains(text) else { throw Failure("FHIR_SANDBOX_RATE_LIMITS: '\(text)' is not on or off") }
+            configuration.rateLimits = text == "on"
+        }
+        if let text = limits.latency ?? environment["FHIR_SANDBOX_LATENCY"] {
+            guard ["off", "profile"].contains(text) else { throw Failure("--latency '\(text)' is not off or profile") }
+            configuration.latencyProfile = text == "profile"
+        }
         // Off loopback the admin API always needs a token: one is made up when none is given.
         if !configuration.listensOnLoopbackOnly, configuration.adminToken == nil {
             configuration.adminToken = RandomSource.system().token(24)

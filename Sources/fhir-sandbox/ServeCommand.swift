@@ -76,6 +76,16 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Seconds an idle keep-alive connection is kept (env FHIR_SANDBOX_IDLE_TIMEOUT; default 60).")
     var idleTimeout: Int?
 
+    @Flag(
+        name: .customLong("no-rate-limits"),
+        help: "Turn every profile's rate limits off (env FHIR_SANDBOX_RATE_LIMITS=off; default: the limits profiles turn on).")
+    var noRateLimits = false
+
+    @Option(
+        name: .customLong("latency"),
+        help: "off, or profile: wait as each profile's latency model says before answering (env FHIR_SANDBOX_LATENCY; default off).")
+    var latency: String?
+
     func run() async throws {
         let configuration: SandboxConfiguration
         do {
@@ -85,7 +95,8 @@ struct ServeCommand: AsyncParsableCommand {
                 limits: .init(
                     adminToken: adminToken, allowedHosts: allowedHosts, jwksAllow: jwksAllow, maxSandboxMB: maxSandboxMB,
                     maxSandboxes: maxSandboxes,
-                    headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout),
+                    headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout, noRateLimits: noRateLimits,
+                    latency: latency),
                 environment: ProcessInfo.processInfo.environment)
         } catch {
             Options.fail(error.message)

@@ -61,10 +61,14 @@ def test_admin_errors_are_json_400s(client):
 
 def test_openapi_lists_every_admin_route(client):
     document = client.admin("GET", "/_admin/openapi.json").json()
-    assert document["openapi"].startswith("3.")
+    assert document["openapi"] == "3.1.0"
     assert set(document["paths"]) == {"/_admin/reset", "/_admin/clock", "/_admin/clock/advance", "/_admin/clients", "/_admin/compare",
                                       "/_admin/locks", "/_admin/openapi.json", "/_admin/sandboxes", "/_admin/sandboxes/{id}",
-                                      "/_admin/requests", "/_admin/requests/{id}"}
+                                      "/_admin/requests", "/_admin/requests/{id}", "/_admin/faults", "/_admin/faults/{id}",
+                                      "/_admin/rate-limits", "/_admin/latency", "/_admin/actions"}
+    assert set(document["paths"]["/_admin/faults"]) == {"get", "post", "delete"}
+    assert set(document["paths"]["/_admin/faults/{id}"]) == {"get", "delete"}
+    assert set(document["paths"]["/_admin/actions"]) == {"get", "post", "delete"}
     assert set(document["paths"]["/_admin/sandboxes/{id}"]) == {"get", "put", "delete"}
     assert set(document["paths"]["/_admin/locks"]) == {"get", "post", "delete"}
     assert set(document["paths"]["/_admin/clock"]) == {"get", "put"}

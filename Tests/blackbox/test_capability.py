@@ -21,7 +21,7 @@ def test_capability_statement_shape(capability, client):
     types = sorted(r["type"] for r in capability["rest"][0]["resource"])
     assert types == sorted(["Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "HealthcareService",
                             "Schedule", "Slot", "Appointment", "Coverage", "Condition", "Observation", "Communication",
-                            "DocumentReference", "Encounter"])
+                            "DocumentReference", "Encounter", "Provenance"])
     # Whole-system interactions are the profile's: each listed one is served, the others are 405.
     system = {i["code"] for i in capability["rest"][0].get("interaction", [])}
     assert system <= {"transaction", "batch", "history-system"}

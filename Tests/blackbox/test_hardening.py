@@ -312,6 +312,25 @@ def test_admin_api_off_loopback_needs_the_admin_token(sandbox):
                                timeout=10)
         assert rebound.status_code == 403
         assert Client(server.origin).get("Patient/pat-0001").status_code == 200  # FHIR stays as it was
+        # Test control's routes, and each sandbox's admin API under its prefix, obey the same rules.
+        admin = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        rule = '{"action": {"type": "drop"}, "match": {"profile": "epic"}}'
+        assert requests.post(server.origin + "/_admin/faults", data=rule, headers={"Content-Type": "application/json"},
+                             timeout=10).status_code == 401
+        assert requests.post(server.origin + "/_admin/faults", data=rule, headers=admin, timeout=10).status_code == 201
+        assert requests.delete(server.origin + "/_admin/faults", headers=admin, timeout=10).status_code == 200
+        for path in ("/_admin/rate-limits", "/_admin/latency", "/_admin/actions"):
+            assert requests.get(server.origin + path, timeout=10).status_code == 401
+            assert requests.get(server.origin + path, headers=vendor.session.headers, timeout=10).status_code == 401
+            assert requests.get(server.origin + path, headers=admin, timeout=10).status_code == 200
+        assert requests.put(server.origin + "/_admin/sandboxes/locked", timeout=10).status_code == 401
+        assert requests.put(server.origin + "/_admin/sandboxes/locked", headers=admin, timeout=10).status_code == 201
+        inside = server.origin + "/sandboxes/locked/_admin/faults"
+        assert requests.get(inside, timeout=10).status_code == 401
+        assert requests.get(inside, headers=vendor.session.headers, timeout=10).status_code == 401
+        assert requests.get(inside, headers={**admin, "Origin": "http://evil.example"}, timeout=10).status_code == 403
+        assert requests.post(inside, data=rule, headers={**admin, "Content-Type": "text/plain"}, timeout=10).status_code == 415
+        assert requests.get(inside, headers=admin, timeout=10).status_code == 200
     finally:
         server.stop()
 

@@ -60,7 +60,7 @@ def test_put_is_idempotent_and_post_picks_an_id(client):
     assert posted.status_code == 201 and posted.json()["id"] != "iso-put"
     assert set(posted.json()["profiles"]) == {"generic", "epic", "cerner"}
     for bad, field in [({"profiles": ["nope"]}, "profiles"), ({"ttlSeconds": 0}, "ttlSeconds"), ({"clock": {"now": "soon"}}, "clock"),
-                       ({"rateLimits": True}, "rateLimits"), ({"color": "red"}, "color")]:
+                       ({"rateLimits": "yes"}, "rateLimits"), ({"latency": "slow"}, "latency"), ({"color": "red"}, "color")]:
         response = create(client, "iso-bad", **bad)
         assert response.status_code == 400 and response.json()["field"] == field, (bad, response.text)
     assert client.admin("PUT", "/_admin/sandboxes/bad_id!", None).status_code in (400, 404)

@@ -24,7 +24,7 @@ from fhirvalidation import ROOT
 KEYS = os.path.join(ROOT, "Seeds", "default", "keys")
 SEED = os.path.join(ROOT, "Seeds", "default")
 TYPES = ["Appointment", "Communication", "Condition", "Coverage", "DocumentReference", "Encounter", "HealthcareService",
-         "Location", "Observation", "Organization", "Patient", "Practitioner", "PractitionerRole", "Schedule", "Slot"]
+         "Location", "Observation", "Organization", "Patient", "Practitioner", "PractitionerRole", "Provenance", "Schedule", "Slot"]
 USUAL_TARGETS = {"patient": "Patient", "beneficiary": "Patient", "subscriber": "Patient", "schedule": "Schedule", "slot": "Slot",
                  "practitioner": "Practitioner", "location": "Location"}
 REFERENCE_PARAMETERS = set(USUAL_TARGETS) | {"subject", "actor", "organization", "general-practitioner", "encounter", "based-on",
