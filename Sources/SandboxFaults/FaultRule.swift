@@ -16,28 +16,49 @@ public struct FaultRuleError: Error, Sendable, CustomStringConvertible {
 /// `authorize`, `jwks`, `introspect`, `revoke`) or `path` is given and matches.
 public struct FaultMatch: Sendable, Equatable {
     public var profile: String?
-    public var method: String?
+    /// Upper-case.
+    public var method: String? {
+        didSet { if let method, method != method.uppercased() { self.method = method.uppercased() } }
+    }
     /// A glob (`*`, `?`) over the request path.
-    public var path: String?
+    public var path: String? {
+        didSet { pathPattern = path.map { Array($0.utf8) } }
+    }
     public var resourceType: String?
     public var interaction: String?
-    /// With or without its `$`.
-    public var operation: String?
+    /// With its `$` (added when missing).
+    public var operation: String? {
+        didSet { if let operation, !operation.hasPrefix("$") { self.operation = "$" + operation } }
+    }
     public var clientID: String?
 
     public init() {}
 
     public func matches(_ facts: RequestFacts) -> Bool {
-        if facts.endpoint.isAuth, path == nil, interaction != facts.interaction { return false }
+        var path: [UInt8]?
+        return matches(facts, pathBytes: &path)
+    }
+
+    /// `matches`, with the request path's bytes made once for every rule that needs them.
+    /// Stored fields are normalised when a rule is parsed (method upper-case, operation with
+    /// its `$`), so each check is one comparison.
+    func matches(_ facts: RequestFacts, pathBytes: inout [UInt8]?) -> Bool {
+        if facts.endpoint.isAuth, pathPattern == nil, interaction != facts.interaction { return false }
         if let profile, profile != facts.profile { return false }
-        if let method, method.uppercased() != facts.method { return false }
+        if let method, method != facts.method { return false }
         if let resourceType, resourceType != facts.resourceType { return false }
         if let interaction, interaction != facts.interaction { return false }
-        if let operation, "$" + operation.drop(while: { $0 == "$" }) != facts.operation { return false }
+        if let operation, operation != facts.operation { return false }
         if let clientID, clientID != facts.clientID { return false }
-        if let path, !Glob.matches(path, facts.path) { return false }
+        if let pathPattern {
+            if pathBytes == nil { pathBytes = Array(facts.path.utf8) }
+            if !Glob.matches(pathPattern, pathBytes!) { return false }
+        }
         return true
     }
+
+    /// `path`'s bytes.
+    var pathPattern: [UInt8]?
 
     public static let fieldNames = ["profile", "method", "path", "resourceType", "interaction", "operation", "clientId"]
 

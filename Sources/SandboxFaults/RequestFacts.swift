@@ -64,8 +64,16 @@ public struct RequestFacts: Sendable, Equatable {
 /// `*` (any run of characters, `/` included) and `?` (one character) over a whole string.
 public enum Glob {
     public static func matches(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern.utf8)
-        let t = Array(text.utf8)
+        matches(Array(pattern.utf8), Array(text.utf8))
+    }
+
+    /// The same over bytes (a rule keeps its pattern's bytes; a request's path is converted once).
+    public static func matches(_ pattern: [UInt8], _ text: [UInt8]) -> Bool {
+        pattern.withUnsafeBufferPointer { p in text.withUnsafeBufferPointer { t in matches(p, t) } }
+    }
+
+    /// The same over borrowed bytes (no copies, no reference counting).
+    static func matches(_ p: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Bool {
         var (pi, ti) = (0, 0)
         var star: (p: Int, t: Int)?
         while ti < t.count {

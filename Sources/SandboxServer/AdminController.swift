@@ -516,9 +516,19 @@ struct AdminError: Error {
         self.field = field
     }
 
+    /// `bad_request`, `not_found`, `conflict`, ...: the status's standard reason, snake-cased.
+    static func name(_ status: HTTPResponse.Status) -> String {
+        let reasons = [
+            400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
+            413: "content_too_large", 415: "unsupported_media_type", 422: "unprocessable_content", 423: "locked",
+            429: "too_many_requests", 500: "internal_server_error",
+        ]
+        return reasons[status.code] ?? status.reasonPhrase.lowercased().replacing(" ", with: "_")
+    }
+
     var json: JSON {
         var object = JSONObject()
-        object["error"] = .string(status == .badRequest ? "bad_request" : status.reasonPhrase.lowercased().replacing(" ", with: "_"))
+        object["error"] = .string(Self.name(status))
         object["message"] = .string(message)
         if let field { object["field"] = .string(field) }
         return .object(object)

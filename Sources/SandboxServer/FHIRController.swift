@@ -87,11 +87,10 @@ struct FHIRController: Sendable {
         }
         let segments = request.segments(after: base)
         let authorization = request.headers[.authorization]
-        // The client is known before faults are decided (a rule may name it).
-        let access = authorization.flatMap { header in
-            if case .success(let access) = bearer(header, mode: mount.profile.auth.mode) { return access }
-            return nil
-        }
+        // The client is known before faults are decided (a rule may name it); the answer then
+        // uses the same verification.
+        let verified = authorization.map { bearer($0, mode: mount.profile.auth.mode) }
+        let access: Access? = if case .success(let access)? = verified { access } else { nil }
         let facts = Self.facts(
             profile: mount.profile.name, method: request.method.rawValue, path: request.uri.path, segments: segments, client: access?.client
         )
@@ -107,7 +106,9 @@ struct FHIRController: Sendable {
             if action == .tokenExpired, let header = authorization, header.count > 7 {
                 mount.auth.expire(bearer: String(header.dropFirst(7).drop { $0 == " " }))
             }
-            let (response, used) = answer(request, base: base, pipeline: pipeline, body: body, raceSlot: action == .slotTaken)
+            let (response, used) = answer(
+                request, base: base, pipeline: pipeline, body: body, raceSlot: action == .slotTaken,
+                verified: action == .tokenExpired ? nil : verified)
             return (response, used, note)
         }
     }
@@ -144,8 +145,11 @@ struct FHIRController: Sendable {
     }
 
     /// The FHIR response to `request` (its body already read) and the access it was made with.
-    func answer(_ request: Request, base: String, pipeline: FHIRPipeline, body: [UInt8]?, raceSlot: Bool = false) -> (FHIRResponse, Access?)
-    {
+    /// `verified`: the bearer token's verification, when the caller already made it.
+    func answer(
+        _ request: Request, base: String, pipeline: FHIRPipeline, body: [UInt8]?, raceSlot: Bool = false,
+        verified: Result<Access?, OAuthError>? = nil
+    ) -> (FHIRResponse, Access?) {
         let profile = mount.profile
         let headers = request.headers
         var fhirRequest = FHIRRequest(
@@ -158,7 +162,7 @@ struct FHIRController: Sendable {
             body: body, baseURL: request.origin(hosts) + base)  // `base` carries the sandbox prefix
         fhirRequest.frontDeskTakesSlot = raceSlot
         if profile.auth.mode != .anonymous, !(fhirRequest.segments == ["metadata"] && request.method == .get) {
-            switch bearer(headers[.authorization], mode: profile.auth.mode) {
+            switch verified ?? bearer(headers[.authorization], mode: profile.auth.mode) {
             case .success(let access): fhirRequest.access = access
             case .failure(let error):
                 var response = pipeline.exit(.error(FHIRError(.unauthorized, error.description)))
