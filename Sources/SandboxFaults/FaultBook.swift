@@ -255,21 +255,18 @@ struct Prefilter {
     var path: Range<Int>?
 
     init(_ match: FaultMatch) {
-        profile = Self.hash(match.profile)
-        method = Self.hash(match.method)
-        resourceType = Self.hash(match.resourceType)
-        interaction = Self.hash(match.interaction)
-        operation = Self.hash(match.operation)
-        clientID = Self.hash(match.clientID)
+        self.init((match.profile, match.method, match.resourceType, match.interaction, match.operation, match.clientID))
     }
 
     init(_ facts: RequestFacts) {
-        profile = Self.hash(facts.profile)
-        method = Self.hash(facts.method)
-        resourceType = Self.hash(facts.resourceType)
-        interaction = Self.hash(facts.interaction)
-        operation = Self.hash(facts.operation)
-        clientID = Self.hash(facts.clientID)
+        self.init((facts.profile, facts.method, facts.resourceType, facts.interaction, facts.operation, facts.clientID))
+    }
+
+    /// From profile, method, resource type, interaction, operation and client, in that order.
+    private init(_ fields: (String?, String?, String?, String?, String?, String?)) {
+        (profile, method, resourceType, interaction, operation, clientID) = (
+            Self.hash(fields.0), Self.hash(fields.1), Self.hash(fields.2), Self.hash(fields.3), Self.hash(fields.4), Self.hash(fields.5)
+        )
     }
 
     /// Whether a rule with these hashes may match a request with `request`'s.
