@@ -1,6 +1,7 @@
 import FHIRCore
 import FHIRInteractions
 import SandboxAuth
+import SandboxFaults
 
 extension Profile {
     /// The profile's effective settings as (key, value) lines: what `profiles show` prints and
@@ -120,6 +121,25 @@ extension Profile {
         facts.append(
             ("writes.requireIfMatch", writes.requireIfMatch.isEmpty ? "-" : writes.requireIfMatch.sorted().joined(separator: ", ")))
         facts.append(("writes.versionOffset", String(writes.versionOffset)))
+        if rateLimits.isEmpty { facts.append(("rateLimits", "none")) }
+        for limit in rateLimits {
+            facts.append(
+                (
+                    "rateLimits.\(limit.name)",
+                    "\(limit.requests) \(limit.counts.map(\.rawValue).sorted().joined(separator: "+")) calls / \(limit.windowSeconds) s "
+                        + "per \(limit.per.rawValue) → \(limit.status)\(limit.retryAfter ? " + Retry-After" : ""), "
+                        + (limit.enabledByDefault ? "on" : "off") + " by default"
+                ))
+        }
+        facts.append(
+            (
+                "latency",
+                latency.map { model in
+                    LatencyModel.Class.allCases.compactMap { kind in
+                        model.ranges[kind].map { "\(kind.rawValue) \($0.minMs)-\($0.maxMs) ms" }
+                    }.joined(separator: ", ")
+                } ?? "-"
+            ))
         facts.append(("writes.appointments", writes.appointments))
         facts.append(("writes.duplicatePatients", duplicatePatientScore.map { $0 >= 90 ? "certain" : "probable" } ?? "off"))
         for (type, rule) in createRules.sorted(by: { $0.key < $1.key }) {
