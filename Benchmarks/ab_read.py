@@ -1,5 +1,7 @@
 """A/B read benchmark: the same Patient reads against two release binaries (a baseline commit and
-the current one), interleaved over rounds, medians reported with the ratio current/baseline.
+the current one), interleaved over rounds, medians reported with the ratio current/baseline,
+and the server's CPU time per request with the ratio baseline/current (far steadier than
+throughput on this shared machine, whose rounds move by ±15%).
 For changes on the request path that should cost nothing measurable (issue 10's connection
 guard, admin middleware, token-audience check, re-entrant store lock).
 
@@ -13,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench import free_port, start, stop, wrk  # noqa: E402
+from bench import free_port, start, stop, wrk_cpu  # noqa: E402
 from soak import epic_token  # noqa: E402
 
 CLOCK = "2026-04-13T08:00:00-05:00"
@@ -39,11 +41,12 @@ def measure(directory, seconds):
     process, _ = start([binary, "serve", "--port", str(port), "--clock", CLOCK] + extra, "ready ")
     origin = f"http://127.0.0.1:{port}"
     try:
-        results = {"read": wrk(origin + "/fhir/r4/Patient/pat-0010", duration=seconds)}
-        results["bearer read"] = wrk(origin + "/fhir/r4/Patient/pat-0010", duration=seconds,
-                                     headers=[f"Authorization: Bearer {token(origin, binary, extra)}"])
+        results = {"read": wrk_cpu(process.pid, origin + "/fhir/r4/Patient/pat-0010", duration=seconds)}
+        results["bearer read"] = wrk_cpu(process.pid, origin + "/fhir/r4/Patient/pat-0010", duration=seconds,
+                                         headers=[f"Authorization: Bearer {token(origin, binary, extra)}"])
         epic = "/epic/api/FHIR/R4/Patient/e" + base64.b64encode(b"pat-0010").decode().rstrip("=") + "3"
-        results["epic read"] = wrk(origin + epic, duration=seconds, headers=[f"Authorization: Bearer {epic_token(origin)}"])
+        results["epic read"] = wrk_cpu(process.pid, origin + epic, duration=seconds,
+                                       headers=[f"Authorization: Bearer {epic_token(origin)}"])
         return results
     finally:
         stop(process)
@@ -62,13 +65,16 @@ def main():
             runs[name].append(measure(getattr(arguments, name), arguments.seconds))
     print(f"fhir-sandbox A/B reads, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, "
           f"{arguments.rounds} interleaved rounds of {arguments.seconds} s, wrk 64 connections; medians")
-    print(f"{'scenario':<12} {'baseline req/s':>15} {'current req/s':>14} {'ratio':>6} {'baseline p99':>13} {'current p99':>12}")
+    print(f"{'scenario':<12} {'baseline req/s':>15} {'current req/s':>14} {'ratio':>6} {'baseline p99':>13} {'current p99':>12}"
+          f" {'CPU/req base':>13} {'current':>8} {'ratio':>6}")
     for scenario in runs["baseline"][0]:
         base = [run[scenario] for run in runs["baseline"]]
         current = [run[scenario] for run in runs["current"]]
         b_rps, c_rps = statistics.median(r["rps"] for r in base), statistics.median(r["rps"] for r in current)
         b_p99, c_p99 = statistics.median(r["p99"] for r in base), statistics.median(r["p99"] for r in current)
-        print(f"{scenario:<12} {b_rps:>15.0f} {c_rps:>14.0f} {c_rps / b_rps:>6.2f} {b_p99:>11.2f}ms {c_p99:>10.2f}ms")
+        b_cpu, c_cpu = statistics.median(r["cpu_us"] for r in base), statistics.median(r["cpu_us"] for r in current)
+        print(f"{scenario:<12} {b_rps:>15.0f} {c_rps:>14.0f} {c_rps / b_rps:>6.2f} {b_p99:>11.2f}ms {c_p99:>10.2f}ms"
+              f" {b_cpu:>11.1f}us {c_cpu:>6.1f}us {b_cpu / c_cpu:>6.2f}")
         print(f"{'':<12} rounds: baseline {[round(r['rps']) for r in base]}, current {[round(r['rps']) for r in current]}")
 
 

@@ -15,7 +15,7 @@ public struct ProvenanceRecorder: FHIRRequestStep {
     public func check(_ request: FHIRRequest) -> FHIRResponse? { nil }
 
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
-        guard let client = request.access?.client, (200..<300).contains(response.status), request.method != "GET",
+        guard request.method != "GET", (200..<300).contains(response.status), let client = request.access?.client,
             let service = service()
         else { return }
         let route = try? Route.classify(method: request.method, segments: request.segments, supports: { _ in true })

@@ -110,6 +110,7 @@ public final class AuthorizationServer: Sendable {
         guard case .success(let checked) = verify(token, audiences: nil) else { return false }
         let now = clock.now() / 1000
         state.expired.withLock { $0[checked.jti] = now }
+        state.anyExpired.store(true, ordering: .releasing)
         return true
     }
 
@@ -141,7 +142,8 @@ public final class AuthorizationServer: Sendable {
                 expires: exp, claims: claims)
             state.verified.store(checked, for: token)
         }
-        let expires = min(checked.expires, state.expired.withLock { $0[checked.jti] } ?? .max)
+        let expiredEarly = state.anyExpired.load(ordering: .acquiring) ? state.expired.withLock { $0[checked.jti] } : nil
+        let expires = min(checked.expires, expiredEarly ?? .max)
         guard now < expires else {
             return .failure(OAuthError("invalid_token", "the access token expired at \(InstantFormat.iso(expires * 1000))", status: 401))
         }

@@ -103,6 +103,8 @@ public final class AuthState: Sendable {
     /// Access tokens made to expire early (test control's `token-expired`): jti → when, in
     /// seconds. Kept across resets, like revocations.
     let expired = Mutex<[String: Int64]>([:])
+    /// Whether `expired` holds anything (read without the lock on every token check).
+    let anyExpired = Atomic<Bool>(false)
     let verified = BoundedCache<AuthorizationServer.VerifiedToken>(capacity: 4096)
     /// Opaque access tokens (profiles with `tokenFormat: opaque`) and what they stand for.
     let opaque = Mutex<[String: AuthorizationServer.VerifiedToken]>([:])

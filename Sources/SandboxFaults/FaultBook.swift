@@ -212,6 +212,7 @@ final class Screen: Sendable {
             if let path = status.rule.match.path {
                 prefilter.path = patterns.count..<(patterns.count + path.utf8.count)
                 patterns += path.utf8
+                prefilter.literals = ByteSet(path.utf8.filter { $0 != UInt8(ascii: "*") && $0 != UInt8(ascii: "?") })
             }
             prefilters.append(prefilter)
         }
@@ -225,14 +226,21 @@ final class Screen: Sendable {
         guard !prefilters.isEmpty else { return [] }
         let request = Prefilter(facts)
         var found: [String] = []
-        var text = Array(facts.path.utf8)
+        // The path's bytes only when some rule has a glob.
+        var text = patterns.isEmpty ? [] : Array(facts.path.utf8)
+        let present = ByteSet(text)
         patterns.withUnsafeBufferPointer { patterns in
             text.withUnsafeMutableBufferPointer { text in
                 let path = UnsafeBufferPointer(text)
                 for index in prefilters.indices {
                     let prefilter = prefilters[index]
                     guard prefilter.admits(request) else { continue }
-                    if let range = prefilter.path, !Glob.matches(UnsafeBufferPointer(rebasing: patterns[range]), path) { continue }
+                    if let range = prefilter.path {
+                        // A glob's literal bytes must all occur in the path (most misses end here).
+                        guard prefilter.literals.isSubset(of: present),
+                            Glob.matches(UnsafeBufferPointer(rebasing: patterns[range]), path)
+                        else { continue }
+                    }
                     found.append(ids[index])
                 }
             }
@@ -253,6 +261,8 @@ struct Prefilter {
     var clientID: UInt64
     /// Where the rule's path glob is in `State.patterns` (nil: no path).
     var path: Range<Int>?
+    /// The glob's literal bytes.
+    var literals = ByteSet([])
 
     init(_ match: FaultMatch) {
         self.init((match.profile, match.method, match.resourceType, match.interaction, match.operation, match.clientID))
@@ -282,5 +292,26 @@ struct Prefilter {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
         return hash | 1
+    }
+}
+
+/// A set of bytes as 256 bits.
+struct ByteSet {
+    var bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    init(_ bytes: some Sequence<UInt8>) {
+        for byte in bytes {
+            let bit = UInt64(1) << UInt64(byte & 63)
+            switch byte >> 6 {
+            case 0: bits.0 |= bit
+            case 1: bits.1 |= bit
+            case 2: bits.2 |= bit
+            default: bits.3 |= bit
+            }
+        }
+    }
+
+    func isSubset(of other: ByteSet) -> Bool {
+        bits.0 & ~other.bits.0 == 0 && bits.1 & ~other.bits.1 == 0 && bits.2 & ~other.bits.2 == 0 && bits.3 & ~other.bits.3 == 0
     }
 }

@@ -255,7 +255,7 @@ public final class LatencySwitch: Sendable {
 
     /// The wait `model` gives this request (0 when the mode is off).
     public func delay(_ model: LatencyModel?, _ kind: LatencyModel.Class) -> Int {
-        guard let model else { return 0 }
+        guard let model, on.load(ordering: .acquiring) else { return 0 }
         let index: UInt64? = state.withLock { state in
             guard state.mode == .profile else { return nil }
             defer { state.draws += 1 }

@@ -34,51 +34,56 @@ struct AuthController: Sendable {
         router.post(RouterPath(prefix + settings.tokenPath)) { request, _ -> Response in
             let started = ContinuousClock.now
             let form = try await Self.form(request)
-            if let imposed = await controlled(request, .token, form: form, started) { return imposed }
+            let (imposed, note) = await controlled(request, .token, form: form, started)
+            if let imposed { return imposed }
             let origin = request.origin(hosts) + prefix
-            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started) }
+            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started, fault: note) }
             return oauth(
                 auth.token(
                     form: form, authorization: request.headers[.authorization], tokenURL: origin + settings.tokenPath,
-                    tokenURLs: tokenURLs, fhirBaseURL: origin + mount.profile.fhirBase), form: form, request, started)
+                    tokenURLs: tokenURLs, fhirBaseURL: origin + mount.profile.fhirBase), form: form, request, started, fault: note)
         }
         router.post(RouterPath(prefix + settings.introspectPath)) { request, _ -> Response in
             let started = ContinuousClock.now
             let form = try await Self.form(request)
-            if let imposed = await controlled(request, .introspect, form: form, started) { return imposed }
-            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started) }
+            let (imposed, note) = await controlled(request, .introspect, form: form, started)
+            if let imposed { return imposed }
+            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started, fault: note) }
             return oauth(
                 auth.introspect(
                     form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)),
-                form: form, request, started)
+                form: form, request, started, fault: note)
         }
         router.post(RouterPath(prefix + settings.revokePath)) { request, _ -> Response in
             let started = ContinuousClock.now
             let form = try await Self.form(request)
-            if let imposed = await controlled(request, .revoke, form: form, started) { return imposed }
-            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started) }
+            let (imposed, note) = await controlled(request, .revoke, form: form, started)
+            if let imposed { return imposed }
+            if let failure = await auth.prepare(form: form) { return oauth(.failure(failure), form: form, request, started, fault: note) }
             return oauth(
                 auth.revoke(
                     form: form, authorization: request.headers[.authorization], tokenURLs: tokenURLs, audiences: mount.audiences(hosts)
-                ).map { JSONObject() }, form: form, request, started)
+                ).map { JSONObject() }, form: form, request, started, fault: note)
         }
         router.get(RouterPath(prefix + settings.jwksPath)) { request, _ -> Response in
-            if let imposed = await controlled(request, .jwks, form: [], ContinuousClock.now) { return imposed }
+            if let imposed = await controlled(request, .jwks, form: [], ContinuousClock.now).answer { return imposed }
             return .json(.ok, .object(auth.jwks))
         }
         router.get(RouterPath(prefix + settings.authorizePath)) { request, _ -> Response in
             let parameters = QueryString.parse(request.uri.query ?? "")
-            if let imposed = await controlled(request, .authorize, form: parameters, ContinuousClock.now) { return imposed }
-            return authorize(parameters, request)
+            let (imposed, note) = await controlled(request, .authorize, form: parameters, ContinuousClock.now)
+            if let imposed { return imposed }
+            return authorize(parameters, request, fault: note)
         }
         router.post(RouterPath(prefix + settings.authorizePath)) { request, _ -> Response in
             let form = try await Self.form(request)
-            if let imposed = await controlled(request, .authorize, form: form, ContinuousClock.now) { return imposed }
-            return authorize(form, request)
+            let (imposed, note) = await controlled(request, .authorize, form: form, ContinuousClock.now)
+            if let imposed { return imposed }
+            return authorize(form, request, fault: note)
         }
     }
 
-    func authorize(_ parameters: [(name: String, value: String)], _ request: Request) -> Response {
+    func authorize(_ parameters: [(name: String, value: String)], _ request: Request, fault: FaultNote? = nil) -> Response {
         let started = ContinuousClock.now
         let origin = request.origin(hosts) + prefix
         let client = parameters.last { $0.name == "client_id" }?.value
@@ -87,12 +92,12 @@ struct AuthController: Sendable {
         case .redirect(let location):
             record(
                 request, status: 302, started: started, client: client, requestBody: body, responseHeaders: [("Location", location)],
-                responseBody: nil)
+                responseBody: nil, fault: fault)
             return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
         case .page(let status, let html):
             record(
                 request, status: status, started: started, client: client, requestBody: body,
-                responseHeaders: [("Content-Type", "text/html; charset=utf-8")], responseBody: Array(html.utf8))
+                responseHeaders: [("Content-Type", "text/html; charset=utf-8")], responseBody: Array(html.utf8), fault: fault)
             return Response(
                 status: HTTPResponse.Status(code: status), headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
@@ -104,20 +109,22 @@ struct AuthController: Sendable {
     /// recorded in the journal with the rule that decided it.
     func controlled(
         _ request: Request, _ endpoint: RequestFacts.Endpoint, form: [(name: String, value: String)], _ started: ContinuousClock.Instant
-    ) async -> Response? {
+    ) async -> (answer: Response?, note: FaultNote?) {
         mount.control.fireDueActions()
         let client = Self.client(form)
         let facts = RequestFacts(
             profile: mount.profile.name, method: request.method.rawValue, path: request.uri.path, endpoint: endpoint, clientID: client)
         let journaled = request.method == .post ? RequestJournal.redact(form: Array(QueryString.encode(form).utf8)) : nil
-        switch await mount.control.gate(facts, model: mount.profile.latency) {
-        case .proceed: return nil
+        switch mount.control.gate(facts, model: mount.profile.latency) {
+        case .proceed(let note, _, let wait):
+            if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
+            return (nil, note)
         case .close(let milliseconds, let note):
             if milliseconds > 0 { try? await Task.sleep(for: .milliseconds(milliseconds)) }
             record(
                 request, status: 0, started: started, client: client, requestBody: journaled, responseHeaders: [], responseBody: nil,
                 fault: note)
-            return Response(status: .init(code: 444), headers: [HTTPField.Name(closeConnectionMarker)!: "1"])
+            return (Response(status: .init(code: 444), headers: [HTTPField.Name(closeConnectionMarker)!: "1"]), note)
         case .refuse(let error, let retryAfter, let note):
             var headers: [(name: String, value: String)] = [
                 ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"),
@@ -133,9 +140,10 @@ struct AuthController: Sendable {
             for header in headers {
                 if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
             }
-            return Response(
+            let response = Response(
                 status: HTTPResponse.Status(code: error.code.status), headers: fields,
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+            return (response, note)
         }
     }
 
@@ -157,7 +165,7 @@ struct AuthController: Sendable {
     /// vendors' bodies hide it).
     func oauth(
         _ result: Result<JSONObject, OAuthError>, form: [(name: String, value: String)], _ request: Request,
-        _ started: ContinuousClock.Instant
+        _ started: ContinuousClock.Instant, fault: FaultNote? = nil
     ) -> Response {
         var headers: [(name: String, value: String)] = [
             ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"), ("Pragma", "no-cache"),
@@ -183,7 +191,7 @@ struct AuthController: Sendable {
         record(
             request, status: status, started: started, client: client,
             requestBody: RequestJournal.redact(form: Array(QueryString.encode(form).utf8)),
-            responseHeaders: headers, responseBody: JSON.object(shown).bytes)
+            responseHeaders: headers, responseBody: JSON.object(shown).bytes, fault: fault)
         var fields = HTTPFields()
         for header in headers { if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) } }
         return Response(

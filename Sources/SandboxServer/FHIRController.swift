@@ -94,7 +94,7 @@ struct FHIRController: Sendable {
         let facts = Self.facts(
             profile: mount.profile.name, method: request.method.rawValue, path: request.uri.path, segments: segments, client: access?.client
         )
-        switch await control.gate(facts, model: mount.profile.latency) {
+        switch control.gate(facts, model: mount.profile.latency) {
         case .refuse(let error, let retryAfter, let note):
             var response = pipeline.exit(.error(error))
             if let retryAfter { response.headers.append(("Retry-After", String(retryAfter))) }
@@ -102,13 +102,14 @@ struct FHIRController: Sendable {
         case .close(let milliseconds, let note):
             if milliseconds > 0 { try? await Task.sleep(for: .milliseconds(milliseconds)) }
             return (FHIRResponse(status: 444, headers: [(closeConnectionMarker, "1")]), access, note)
-        case .proceed(let note, let action):
+        case .proceed(let note, let action, let wait):
+            if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
             if action == .tokenExpired, let header = authorization, header.count > 7 {
                 mount.auth.expire(bearer: String(header.dropFirst(7).drop { $0 == " " }))
             }
             let (response, used) = answer(
                 request, base: base, pipeline: pipeline, body: body, raceSlot: action == .slotTaken,
-                verified: action == .tokenExpired ? nil : verified)
+                verified: action == .tokenExpired ? nil : verified, segments: segments)
             return (response, used, note)
         }
     }
@@ -145,15 +146,16 @@ struct FHIRController: Sendable {
     }
 
     /// The FHIR response to `request` (its body already read) and the access it was made with.
-    /// `verified`: the bearer token's verification, when the caller already made it.
+    /// `verified`, `segments`: the bearer token's verification and the path's segments, when
+    /// the caller already made them.
     func answer(
         _ request: Request, base: String, pipeline: FHIRPipeline, body: [UInt8]?, raceSlot: Bool = false,
-        verified: Result<Access?, OAuthError>? = nil
+        verified: Result<Access?, OAuthError>? = nil, segments: [String]? = nil
     ) -> (FHIRResponse, Access?) {
         let profile = mount.profile
         let headers = request.headers
         var fhirRequest = FHIRRequest(
-            method: request.method.rawValue, segments: request.segments(after: base),
+            method: request.method.rawValue, segments: segments ?? request.segments(after: base),
             query: QueryString.parse(request.uri.query ?? ""),
             headers: .init(
                 ifMatch: headers[.ifMatch], ifNoneMatch: headers[.ifNoneMatch], ifNoneExist: headers[.ifNoneExist],

@@ -57,9 +57,10 @@ struct FaultNote: Sendable {
 
 /// The verdict of test control on one request, before it runs.
 enum GateVerdict: Sendable {
-    /// Handle the request (after any wait already spent); `note` is the rule that fired, if
-    /// one did (`token-expired` and `slot-taken` act inside the handling).
-    case proceed(FaultNote?, FaultAction?)
+    /// Handle the request after waiting `wait` milliseconds (a latency fault, the latency
+    /// model); `note` is the rule that fired, if one did (`token-expired` and `slot-taken` act
+    /// inside the handling).
+    case proceed(FaultNote?, FaultAction?, wait: Int)
     /// Answer with an error instead: status, message, `Retry-After` seconds, and why.
     case refuse(FHIRError, retryAfter: Int?, FaultNote)
     /// Answer nothing: close the connection after `milliseconds`.
@@ -71,12 +72,13 @@ enum GateVerdict: Sendable {
 let closeConnectionMarker = "x-fhir-sandbox-close-connection"
 
 extension SandboxControl {
-    /// Decides what happens to a request described by `facts`, waiting first where a latency
-    /// fault or the latency model says so. `model` is the profile's latency model.
-    func gate(_ facts: RequestFacts, model: LatencyModel?) async -> GateVerdict {
+    /// Decides what happens to a request described by `facts` (synchronously: the caller
+    /// waits where the verdict says). `model` is the profile's latency model.
+    func gate(_ facts: RequestFacts, model: LatencyModel?) -> GateVerdict {
         let now = Self.wallNow
         var note: FaultNote?
         var action: FaultAction?
+        var wait = 0
         if let fired = faults.decide(facts, now: now) {
             let firedNote = FaultNote(id: fired.ruleID, type: fired.action.type)
             switch fired.action {
@@ -90,8 +92,7 @@ extension SandboxControl {
                     retryAfter: retryAfter ?? fired.remainingSeconds, firedNote)
             case .drop: return .close(milliseconds: 0, firedNote)
             case .hang(let ms): return .close(milliseconds: ms, firedNote)
-            case .latency:
-                try? await Task.sleep(for: .milliseconds(fired.milliseconds))
+            case .latency: wait = fired.milliseconds
             case .tokenExpired, .slotTaken: break
             }
             note = firedNote
@@ -102,9 +103,7 @@ extension SandboxControl {
                 Self.injected(refusal.status, refusal.message, code: refusal.status == 429 ? .rateLimited : nil),
                 retryAfter: refusal.retryAfter, FaultNote(id: refusal.limit, type: "rate-limit"))
         }
-        let wait = latency.delay(model, facts.latencyClass)
-        if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
-        return .proceed(note, action)
+        return .proceed(note, action, wait: wait + latency.delay(model, facts.latencyClass))
     }
 
     /// An error with exactly `status`: the table's code for it, or one like it carrying the

@@ -255,7 +255,11 @@ class Fuzzer:
                                "/_admin/sandboxes", "/_admin/sandboxes/fz-" + str(rng.randint(0, 3)),
                                "/_admin/sandboxes/" + urllib.parse.quote(rng.choice(ODD_VALUES), safe=""),
                                "/sandboxes/fz-" + str(rng.randint(0, 3)) + "/fhir/r4/Patient",
-                               "/sandboxes/fz-" + str(rng.randint(0, 3)) + "/_admin/clock"])
+                               "/sandboxes/fz-" + str(rng.randint(0, 3)) + "/_admin/clock",
+                               # Test control: the fuzzed bodies never carry an `action`, so they probe
+                               # validation without arming a rule that would drop the fuzzer's own calls.
+                               "/_admin/faults", "/_admin/faults/fault-" + str(rng.randint(0, 3)), "/_admin/rate-limits",
+                               "/_admin/latency", "/_admin/actions", "/sandboxes/fz-" + str(rng.randint(0, 3)) + "/_admin/faults"])
         else:
             path = rng.choice(["/", "/_health", "/fhir", "/%00", "/" + "a/" * 200, "/epic", "/cerner/r4", "/favicon.ico", "//"])
         method = rng.choice(["GET", "GET", "GET", "POST", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
