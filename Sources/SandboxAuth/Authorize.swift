@@ -126,8 +126,10 @@ extension AuthorizationServer {
             """
     }
 
-    /// `{fhirBase}/.well-known/smart-configuration`, with absolute URLs on `origin`.
-    public func discovery(origin: String) -> JSONObject {
+    /// `{fhirBase}/.well-known/smart-configuration`, with absolute URLs on `origin`. `types`:
+    /// the resource types the base serves (a server that refuses wildcard scopes advertises each
+    /// type's scopes instead).
+    public func discovery(origin: String, types: [String] = []) -> JSONObject {
         var document = JSONObject()
         document["issuer"] = .string(origin + settings.path)
         document["jwks_uri"] = .string(origin + settings.jwksPath)
@@ -143,11 +145,14 @@ extension AuthorizationServer {
         document["response_types_supported"] = .array([.string("code")])
         document["code_challenge_methods_supported"] = .array((settings.pkcePlain ? ["S256", "plain"] : ["S256"]).map { .string($0) })
         var scopes = ["openid", "fhirUser", "launch", "launch/patient", "offline_access", "online_access"]
-        if settings.scopeSyntax != .v2 {
-            scopes += ["patient/*.read", "patient/*.write", "user/*.read", "user/*.write", "system/*.read", "system/*.write"]
-        }
-        if settings.scopeSyntax != .v1 {
-            scopes += ["patient/*.cruds", "patient/*.rs", "user/*.cruds", "user/*.rs", "system/*.cruds", "system/*.rs"]
+        // Wildcards where they are granted; otherwise the enumerated list (what a client may
+        // actually ask for), type by type.
+        let named = settings.wildcardScopes || types.isEmpty ? ["*"] : types
+        for level in ["patient", "user", "system"] {
+            for type in named {
+                if settings.scopeSyntax != .v2 { scopes += ["\(level)/\(type).read", "\(level)/\(type).write"] }
+                if settings.scopeSyntax != .v1 { scopes += ["\(level)/\(type).cruds", "\(level)/\(type).rs"] }
+            }
         }
         document["scopes_supported"] = .array(scopes.map { .string($0) })
         var capabilities = [

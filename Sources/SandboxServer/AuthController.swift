@@ -1,5 +1,6 @@
 import FHIRCore
 import FHIRInteractions
+import FHIRSearch
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -25,9 +26,11 @@ struct AuthController: Sendable {
     var prefix: String { mount.prefix }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
+        // The types the main base serves (what the discovery document's scopes name).
+        let types = mount.pipeline.service.registry.resourceTypes
         for base in [mount.profile.fhirBase] + mount.profile.otherBases.map(\.fhirBase) {
             router.get(RouterPath(prefix + base + "/.well-known/smart-configuration")) { request, _ -> Response in
-                .json(.ok, .object(auth.discovery(origin: request.origin(hosts) + prefix)))
+                .json(.ok, .object(auth.discovery(origin: request.origin(hosts) + prefix, types: types)))
             }
         }
         guard settings.mode != .anonymous else { return }

@@ -104,6 +104,23 @@ def test_cerner_tokens_last_570_seconds_and_take_v1_scopes_only(client):
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope", refused.text
 
 
+def test_cerner_discovery_advertises_the_enumerated_v1_scopes_it_grants(client):
+    """§2.1, §2.2 (issue 13): `scopes_supported` is the full enumerated v1 list
+    (`user|patient|system/<Type>.read|write`), no wildcards and no v2 forms — every advertised
+    resource scope is one the token endpoint grants."""
+    document = requests.get(client.origin + CERNER_BASE + "/.well-known/smart-configuration", timeout=10).json()
+    scopes = document["scopes_supported"]
+    assert not any("*" in scope for scope in scopes), scopes
+    assert not any(scope.endswith((".rs", ".cruds")) for scope in scopes)
+    for needed in ("system/Appointment.read", "system/Appointment.write", "patient/Patient.read", "user/Slot.read"):
+        assert needed in scopes
+    granted = backend(client.origin + CERNER_AUTH + "/token", "system/Appointment.read system/Slot.write")
+    assert granted.status_code == 200 and granted.json()["scope"] == "system/Appointment.read system/Slot.write"
+    # Profiles that grant wildcards keep advertising them.
+    epic = requests.get(client.origin + EPIC_BASE + "/.well-known/smart-configuration", timeout=10).json()
+    assert "system/*.read" in epic["scopes_supported"]
+
+
 def test_cerner_error_bodies_carry_an_error_uri(client):
     """§2.2: token errors are {"error": ..., "error_uri": "https://authorization.cerner.com/errors/urn%3Acerner%3Aerror%3A..."}."""
     url = client.origin + CERNER_AUTH + "/token"
