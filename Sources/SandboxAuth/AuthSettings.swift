@@ -38,6 +38,9 @@ public struct AuthSettings: Sendable, Equatable {
     public var maxJTILength: Int?
     /// `error_description` of the 403 `WWW-Authenticate` challenge.
     public var forbiddenDescription = "The access token provided is valid, but is not authorized for this request"
+    /// `auth.challengeRealm`: the `realm` of FHIR calls' `WWW-Authenticate: Bearer` challenges
+    /// (nil: none, as vendors that document the header without one).
+    public var challengeRealm: String? = "fhir-sandbox"
     /// The tenant id a tenant-scoped vendor names (in error URIs and code systems).
     public var tenant = "sandbox"
     /// Where the OAuth endpoints live: `{path}/token`, `/authorize`, `/introspect`, `/revoke`, `/jwks`.

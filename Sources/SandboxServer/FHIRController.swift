@@ -168,13 +168,18 @@ struct FHIRController: Sendable {
             case .success(let access): fhirRequest.access = access
             case .failure(let error):
                 var response = pipeline.exit(.error(FHIRError(.unauthorized, error.description)))
-                response.headers.append(("WWW-Authenticate", Self.challenge(error.error, error.description)))
+                response.headers.append(
+                    ("WWW-Authenticate", Self.challenge(error.error, error.description, realm: profile.auth.challengeRealm)))
                 return (response, nil)
             }
         }
         var response = pipeline.handle(fhirRequest)
         if response.status == 403, fhirRequest.access != nil {
-            response.headers.append(("WWW-Authenticate", Self.challenge("insufficient_scope", profile.auth.forbiddenDescription)))
+            response.headers.append(
+                (
+                    "WWW-Authenticate",
+                    Self.challenge("insufficient_scope", profile.auth.forbiddenDescription, realm: profile.auth.challengeRealm)
+                ))
         }
         return (response, fhirRequest.access)
     }
@@ -194,7 +199,9 @@ struct FHIRController: Sendable {
         }
     }
 
-    static func challenge(_ error: String, _ description: String) -> String {
-        "Bearer realm=\"fhir-sandbox\", error=\"\(error)\", error_description=\"\(description.replacing("\"", with: "'"))\""
+    /// An RFC 6750 challenge: `Bearer [realm="...", ]error="...", error_description="..."`.
+    static func challenge(_ error: String, _ description: String, realm: String?) -> String {
+        "Bearer " + (realm.map { "realm=\"\($0)\", " } ?? "")
+            + "error=\"\(error)\", error_description=\"\(description.replacing("\"", with: "'"))\""
     }
 }

@@ -121,6 +121,21 @@ def test_cerner_discovery_advertises_the_enumerated_v1_scopes_it_grants(client):
     assert "system/*.read" in epic["scopes_supported"]
 
 
+def test_bearer_challenges_follow_each_vendor(client):
+    """§1.2 (issue 13): Epic's 401 is `WWW-Authenticate: Bearer error="invalid_token",
+    error_description="..."` with no realm (Cerner: RFC 6750, no realm, ASSUMPTION §2.2); the
+    generic profile keeps its own realm."""
+    import re
+    for base in (EPIC_BASE + "/Patient/" + epic_id("pat-0001"), CERNER_BASE + "/Patient/127240001"):
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+            response = requests.get(client.origin + base, headers=headers, timeout=10)
+            assert response.status_code == 401
+            assert re.fullmatch(r'Bearer error="invalid_token", error_description="[^"]+"', response.headers["WWW-Authenticate"]), \
+                response.headers["WWW-Authenticate"]
+    generic = requests.get(client.origin + "/fhir/r4/Patient/pat-0001", headers={"Authorization": "Bearer x"}, timeout=10)
+    assert generic.status_code == 401 and generic.headers["WWW-Authenticate"].startswith('Bearer realm="fhir-sandbox", error="invalid_token"')
+
+
 def test_cerner_error_bodies_carry_an_error_uri(client):
     """§2.2: token errors are {"error": ..., "error_uri": "https://authorization.cerner.com/errors/urn%3Acerner%3Aerror%3A..."}."""
     url = client.origin + CERNER_AUTH + "/token"

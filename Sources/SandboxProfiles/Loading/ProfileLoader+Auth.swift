@@ -17,7 +17,8 @@ extension ProfileLoader {
         let map = try value.mapping(keys: [
             "mode", "path", "tokenFormat", "tokenSeconds", "errorStyle", "scopeResponse", "unregisteredScopes", "wildcardScopes",
             "ecdsaRequiresJwksUri",
-            "maxJTILength", "forbiddenDescription", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens", "clientAuthMethods",
+            "maxJTILength", "forbiddenDescription", "challengeRealm", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens",
+            "clientAuthMethods",
             "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType",
         ])
         var auth = AuthSettings()
@@ -49,6 +50,11 @@ extension ProfileLoader {
         if let item = map["ecdsaRequiresJwksUri"] { auth.ecdsaRequiresJwksUri = try item.bool() }
         auth.maxJTILength = try positive("maxJTILength") ?? auth.maxJTILength
         if let item = map["forbiddenDescription"] { auth.forbiddenDescription = try item.string() }
+        if let item = map["challengeRealm"] {
+            let realm = try item.string()
+            guard !realm.contains("\"") else { throw item.fail("a realm cannot contain a double quote") }
+            auth.challengeRealm = realm.isEmpty ? nil : realm
+        }
         if let item = map["tenant"] { auth.tenant = try item.string() }
         auth.codeSeconds = try positive("codeSeconds") ?? auth.codeSeconds
         auth.refreshDays = try positive("refreshDays") ?? auth.refreshDays
