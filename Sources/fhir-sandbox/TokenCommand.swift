@@ -14,7 +14,10 @@ struct TokenCommand: ParsableCommand {
 
     @Option(help: "Profile the token is for (default generic).") var profile = "generic"
     @Option(help: "Client id from the seed's clients.yaml.") var client: String
-    @Option(help: "Scopes, space-separated (default: every scope the client is registered for).") var scope: String?
+    @Option(
+        help:
+            "Scopes, space-separated (default: every scope the client is registered for, spelled out per resource type where the profile refuses wildcards)."
+    ) var scope: String?
     @Option(help: "Patient in context, for patient/ scopes.") var patient: String?
     @Option(name: .customLong("profiles-dir"), help: "Folder of profile files (env FHIR_SANDBOX_PROFILES_DIR; default Profiles).")
     var profilesDirectory: String?
@@ -61,7 +64,9 @@ struct TokenCommand: ParsableCommand {
                 "no enabled client '\(client)' in \(configuration.seedDirectory)/clients.yaml (known: \(clients.all.map(\.id).joined(separator: ", ")))"
             )
         }
-        let requested = scope.map(Scopes.split) ?? registered.scopes
+        // Without --scope: every scope the client is registered for, spelled out per type where
+        // the profile refuses wildcards (Cerner).
+        let requested = scope.map(Scopes.split) ?? chosen.spelledOut(registered.scopes)
         var relaxed = chosen.auth
         relaxed.unregisteredScopes = .drop  // the CLI reports what it dropped instead of failing
         let granted =

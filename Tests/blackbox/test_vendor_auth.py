@@ -121,6 +121,22 @@ def test_cerner_discovery_advertises_the_enumerated_v1_scopes_it_grants(client):
     assert "system/*.read" in epic["scopes_supported"]
 
 
+def test_cli_token_for_cerner_defaults_to_scopes_it_grants(client):
+    """Issue 13: `fhir-sandbox token --profile cerner` without --scope asks for the client's
+    scopes spelled out per type in v1 syntax (§2.2 refuses wildcards), and the server takes it."""
+    import subprocess
+    from conftest import BIN, CLOCK, ROOT
+    port = client.origin.rsplit(":", 1)[1]
+    out = subprocess.run([BIN, "token", "--profile", "cerner", "--client", "sandbox-backend", "--clock", CLOCK, "--port", port],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    token = out.stdout.strip()
+    scopes = jwt.decode(token, options={"verify_signature": False})["scope"].split()
+    assert "system/Appointment.write" in scopes and not any("*" in s or s.endswith(".rs") for s in scopes)
+    read = requests.get(client.origin + CERNER_BASE + "/Patient/127240001", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert read.status_code == 200, read.text
+
+
 def test_bearer_challenges_follow_each_vendor(client):
     """§1.2 (issue 13): Epic's 401 is `WWW-Authenticate: Bearer error="invalid_token",
     error_description="..."` with no realm (Cerner: RFC 6750, no realm, ASSUMPTION §2.2); the
