@@ -278,14 +278,24 @@ public final class AuthorizationServer: Sendable {
         return body
     }
 
-    /// The scopes of `requested` granted to `client` under the profile's scope rules.
+    /// The scopes of `requested` granted to `client` under the profile's scope rules. A scope the
+    /// profile cannot express — the other SMART syntax, or a wildcard (`system/*.read`,
+    /// `system/Patient.*`) where it takes none — is refused with `invalid_scope`; a well-formed
+    /// scope the client is not registered for is dropped (a narrower grant) or refused, as
+    /// `unregisteredScopes` says.
     public func grant(_ requested: [String], client: OAuthClient) -> Result<[String], OAuthError> {
-        var (granted, dropped) = Scopes.narrow(requested, allowed: client.scopes, syntax: settings.scopeSyntax)
-        if !settings.wildcardScopes {
-            let wildcards = granted.filter { Scopes.grant($0)?.grant.type == "*" }
-            granted.removeAll { wildcards.contains($0) }
-            dropped += wildcards
+        let inexpressible = requested.filter { scope in
+            guard let (grant, version) = Scopes.grant(scope) else { return false }
+            return !settings.scopeSyntax.accepts(version)
+                || (!settings.wildcardScopes && (grant.type == "*" || scope.split(separator: ".").last == "*"))
         }
+        if !inexpressible.isEmpty {
+            let syntax = settings.scopeSyntax == .both ? "SMART v1 or v2" : "SMART \(settings.scopeSyntax.rawValue)"
+            let reason = syntax + (settings.wildcardScopes ? "" : " without wildcards")
+            return .failure(
+                OAuthError("invalid_scope", "scope not supported here (\(reason)): \(inexpressible.joined(separator: " "))"))
+        }
+        let (granted, dropped) = Scopes.narrow(requested, allowed: client.scopes, syntax: settings.scopeSyntax)
         if settings.unregisteredScopes == .refuse, !dropped.isEmpty {
             return .failure(OAuthError("invalid_scope", "scope not allowed here: \(dropped.joined(separator: " "))"))
         }

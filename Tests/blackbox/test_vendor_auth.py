@@ -2,6 +2,7 @@
 Each test names the fact it reproduces in ../shared/reference/vendor-quirks.md."""
 import base64
 import hashlib
+import os
 import secrets
 import time
 import urllib.parse
@@ -10,7 +11,7 @@ import uuid
 import jwt
 import requests
 
-from test_auth import ES384, RS384, REDIRECT
+from test_auth import ES384, KEYS, RS384, REDIRECT
 
 EPIC_BASE = "/epic/api/FHIR/R4"
 EPIC_TOKEN = "/epic/oauth2/token"
@@ -73,12 +74,18 @@ def test_epic_assertion_rules_and_null_error_description(client):
     assert backend(url, "system/Patient.read", jti="j" * 151).status_code == 200
     long_jti = backend(url, "system/Patient.read", jti="j" * 152)
     assert long_jti.status_code == 400 and "151" in long_jti.headers["X-Sandbox-Error-Description"]
+    # Issue 13, §1.1: client_secret_post is supported and advertised, like client_secret_basic.
     post = requests.post(url, data={"grant_type": "client_credentials", "client_id": "sandbox-secret",
-                                    "client_secret": "sandbox-secret-TEST-ONLY"})
-    assert post.status_code == 400 and post.json()["error"] == "invalid_client"
+                                    "client_secret": "sandbox-secret-TEST-ONLY", "scope": "system/Patient.read"})
+    assert post.status_code == 200, post.text
+    assert post.json()["token_type"] == "bearer" and post.json()["scope"] == "Patient.read Patient.search"
+    wrong = requests.post(url, data={"grant_type": "client_credentials", "client_id": "sandbox-secret", "client_secret": "nope"})
+    assert wrong.status_code in (400, 401) and wrong.json()["error"] == "invalid_client"
     basic = requests.post(url, data={"grant_type": "client_credentials", "scope": "system/Patient.read"},
                           auth=("sandbox-secret", "sandbox-secret-TEST-ONLY"))
     assert basic.status_code == 200
+    discovery = requests.get(client.origin + EPIC_BASE + "/.well-known/smart-configuration", timeout=10).json()
+    assert {"client_secret_post", "client_secret_basic", "private_key_jwt"} <= set(discovery["token_endpoint_auth_methods_supported"])
 
 
 def test_tokens_are_bound_to_their_profile(client):
@@ -99,9 +106,30 @@ def test_cerner_tokens_last_570_seconds_and_take_v1_scopes_only(client):
     assert requests.get(client.origin + CERNER_BASE + "/Patient/127240001", headers=headers).status_code == 200  # §2.4 numeric ids
     client.admin("POST", "/_admin/clock/advance", {"seconds": 571})
     assert requests.get(client.origin + CERNER_BASE + "/Patient/127240001", headers=headers).status_code == 401
-    for scope in ("system/Patient.rs", "system/*.read"):
+    # Issue 13, §2.2: v2 syntax and wildcards (of the type or of the action) are refused.
+    for scope in ("system/Patient.rs", "system/*.read", "system/Patient.*", "system/Patient.read system/*.write"):
         refused = backend(url, scope)
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope", refused.text
+
+
+def test_cerner_grants_a_narrower_scope_than_requested_and_the_write_then_fails(client):
+    """Issue 13, §2.2: "the granted scope may be narrower than the requested one": a well-formed v1
+    scope the client is not registered for is left out of the grant (200, not invalid_scope), so
+    the write it was meant for fails with 403 — the trap a client must check the granted scope for."""
+    url = client.origin + CERNER_AUTH + "/token"
+    now = int(time.time())
+    with open(os.path.join(KEYS, "backend-rs384.pem")) as f:
+        key = f.read()
+    assertion = jwt.encode({"iss": "sandbox-backend-readonly", "sub": "sandbox-backend-readonly", "aud": url, "exp": now + 240,
+                            "jti": str(uuid.uuid4())}, key, algorithm="RS384", headers={"kid": "backend-rs384"})
+    response = requests.post(url, data={"grant_type": "client_credentials", "scope": "system/Patient.read system/Patient.write",
+                                        "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion})
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "system/Patient.read"
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}", "Content-Type": "application/fhir+json"}
+    write = requests.post(client.origin + CERNER_BASE + "/Patient", headers=headers,
+                          json={"resourceType": "Patient", "name": [{"family": "Narrow", "given": ["Ada"]}]})
+    assert write.status_code == 403 and "insufficient_scope" in write.headers["WWW-Authenticate"]
 
 
 def test_cerner_discovery_advertises_the_enumerated_v1_scopes_it_grants(client):
