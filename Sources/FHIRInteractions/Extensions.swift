@@ -17,14 +17,14 @@ public protocol ResourceProvider: Sendable {
     /// `_include` from the type's resources through `parameter`.
     func included(from keys: [VersionKey], parameter: String, targetType: String?, reader: StoreReader) throws(FHIRError) -> [VersionKey]
     /// `PATCH` (when `interactions` lists it): applies `operations` to `id` inside the write
-    /// transaction, after `If-Match` (a version number) was checked against the current version.
-    func patch(_ id: String, operations: [JSONPatch.Operation], ifMatch: Int?, tx: StoreTransaction, now: Int64) throws(FHIRError)
+    /// transaction, once `ifMatch` (when given) holds against the current version.
+    func patch(_ id: String, operations: [JSONPatch.Operation], ifMatch: IfMatch?, tx: StoreTransaction, now: Int64) throws(FHIRError)
         -> StoredResource
 }
 
 extension ResourceProvider {
     public func patch(
-        _ id: String, operations: [JSONPatch.Operation], ifMatch: Int?, tx: StoreTransaction, now: Int64
+        _ id: String, operations: [JSONPatch.Operation], ifMatch: IfMatch?, tx: StoreTransaction, now: Int64
     ) throws(FHIRError) -> StoredResource {
         throw FHIRError(.methodNotAllowed, "PATCH is not offered for this type")
     }

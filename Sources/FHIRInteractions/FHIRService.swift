@@ -16,6 +16,12 @@ public struct FHIRServiceSettings: Sendable {
     public var rules = ProfileRules()
     /// Vendor names for operation parameters, by `Type/$name`, in preference order.
     public var operationParameters: [String: [OperationParameters.Alias]] = [:]
+    /// Whether operations take only the parameters `operationParameters` lists (an alias, or a
+    /// name listed as itself); others are ignored with an `optionalParameterInvalid` note.
+    public var onlyListedOperationParameters = false
+    /// How far the versions a client sees are from the stored ones (a profile that counts from
+    /// 0: -1); messages quote the client's numbers.
+    public var versionOffset = 0
     /// Most entries one batch or transaction Bundle may carry.
     public var maxBundleEntries = 500
     /// Largest batch or transaction response, in bytes.

@@ -13,12 +13,16 @@ public protocol OperationHandler: Sendable {
     var allowsGet: Bool { get }
     /// What an access token must allow for a call: the types the operation touches and how.
     var access: [(type: String, action: Access.Action)] { get }
+    /// The parameters that name a resource (canonical name → its type): a profile that shows
+    /// other ids maps their values (a bare id or `Type/id`) the way it maps references.
+    var references: [String: String] { get }
     func invoke(_ invocation: OperationInvocation, service: FHIRService) throws(FHIRError) -> FHIRResponse
 }
 
 extension OperationHandler {
     /// By default an operation reads its own type (GET-able) or writes it (POST only).
     public var access: [(type: String, action: Access.Action)] { allowsGet ? [(type, .read)] : [(type, .update)] }
+    public var references: [String: String] { [:] }
 }
 
 /// An operation call: the instance id (instance level), its parameters and the request.
@@ -48,6 +52,9 @@ public struct OperationParameters: Sendable {
     /// How the client names parameters: canonical → the alias it sent, or the vendor's
     /// preferred alias when it sent none.
     public var spellings: [String: String] = [:]
+    /// Parameters the profile does not take for this operation, dropped unread (`restrict`):
+    /// how each was named and the value sent, for the note the answer carries.
+    public var ignored: [(name: String, value: String)] = []
 
     /// A vendor's name for an operation parameter.
     public struct Alias: Sendable, Equatable {
@@ -78,6 +85,34 @@ public struct OperationParameters: Sendable {
         }
         for alias in aliases where spellings[alias.canonical] == nil {
             spellings[alias.canonical] = sent[alias.canonical] ?? alias.alias
+        }
+    }
+
+    /// Keeps only the parameters a vendor documents for the operation (`listed`: its aliases,
+    /// after `rename`, and canonical names it takes as they are); `_`-prefixed options stay.
+    /// The rest are dropped into `ignored`, so they are never acted on.
+    public mutating func restrict(to listed: Set<String>) {
+        values = values.filter { entry in
+            if entry.name.hasPrefix("_") || listed.contains(entry.name) { return true }
+            let shown: String
+            switch entry.value {
+            case .text(let text): shown = text
+            case .resource(let resource): shown = resource["resourceType"]?.stringValue ?? "resource"
+            }
+            ignored.append((spelling(of: entry.name), shown))
+            return false
+        }
+    }
+
+    /// The notes that say which parameters were ignored, in the profile's dialect
+    /// (`optionalParameterInvalid`).
+    public func ignoredNotes(_ dialect: ErrorDialect) -> [FHIRError.Issue] {
+        ignored.compactMap { entry in
+            dialect.note(
+                .init(
+                    severity: "warning", code: "not-supported",
+                    message: "Optional \(entry.name) invalid: \(entry.value) (not a parameter of this operation here; ignored)",
+                    expression: [entry.name]), kind: "optionalParameterInvalid")
         }
     }
 
@@ -236,7 +271,11 @@ extension FHIRService {
                 }
             }
         }
-        parameters.rename(settings.operationParameters["\(type)/$\(name)"] ?? [])
+        let aliases = settings.operationParameters["\(type)/$\(name)"] ?? []
+        parameters.rename(aliases)
+        if settings.onlyListedOperationParameters {
+            parameters.restrict(to: Set(aliases.map(\.canonical)))
+        }
         return try handler.invoke(OperationInvocation(id: id, parameters: parameters, request: request), service: self)
     }
 

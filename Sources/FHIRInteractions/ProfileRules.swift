@@ -88,7 +88,12 @@ public struct ProfileRules: Sendable, Equatable {
     func implied(_ type: String, given parameters: [(name: String, value: String)]) -> [(name: String, value: String)] {
         guard let rule = search[type] else { return [] }
         let names = Set(parameters.map { String($0.name.prefix { $0 != ":" }) })
-        return rule.implied + rule.impliedWith.filter { names.contains($0.trigger) }.map { ($0.name, $0.value) }
+        var added: [(name: String, value: String)] = []
+        for parameter in rule.implied + rule.impliedWith.filter({ names.contains($0.trigger) }).map({ ($0.name, $0.value) })
+        where !added.contains(where: { $0 == parameter }) {
+            added.append(parameter)
+        }
+        return added
     }
 
     /// Checks a search's parameters against the type's rule.

@@ -39,11 +39,24 @@ public struct SearchParameter: Sendable, Equatable {
 public struct SearchRegistry: Sendable {
     private let table: [String: [String: SearchParameter]]
     private let sorted: [String: [SearchParameter]]
+    /// The parameters a chain may use on a served type (`Slot?schedule.actor=`): those before
+    /// `restricting`, which limits what a search *of* that type takes, not the chains into it.
+    private let chainable: [String: [String: SearchParameter]]
 
     public init(_ table: [String: [SearchParameter]]) {
         let byName = table.mapValues { Dictionary($0.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }) }
-        self.table = byName
+        self.init(byName: byName, chainable: byName)
+    }
+
+    private init(byName: [String: [String: SearchParameter]], chainable: [String: [String: SearchParameter]]) {
+        table = byName
         sorted = byName.mapValues { $0.values.sorted { $0.name < $1.name } }
+        self.chainable = chainable
+    }
+
+    /// A parameter a chain into `type` may use (`actor` in `schedule.actor`).
+    public func chainedParameter(_ name: String, of type: String) -> SearchParameter? {
+        table[type] == nil ? nil : chainable[type]?[name]
     }
 
     public var resourceTypes: [String] { table.keys.sorted() }
@@ -55,16 +68,16 @@ public struct SearchRegistry: Sendable {
 
     public func supports(_ type: String) -> Bool { table[type] != nil }
 
-    /// This registry with `type` limited to the named parameters (for types whose provider
-    /// implements a subset).
     /// The registry without these types (a profile that does not serve them).
     public func removing(_ types: Set<String>) -> SearchRegistry {
-        SearchRegistry(table.filter { !types.contains($0.key) }.mapValues { Array($0.values) })
+        SearchRegistry(byName: table.filter { !types.contains($0.key) }, chainable: chainable.filter { !types.contains($0.key) })
     }
 
+    /// This registry with searches of `type` limited to the named parameters (chains into it
+    /// keep the type's parameters).
     public func restricting(_ type: String, to names: Set<String>) -> SearchRegistry {
-        var copy = table.mapValues { Array($0.values) }
-        copy[type] = copy[type]?.filter { names.contains($0.name) }
-        return SearchRegistry(copy)
+        var copy = table
+        copy[type] = copy[type]?.filter { names.contains($0.key) }
+        return SearchRegistry(byName: copy, chainable: chainable)
     }
 }

@@ -90,7 +90,7 @@ public struct SearchQueryParser: Sendable {
     }
 
     private func parseClause(
-        name: String, value: String, type: String, now: Int64, strict: Bool, warnings: inout [FHIRError.Issue]
+        name: String, value: String, type: String, now: Int64, strict: Bool, warnings: inout [FHIRError.Issue], chained: Bool = false
     ) throws(FHIRError) -> SearchClause? {
         // Chain: `schedule.actor` or `schedule:Schedule.actor`.
         if let dot = name.firstIndex(of: ".") {
@@ -111,7 +111,7 @@ public struct SearchQueryParser: Sendable {
                 targetType = parameter.targets[0]
             } else {
                 let candidates = (parameter.targets.isEmpty ? registry.resourceTypes : parameter.targets).filter {
-                    registry.parameter(Self.splitModifier(rest).name, of: $0) != nil
+                    registry.chainedParameter(Self.splitModifier(rest).name, of: $0) != nil
                 }
                 guard candidates.count == 1 else {
                     throw invalid(
@@ -121,12 +121,14 @@ public struct SearchQueryParser: Sendable {
                 targetType = candidates[0]
             }
             guard registry.supports(targetType) else { throw invalid("cannot chain into unsupported type \(targetType)", name) }
-            guard let inner = try parseClause(name: rest, value: value, type: targetType, now: now, strict: true, warnings: &warnings)
+            guard
+                let inner = try parseClause(
+                    name: rest, value: value, type: targetType, now: now, strict: true, warnings: &warnings, chained: true)
             else { return nil }
             return SearchClause(parameter: parameter, chain: [ChainedClause(targetType: targetType, clause: inner)])
         }
         let (baseName, modifier) = Self.splitModifier(name)
-        guard let parameter = registry.parameter(baseName, of: type) else {
+        guard let parameter = chained ? registry.chainedParameter(baseName, of: type) : registry.parameter(baseName, of: type) else {
             return try unknown("unknown search parameter '\(baseName)' for \(type)", name, strict: strict, warnings: &warnings)
         }
         var typeModifier: String?

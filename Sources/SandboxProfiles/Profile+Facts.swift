@@ -77,6 +77,7 @@ extension Profile {
                     "otherBases",
                     "\(base.fhirBase) (\(base.release.rawValue)): \(types.joined(separator: ", "))\(operations)"
                         + (aliases.isEmpty ? "" : "; names " + aliases.joined(separator: ", "))
+                        + (base.onlyListedOperationParameters ? " (only these)" : "")
                 ))
         }
         let render = patientRendering
@@ -121,6 +122,7 @@ extension Profile {
         facts.append(
             ("writes.requireIfMatch", writes.requireIfMatch.isEmpty ? "-" : writes.requireIfMatch.sorted().joined(separator: ", ")))
         facts.append(("writes.versionOffset", String(writes.versionOffset)))
+        facts.append(("writes.versionInLocation", String(writes.versionInLocation)))
         if rateLimits.isEmpty { facts.append(("rateLimits", "none")) }
         for limit in rateLimits {
             facts.append(

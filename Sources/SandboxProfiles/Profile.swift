@@ -99,6 +99,10 @@ public struct Profile: Sendable, Equatable {
         /// `operationParameters` — per `Type/$name`, the vendor's parameter names (alias: canonical),
         /// in the file's order (the first alias of a parameter names it in messages).
         public var operationParameters: [String: [OperationParameters.Alias]] = [:]
+        /// `onlyListedOperationParameters` — operations take only the names `operationParameters`
+        /// lists (a name listed as itself is taken as it is); others are ignored with the
+        /// `optionalParameterInvalid` note, never acted on.
+        public var onlyListedOperationParameters = false
 
         public init(fhirBase: String) { self.fhirBase = fhirBase }
     }

@@ -106,6 +106,9 @@ public struct FindOperation: OperationHandler {
     public var type: String { "Appointment" }
     public var definition: String { "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-find" }
     public var allowsGet: Bool { true }
+    public var references: [String: String] {
+        ["practitioner": "Practitioner", "location": "Location", "location-reference": "Location", "patient-reference": "Patient"]
+    }
     /// Reads availability: slots and the schedules they belong to.
     public var access: [(type: String, action: Access.Action)] { [("Slot", .search), ("Schedule", .read)] }
 
@@ -140,9 +143,11 @@ public struct FindOperation: OperationHandler {
             count = min(value, service.settings.maxPageSize)
         }
 
-        // Actor types AND; repeated values OR, in preference order.
-        let practitioners = input.strings("practitioner").map(SchedulingContext.id(fromReference:))
-        let locations = (input.strings("location-reference") + input.strings("location")).map(SchedulingContext.id(fromReference:))
+        notes += input.ignoredNotes(dialect)
+        // Actor types AND; repeated values OR, in preference order. An actor the server does
+        // not know is an invalid optional filter: noted and ignored, never "no availability".
+        let practitioners = try actors(input, ["practitioner"], type: "Practitioner", service: service, notes: &notes)
+        let locations = try actors(input, ["location-reference", "location"], type: "Location", service: service, notes: &notes)
         let specialties = input.strings("specialty").map { $0.split(separator: "|").last.map(String.init) ?? $0 }
         // An unknown visit type is ignored with a note (the filter is optional).
         var visitTypes: [AppointmentType] = []
@@ -253,6 +258,25 @@ public struct FindOperation: OperationHandler {
         return .json(200, service.searchset(proposals, baseURL: invocation.request.baseURL, outcome: notes))
     }
 
+    /// The ids an actor filter names (`names`, in order) that are stored resources of `type`;
+    /// each other value becomes an `optionalParameterInvalid` note and drops out of the filter.
+    func actors(
+        _ input: OperationParameters, _ names: [String], type: String, service: FHIRService, notes: inout [FHIRError.Issue]
+    ) throws(FHIRError) -> [String] {
+        let given = names.flatMap { name in input.strings(name).map { (name: name, value: $0) } }
+        guard !given.isEmpty else { return [] }
+        let ids = given.map { SchedulingContext.id(fromReference: $0.value) }
+        let known = Set(try service.read { reader throws(FHIRError) in try reader.keys(type, ids: ids) }.map(\.id))
+        for (entry, id) in zip(given, ids) where !known.contains(id) {
+            let spelled = input.spelling(of: entry.name)
+            let issue = FHIRError.Issue(
+                severity: "warning", code: "not-found",
+                message: "Optional \(spelled) invalid: \(entry.value) (no such \(type); the filter is ignored)", expression: [spelled])
+            if let note = service.settings.rules.dialect.note(issue, kind: "optionalParameterInvalid") { notes.append(note) }
+        }
+        return ids.filter(known.contains)
+    }
+
     /// The patient the options are for: `patient-reference` (a reference, or a vendor's Patient
     /// resource under `patient`), or `patient-resource`; a resource that names a stored patient
     /// by id or identifier is that patient, otherwise a new one. Nil: no patient given.
@@ -349,6 +373,7 @@ public struct HoldOperation: OperationHandler {
     public var type: String { "Appointment" }
     public var definition: String { "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-hold" }
     public var allowsGet: Bool { false }
+    public var references: [String: String] { ["appt-id": "Appointment", "appointment-reference": "Appointment"] }
     /// Writes an Appointment (a new one from a proposal or resource, or the one named).
     public var access: [(type: String, action: Access.Action)] { [("Appointment", .create), ("Appointment", .update)] }
 
@@ -374,8 +399,10 @@ public struct HoldOperation: OperationHandler {
             return (try? JSONParser.parse(stored.body ?? []))?.objectValue ?? appointment
         }
         let expires = now + Int64(context.holdMinutes) * 60_000
+        let notes = invocation.parameters.ignoredNotes(service.settings.rules.dialect)
         return .json(
-            200, service.searchset([held], baseURL: invocation.request.baseURL), headers: [("Expires", InstantFormat.http(expires))])
+            200, service.searchset([held], baseURL: invocation.request.baseURL, outcome: notes),
+            headers: [("Expires", InstantFormat.http(expires))])
     }
 
     func writerIsNew(_ appointment: JSONObject) -> Bool { appointment["id"] == nil }
@@ -390,6 +417,9 @@ public struct BookOperation: OperationHandler {
     public var type: String { "Appointment" }
     public var definition: String { "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-book" }
     public var allowsGet: Bool { false }
+    public var references: [String: String] {
+        ["appt-id": "Appointment", "appointment-reference": "Appointment", "cancelled-appt-id": "Appointment", "patient-id": "Patient"]
+    }
     /// Writes an Appointment (a new one from a proposal or resource, or the one named).
     public var access: [(type: String, action: Access.Action)] { [("Appointment", .create), ("Appointment", .update)] }
 
@@ -444,7 +474,8 @@ public struct BookOperation: OperationHandler {
             let stored = try writer.put("Appointment", id: id, appointment)
             return (try? JSONParser.parse(stored.body ?? []))?.objectValue ?? appointment
         }
-        return .json(200, service.searchset([booked], baseURL: invocation.request.baseURL))
+        let notes = input.ignoredNotes(service.settings.rules.dialect)
+        return .json(200, service.searchset([booked], baseURL: invocation.request.baseURL, outcome: notes))
     }
 }
 

@@ -28,14 +28,11 @@ public struct SlotProvider: ResourceProvider {
     /// The hold: only `replace /status` with `busy-tentative` (from `free`) or `free` (from a
     /// `busy-tentative` no appointment holds). Anything else is a 422 naming the operation.
     public func patch(
-        _ id: String, operations: [JSONPatch.Operation], ifMatch: Int?, tx: StoreTransaction, now: Int64
+        _ id: String, operations: [JSONPatch.Operation], ifMatch: IfMatch?, tx: StoreTransaction, now: Int64
     ) throws(FHIRError) -> StoredResource {
         guard holdsByPatch else { throw FHIRError(.methodNotAllowed, "PATCH is not offered for Slot") }
         guard let row = try tx.slots([id]).first else { throw FHIRError(.notFound, "Slot/\(id) does not exist") }
-        if let ifMatch, ifMatch != row.version {
-            throw FHIRError(
-                .preconditionFailed, "version conflict: If-Match names version \(ifMatch) but Slot/\(id) is at version \(row.version)")
-        }
+        try ifMatch?.check(current: row.version, type: "Slot", id: id)
         var wanted: String?
         for operation in operations {
             guard operation.op == "replace", operation.path == ["status"], let value = operation.value?.stringValue,

@@ -193,8 +193,9 @@ import Testing
                 + #""code":{"text":"knee pain"},"subject":{"reference":"Patient/127240001"}}"#)
         #expect(created.status == 201 && created.body.isEmpty && created.header("ETag") == #"W/"0""#)
         let location = try #require(created.header("Location"))
-        #expect(location.hasSuffix("/_history/0"))
-        let id = String(location.split(separator: "/").dropLast(2).last ?? "")
+        // §2.3: the Location names the resource, not a version.
+        #expect(!location.contains("/_history/"))
+        let id = String(location.split(separator: "/").last ?? "")
         let read = try cerner.pipeline.call("GET", "Condition/\(id)").json()
         #expect(read["meta"]?["versionId"]?.stringValue == "0")
         let patch = #"[{"op":"replace","path":"/telecom/0/value","value":"5551234567"}]"#

@@ -36,16 +36,21 @@ import Testing
         }
     }
 
-    @Test func cernerPatientIdsAreNumericAndReversible() {
-        let cerner = CernerPatientIDs()
+    @Test func cernerIdsAreNumericAndReversibleForEveryType() {
+        let cerner = CernerNumbers(seeded: ["Practitioner": ["pract-okafor"], "Patient": ["pat-0001"]])
         #expect(cerner.external("pat-0001", type: "Patient") == "127240001")
         #expect(cerner.internal("127240001", type: "Patient") == "pat-0001")
-        for id in ["6f1c1e9e-6d2b-4b6e-9a53-1f2d3c4b5a69", "00000000-0000-0000-0000-000000000001", "pat-merged", "x"] {
-            let external = cerner.external(id, type: "Patient")
-            #expect(external.allSatisfy(\.isNumber) && external.count <= 64, "\(id) → \(external)")
-            #expect(cerner.internal(external, type: "Patient") == id)
+        #expect(cerner.external("pract-okafor", type: "Practitioner") == CernerIDs.number("pract-okafor"))
+        #expect(cerner.internal(CernerIDs.number("pract-okafor"), type: "Practitioner") == "pract-okafor")
+        for type in ["Patient", "Appointment", "DocumentReference", "Practitioner"] {
+            for id in ["6f1c1e9e-6d2b-4b6e-9a53-1f2d3c4b5a69", "00000000-0000-0000-0000-000000000001", "pat-merged", "x"] {
+                let external = cerner.external(id, type: type)
+                #expect(external.allSatisfy(\.isNumber) && external.count <= 64, "\(type)/\(id) → \(external)")
+                #expect(cerner.internal(external, type: type) == id)
+            }
         }
-        #expect(cerner.external("slot-okafor-main-20260420-0800", type: "Slot") == "slot-okafor-main-20260420-0800")
+        // A seed name is not an id the vendor shows.
+        #expect(cerner.internal("pract-okafor", type: "Practitioner") == nil)
         #expect(cerner.internal("pat-0001", type: "Patient") == nil)
         #expect(cerner.internal("12", type: "Patient") == nil)
     }
@@ -71,9 +76,11 @@ import Testing
         }
         #expect(cerner.external("comm-1", type: "Communication").hasSuffix(".0.-4.prsnl"))
         #expect(cerner.internal(cerner.external("comm-1", type: "Communication"), type: "Communication") == "comm-1")
-        // Ids outside the table (a Coverage created through the API) keep their stored form.
-        #expect(cerner.external("0b7d0c1e-1111-4222-8333-944455556666", type: "Coverage") == "0b7d0c1e-1111-4222-8333-944455556666")
-        #expect(cerner.internal("0b7d0c1e-1111-4222-8333-944455556666", type: "Coverage") == "0b7d0c1e-1111-4222-8333-944455556666")
+        // Ids outside the table (a Coverage created through the API) are numeric, and reversible.
+        let created = cerner.external("0b7d0c1e-1111-4222-8333-944455556666", type: "Coverage")
+        #expect(created.allSatisfy { $0.isNumber })
+        #expect(cerner.internal(created, type: "Coverage") == "0b7d0c1e-1111-4222-8333-944455556666")
+        #expect(cerner.internal("0b7d0c1e-1111-4222-8333-944455556666", type: "Coverage") == nil)
     }
 }
 
@@ -133,7 +140,7 @@ import Testing
         let booked = cerner.pipeline.call("POST", "Appointment", body: appointment(patientOnly, slot: slot))
         #expect(booked.status == 201 && booked.body.isEmpty)
         let location = try #require(booked.header("Location"))
-        let id = try #require(location.split(separator: "/").dropLast(2).last.map(String.init))
+        let id = try #require(location.split(separator: "/").last.map(String.init))
         let stored = try cerner.pipeline.call("GET", "Appointment/\(id)").json()
         let actors = stored["participant"]?.arrayValue?.compactMap { $0["actor"]?["reference"]?.stringValue } ?? []
         #expect(

@@ -8,6 +8,7 @@ import requests
 
 from conftest import Client
 from test_vendor_auth import CERNER_AUTH, CERNER_BASE, backend
+from vendorclient import CernerIds
 
 NO_PARAMETERS = "no supported search parameters provided"
 
@@ -15,6 +16,14 @@ NO_PARAMETERS = "no supported search parameters provided"
 def cerner_patient(seed_id):
     """§2.4: Patient ids are numeric strings (Profiles/cerner.yaml: pat-NNNN is 12724NNNN)."""
     return "12724" + seed_id.split("-")[1]
+
+
+CERNER_IDS = CernerIds()
+
+
+def cerner_id(type_, seed_id):
+    """§2.3, §2.4: the numeric id Cerner shows for a seed resource (Practitioner 8 digits, ...)."""
+    return CERNER_IDS.external(seed_id, type_)
 
 
 @pytest.fixture
@@ -78,10 +87,9 @@ def test_schedule_search_by_id_only(cerner):
     schedule = cerner.search("Slot", [("service-type", "394814009"), ("start", "ge2026-04-14T13:00:00Z"),
                                       ("start", "lt2026-04-15T00:00:00Z")])["entry"][0]["resource"]["schedule"]["reference"].split("/")[1]
     assert cerner.search("Schedule", {"_id": schedule})["entry"][0]["resource"]["id"] == schedule
-    ignored = cerner.get("Schedule", params={"actor": "Practitioner/pract-okafor"})
-    assert ignored.status_code == 200
-    outcome = [e for e in ignored.json()["entry"] if e["search"]["mode"] == "outcome"]
-    assert outcome and "actor" in outcome[0]["resource"]["issue"][0]["diagnostics"]
+    # Issue 13, §2.3/§2.8: a search without _id is the plain-text 400, not every schedule.
+    plain_400(cerner.get("Schedule", params={"actor": f"Practitioner/{cerner_id('Practitioner', 'pract-okafor')}"}))
+    plain_400(cerner.get("Schedule"))
     statement = cerner.get("metadata").json()
     schedule = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Schedule")
     assert [p["name"] for p in schedule.get("searchParam", [])] == ["_id"]
@@ -91,14 +99,14 @@ def test_appointment_search_rules(cerner):
     """§2.3: exactly one of _id, patient, practitioner, location; with the last three a date pair
     or one prefixed date with a time."""
     plain_400(cerner.get("Appointment", params={"status": "booked"}))
-    both = cerner.get("Appointment", params={"patient": cerner_patient("pat-0001"), "practitioner": "pract-okafor", "date": "ge2026-04-01T00:00:00Z"})
+    both = cerner.get("Appointment", params={"patient": cerner_patient("pat-0001"), "practitioner": cerner_id("Practitioner", "pract-okafor"), "date": "ge2026-04-01T00:00:00Z"})
     plain_400(both)
     plain_400(cerner.get("Appointment", params={"patient": cerner_patient("pat-0001")}))
     plain_400(cerner.get("Appointment", params={"patient": cerner_patient("pat-0001"), "date": "2026-04-13"}))
     assert cerner.get("Appointment", params={"patient": cerner_patient("pat-0001"), "date": "ge2026-04-01T00:00:00Z"}).status_code == 200
-    pair = [("practitioner", "pract-okafor"), ("date", "ge2026-04-13T00:00:00Z"), ("date", "lt2026-04-20T00:00:00Z")]
+    pair = [("practitioner", cerner_id("Practitioner", "pract-okafor")), ("date", "ge2026-04-13T00:00:00Z"), ("date", "lt2026-04-20T00:00:00Z")]
     assert cerner.get("Appointment", params=pair).status_code == 200
-    assert cerner.get("Appointment", params={"_id": "appt-0001"}).status_code == 200
+    assert cerner.get("Appointment", params={"_id": cerner_id("Appointment", "appt-0001")}).status_code == 200
 
 
 def test_json_only_with_an_empty_406(cerner, client):
@@ -121,7 +129,9 @@ def test_writes_answer_with_empty_bodies_and_need_if_match(client):
     assert created.status_code == 201 and created.content == b""
     assert created.headers["ETag"] == 'W/"0"'
     location = created.headers["Location"]
-    assert "/Patient/" in location and location.endswith("/_history/0")
+    # Issue 13, §2.3: the Location names the resource (…/Patient/{id}), not a version; a client GETs it.
+    assert "/Patient/" in location and "/_history" not in location
+    assert requests.get(location, headers=dict(cerner.session.headers)).status_code == 200
     path = "Patient/" + location.split("/Patient/")[1].split("/")[0]
     assert path.split("/")[1].isdigit()  # §2.4: numeric Patient ids, new ones too
     read = cerner.get(path).json()
@@ -133,7 +143,26 @@ def test_writes_answer_with_empty_bodies_and_need_if_match(client):
     assert patched.headers["Content-Type"].startswith("text/html") and patched.headers["ETag"] == 'W/"1"'
     stale = cerner.patch(path, operations, headers={"If-Match": 'W/"0"'})
     assert stale.status_code == 409
+    # Issue 13: the conflict quotes the versions the client sees (W/"0" against W/"1"), not stored ones.
+    assert 'If-Match is W/"0" but' in stale.json()["issue"][0]["diagnostics"]
+    assert 'is at W/"1"' in stale.json()["issue"][0]["diagnostics"]
     assert cerner.get(path).json()["meta"]["versionId"] == "1"
+
+
+def test_an_interaction_cerner_does_not_offer_is_405_before_any_if_match_rule(client):
+    """Issue 13, §2.3: Appointment updates are PATCH only, so a PUT is 405 (unsupported
+    interaction) whether or not it carries If-Match — never 412 "If-Match is required"."""
+    scopes = "system/Appointment.read system/Appointment.write"
+    token = backend(client.origin + CERNER_AUTH + "/token", scopes).json()["access_token"]
+    cerner = Client(client.origin, base=CERNER_BASE)
+    cerner.session.headers["Authorization"] = f"Bearer {token}"
+    appointment_id = cerner_id("Appointment", "appt-0001")
+    current = cerner.get(f"Appointment/{appointment_id}").json()
+    for headers in ({}, {"If-Match": 'W/"0"'}):
+        response = cerner.put(f"Appointment/{appointment_id}", current, headers=headers)
+        assert response.status_code == 405, (headers, response.text)
+        assert response.json()["resourceType"] == "OperationOutcome"
+    assert cerner.patch(f"Appointment/{appointment_id}", [{"op": "replace", "path": "/comment", "value": "x"}]).status_code == 412
 
 
 def test_another_tenant_id_is_403_tenant_not_valid(cerner, client):
@@ -242,3 +271,55 @@ def test_a_phone_extension_is_raw_digits_plus_contactpoint_extension(client):
     assert {"url": "http://hl7.org/fhir/StructureDefinition/iso21090-TEL-address", "valueUrl": "3095550100"} in phone["extension"]
     # Written to the cerner tenant only: the generic profile's copy of the clinic has no such patient.
     assert client.get("Patient?family=Lindqvist").json()["total"] == 0
+
+
+def test_every_id_is_numeric_and_the_composites_use_the_same_numbers(client):
+    """Issue 13, §2.3/§2.4: Millennium ids are numeric in every example (Patient 12724066,
+    Practitioner 593923, Location 32216049); the Practitioner and Location numbers a client reads
+    are the ones inside Slot and Schedule ids, and ids the server assigns are numeric too."""
+    import re
+    c = Client(client.origin, base=CERNER_BASE)
+    scopes = ("system/Practitioner.read system/Location.read system/Slot.read system/Schedule.read "
+              "system/Appointment.read system/Appointment.write")
+    c.session.headers["Authorization"] = "Bearer " + backend(client.origin + CERNER_AUTH + "/token", scopes).json()["access_token"]
+    okafor = c.search("Practitioner", {"family": "Okafor"})["entry"][0]["resource"]["id"]
+    main = c.search("Location", {"name": "Riverbend Main Clinic"})["entry"][0]["resource"]["id"]
+    assert re.fullmatch(r"\d{8}", okafor) and re.fullmatch(r"\d{8}", main), (okafor, main)
+    assert okafor == cerner_id("Practitioner", "pract-okafor") and main == cerner_id("Location", "loc-main")
+    assert c.get("Practitioner/pract-okafor").status_code == 404, "the seed's names are not Cerner ids"
+    schedule = c.search("Schedule", {"_id": cerner_id("Schedule", "sched-okafor-main")})["entry"][0]["resource"]
+    assert schedule["id"] == f"394814009-{main}-{okafor}-0"
+    assert f"Practitioner/{okafor}" in [a["reference"] for a in schedule["actor"]]
+    appointment = c.search("Appointment", {"_id": cerner_id("Appointment", "appt-0001")})["entry"][0]["resource"]
+    assert appointment["id"].isdigit()
+    slot = c.search("Slot", [("schedule.actor", f"Practitioner/{okafor}"), ("service-type", "394814009"),
+                             ("start", "ge2026-04-14T13:00:00Z"), ("start", "lt2026-04-15T00:00:00Z")])["entry"][0]["resource"]
+    created = c.post("Appointment", {"resourceType": "Appointment", "status": "booked", "slot": [{"reference": f"Slot/{slot['id']}"}],
+                                     "participant": [{"actor": {"reference": f"Patient/{cerner_patient('pat-0004')}"}, "status": "accepted"}]})
+    assert created.status_code == 201, created.text
+    new_id = created.headers["Location"].split("/Appointment/")[1].split("/")[0]
+    assert new_id.isdigit(), new_id
+    read = c.get(f"Appointment/{new_id}")
+    assert read.status_code == 200 and read.json()["id"] == new_id
+
+
+def test_slot_search_by_provider(client):
+    """Issue 13, §2.3: `schedule.actor` (a comma list of Practitioner references) narrows Slot
+    search, with service-type and a start pair; every slot returned is on that provider's schedule."""
+    c = Client(client.origin, base=CERNER_BASE)
+    scopes = "system/Slot.read system/Schedule.read"
+    c.session.headers["Authorization"] = "Bearer " + backend(client.origin + CERNER_AUTH + "/token", scopes).json()["access_token"]
+    okafor = cerner_id("Practitioner", "pract-okafor")
+    window = [("start", "ge2026-04-14T13:00:00Z"), ("start", "lt2026-04-15T00:00:00Z")]
+    response = c.get("Slot", params=[("schedule.actor", f"Practitioner/{okafor}"), ("service-type", "394814009")] + window)
+    assert response.status_code == 200, response.text
+    slots = [e["resource"] for e in response.json()["entry"] if e["search"]["mode"] == "match"]
+    assert slots and all(f"-{okafor}-" in s["id"] for s in slots)
+    everyone = c.search("Slot", [("service-type", "394814009")] + window + [("_count", "500")])
+    assert len([e for e in everyone["entry"] if e["search"]["mode"] == "match"]) > len(slots)
+    reyes = cerner_id("Practitioner", "pract-reyes")
+    both = c.search("Slot", [("schedule.actor", f"Practitioner/{okafor},Practitioner/{reyes}"), ("service-type", "394814009")] + window
+                    + [("_count", "500")])
+    ids = [e["resource"]["id"] for e in both["entry"] if e["search"]["mode"] == "match"]
+    assert any(f"-{reyes}-" in i for i in ids) and any(f"-{okafor}-" in i for i in ids)
+    assert all(f"-{reyes}-" in i or f"-{okafor}-" in i for i in ids)

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import Client
 from test_vendor_auth import CERNER_AUTH, CERNER_BASE, backend
-from test_vendor_cerner import cerner_patient
+from test_vendor_cerner import cerner_id, cerner_patient
 
 EXTENSION = "https://fhir-ehr.cerner.com/r4/StructureDefinition/"
 PATCH_HOLD = [{"op": "replace", "path": "/status", "value": "busy-tentative"}]
@@ -125,7 +125,7 @@ def test_create_rules_are_422(cerner):
     needs_action = booked_body(slot["id"])
     needs_action["participant"][0]["status"] = "needs-action"
     with_practitioner = booked_body(slot["id"])
-    with_practitioner["participant"].append({"actor": {"reference": "Practitioner/pract-okafor"}, "status": "accepted"})
+    with_practitioner["participant"].append({"actor": {"reference": f"Practitioner/{cerner_id('Practitioner', 'pract-okafor')}"}, "status": "accepted"})
     for body in bad + [typed, needs_action, with_practitioner]:
         response = cerner.post("Appointment", body)
         assert response.status_code == 422, (body, response.text)
@@ -140,7 +140,7 @@ def test_proposed_request_and_date_search_excludes_it(cerner):
     body = {"resourceType": "Appointment", "status": "proposed",
             "serviceType": [{"coding": [{"system": "http://snomed.info/sct", "code": "408443003"}]}],
             "participant": [{"actor": {"reference": f"Patient/{cerner_patient('pat-0003')}"}, "status": "needs-action"},
-                            {"actor": {"reference": "Location/loc-main"}, "status": "needs-action"}],
+                            {"actor": {"reference": f"Location/{cerner_id('Location', 'loc-main')}"}, "status": "needs-action"}],
             "requestedPeriod": [{"start": "2026-04-20T13:00:00Z", "end": "2026-04-24T23:00:00Z"}],
             "comment": "Prefers mornings"}
     path, proposed = create(cerner, body)
@@ -228,3 +228,15 @@ def test_a_locked_appointment_patch_is_423_until_the_lock_lapses(cerner, client)
     assert cerner.get(path).json()["status"] == "booked"  # reads are not blocked
     client.admin("POST", "/_admin/clock/advance", {"seconds": 61})
     assert cerner.patch(path, CANCEL, headers={"If-Match": 'W/"0"'}).status_code == 200
+
+
+def test_a_booked_slot_is_found_by_id_only(cerner):
+    """Issue 13, §2.3: only free slots come back from a search by service-type or provider, but
+    "booked slots can only be fetched by _id" — so Slot?_id= returns the booked slot."""
+    slot = free_slot(cerner)
+    create(cerner, booked_body(slot["id"], patient="pat-0006"))
+    by_id = cerner.search("Slot", {"_id": slot["id"]})
+    found = [e["resource"] for e in by_id["entry"] if e["search"]["mode"] == "match"]
+    assert [s["id"] for s in found] == [slot["id"]] and found[0]["status"] == "busy"
+    listed = [e["resource"]["id"] for e in cerner.search("Slot", [("service-type", "394814009")] + WINDOW + [("_count", "500")])["entry"]]
+    assert slot["id"] not in listed

@@ -174,3 +174,67 @@ def test_book_needs_appointment_write(client):
     response = reader.post("Appointment/$book", book_parameters(option["id"], epic_id("pat-0001")))
     assert response.status_code == 403
     assert "insufficient_scope" in response.headers["WWW-Authenticate"]
+
+
+def practitioners_of(options):
+    return {p["actor"]["reference"] for o in options for p in o["participant"] if p["actor"].get("reference", "").startswith("Practitioner/")}
+
+
+def test_find_takes_the_practitioner_id_the_r4_base_shows(client, stu3):
+    """Issue 13, §1.3/§1.4: the id Epic's own R4 Practitioner search returns (an e…3 id) narrows
+    $find, as a bare id, a reference or a GET parameter; never "no availability" for a real provider."""
+    r4 = epic_client(client, EPIC_BASE, scope="system/Practitioner.read")
+    found = r4.get("Practitioner", params={"family": "Okafor"}).json()
+    okafor = [e["resource"]["id"] for e in found["entry"] if e["search"]["mode"] == "match"]
+    assert len(okafor) == 1 and okafor[0].startswith("e") and okafor[0].endswith("3")
+    okafor = okafor[0]
+    for value in ({"valueString": okafor}, {"valueReference": {"reference": f"Practitioner/{okafor}"}},
+                  {"valueString": f"Practitioner/{okafor}"}):
+        body = find_parameters(visit_type=None)
+        body["parameter"].append({"name": "practitioner", **value})
+        response = stu3.post("Appointment/$find", body)
+        assert response.status_code == 200, response.text
+        options = proposals(response.json())
+        assert options, f"{value}: Okafor has openings on Tuesday"
+        assert practitioners_of(options) == {f"Practitioner/{okafor}"}
+        assert all(e["search"]["mode"] == "match" for e in response.json()["entry"])
+    by_get = stu3.get("Appointment/$find", params={"startTime": "2026-04-14T08:00:00-05:00", "endTime": "2026-04-14T18:00:00-05:00",
+                                                  "practitioner": okafor})
+    assert by_get.status_code == 200 and practitioners_of(proposals(by_get.json())) == {f"Practitioner/{okafor}"}
+
+
+def test_find_ignores_an_unknown_provider_or_location_with_59109(stu3):
+    """§1.3: an invalid optional parameter (an id Epic did not issue) appends information 59109
+    "Optional {element} invalid: {value}" and the filter is ignored: options are still offered."""
+    for name, value in (("practitioner", {"valueString": "eUnknownProvider3"}),
+                        ("location-reference", {"valueReference": {"reference": "Location/eUnknownPlace3"}})):
+        body = find_parameters(visit_type=None)
+        body["parameter"].append({"name": name, **value})
+        response = stu3.post("Appointment/$find", body)
+        assert response.status_code == 200
+        bundle = response.json()
+        options = proposals(bundle)
+        assert options and len(practitioners_of(options)) > 1, "the filter is ignored"
+        outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
+        assert epic_codes(outcome) == [("information", "59109", EPIC_SYSTEM)]
+        assert outcome["issue"][0]["diagnostics"].startswith(f"Optional {name} invalid: ")
+        assert "Unknown" in outcome["issue"][0]["diagnostics"]
+
+
+def test_book_ignores_cancelled_appt_id_with_59109_and_cancels_nothing(stu3):
+    """§1.3: $book takes patient, appointment and appointmentNote; Epic has no FHIR cancel or
+    reschedule, so Argonaut's cancelled-appt-id is ignored with 59109, never acted on."""
+    existing = epic_id("appt-0001")
+    assert stu3.get(f"Appointment/{existing}").json()["status"] == "booked"
+    option = proposals(stu3.post("Appointment/$find", find_parameters(patient=MARIA)).json())[0]
+    body = book_parameters(option["id"], epic_id("pat-0001"))
+    body["parameter"].append({"name": "cancelled-appt-id", "valueString": f"Appointment/{existing}"})
+    response = stu3.post("Appointment/$book", body)
+    assert response.status_code == 200, response.text
+    entries = response.json()["entry"]
+    assert entries[0]["resource"]["status"] == "booked"
+    outcome = next(e["resource"] for e in entries if e["search"]["mode"] == "outcome")
+    assert epic_codes(outcome) == [("information", "59109", EPIC_SYSTEM)]
+    assert outcome["issue"][0]["diagnostics"] == (
+        f"Optional cancelled-appt-id invalid: Appointment/{existing} (not a parameter of this operation here; ignored)")
+    assert stu3.get(f"Appointment/{existing}").json()["status"] == "booked"

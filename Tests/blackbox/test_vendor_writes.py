@@ -8,7 +8,7 @@ import pytest
 
 from conftest import Client
 from test_vendor_auth import CERNER_AUTH, CERNER_BASE, EPIC_BASE, EPIC_TOKEN, backend, epic_id
-from test_vendor_cerner import cerner_patient
+from test_vendor_cerner import cerner_id, cerner_patient
 from test_vendor_epic import EPIC_SYSTEM, epic_codes
 
 NOTE = base64.b64encode(b"Caller asked for a refill.").decode()
@@ -75,7 +75,7 @@ def test_cerner_coverage_create_rules_and_search_by_patient(cerner):
     and a period with times (422 otherwise, §2.8); search by patient only (no _id)."""
     patient = f"Patient/{cerner_patient('pat-0005')}"
     good = {"resourceType": "Coverage", "status": "active", "subscriber": {"reference": patient}, "beneficiary": {"reference": patient},
-            "payor": [{"reference": "Organization/org-payer-prairie"}],
+            "payor": [{"reference": f"Organization/{cerner_id('Organization', 'org-payer-prairie')}"}],
             "class": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": "group"}]},
                        "value": "GRP-100"}],
             "period": {"start": "2026-01-01T00:00:00Z", "end": "2026-12-31T23:59:59Z"}}
@@ -85,13 +85,17 @@ def test_cerner_coverage_create_rules_and_search_by_patient(cerner):
                             (dict(good, period={"start": "2026-01-01"}), "Coverage.period.start"),
                             ({k: v for k, v in good.items() if k != "payor"}, "Coverage.payor"),
                             (dict(good, **{"class": [{"type": {"text": "group"}}]}), "Coverage.class.value"),
-                            (dict(good, beneficiary={"reference": "Organization/org-payer-prairie"}), "Coverage.beneficiary")]:
+                            (dict(good, beneficiary={"reference": f"Organization/{cerner_id('Organization', 'org-payer-prairie')}"}), "Coverage.beneficiary")]:
         response = cerner.post("Coverage", broken)
         assert response.status_code == 422, (element, response.text)
         assert response.json()["issue"][0]["expression"] == [element]
     found = cerner.search("Coverage", {"patient": cerner_patient("pat-0005")})
     assert found["entry"] and all(e["resource"]["beneficiary"]["reference"] == patient for e in found["entry"])
     assert cerner.get("Coverage", params={"_id": "cov-0001"}).status_code == 400
+
+
+OKAFOR = f"Practitioner/{cerner_id('Practitioner', 'pract-okafor')}"
+REYES = f"Practitioner/{cerner_id('Practitioner', 'pract-reyes')}"
 
 
 def test_cerner_communication_document_and_condition_create_rules(cerner):
@@ -103,7 +107,7 @@ def test_cerner_communication_document_and_condition_create_rules(cerner):
     patient = f"Patient/{cerner_patient('pat-0005')}"
     communication = {"resourceType": "Communication", "status": "completed", "subject": {"reference": patient},
                      "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category", "code": "notification"}]}],
-                     "recipient": [{"reference": "Practitioner/pract-okafor"}], "sender": {"reference": "Practitioner/pract-reyes"},
+                     "recipient": [{"reference": OKAFOR}], "sender": {"reference": REYES},
                      "payload": [{"contentAttachment": {"contentType": "text/plain", "data": NOTE}}]}
     created = cerner.post("Communication", communication)
     assert created.status_code == 201
@@ -118,7 +122,7 @@ def test_cerner_communication_document_and_condition_create_rules(cerner):
         assert response.status_code == 422 and response.json()["issue"][0]["expression"] == [element], response.text
     document = {"resourceType": "DocumentReference", "status": "current", "docStatus": "final",
                 "type": {"coding": [{"system": "http://loinc.org", "code": "34840-9"}]}, "subject": {"reference": patient},
-                "date": "2026-04-13T13:00:00Z", "author": [{"reference": "Practitioner/pract-okafor"}],
+                "date": "2026-04-13T13:00:00Z", "author": [{"reference": OKAFOR}],
                 "content": [{"attachment": {"contentType": "text/plain; charset=utf-8", "data": NOTE}}],
                 "context": {"period": {"start": "2026-04-13T12:50:00Z", "end": "2026-04-13T13:00:00Z"}}}
     assert cerner.post("DocumentReference", document).status_code == 201
@@ -126,7 +130,7 @@ def test_cerner_communication_document_and_condition_create_rules(cerner):
                             (dict(document, content=[{"attachment": {"contentType": "text/plain", "data": NOTE}}]),
                              "DocumentReference.content.attachment.contentType"),
                             (dict(document, date="2026-04-13"), "DocumentReference.date"),
-                            (dict(document, author=[{"reference": "Practitioner/pract-okafor"}, {"reference": "Practitioner/pract-reyes"}]),
+                            (dict(document, author=[{"reference": OKAFOR}, {"reference": REYES}]),
                              "DocumentReference.author")]:
         response = cerner.post("DocumentReference", broken)
         assert response.status_code == 422 and response.json()["issue"][0]["expression"] == [element], response.text

@@ -63,12 +63,28 @@ def fnv(text):
 
 
 class CernerIds:
-    """Profiles/cerner.yaml `ids: cerner`: numeric Patient ids; composite Slot, Schedule and
-    Coverage ids from the seed's schedule templates and coverages."""
+    """Profiles/cerner.yaml `ids: cerner`: numeric ids (seed patients 12724NNNN, other seed
+    resources an 8-digit number, server-assigned uuids 8 + their 128 bits, other ids 9 + their
+    bytes); composite Slot, Schedule and Coverage ids from the seed's schedule templates and
+    coverages; Communication ids with Cerner's dotted suffix."""
 
     def __init__(self):
         with open(os.path.join(SEED, "schedules.yaml")) as f:
             templates = yaml.safe_load(f)["schedules"]
+        seeded = {}
+        for name in os.listdir(os.path.join(SEED, "resources")):
+            with open(os.path.join(SEED, "resources", name)) as f:
+                for line in f:
+                    if line.strip():
+                        resource = json.loads(line)
+                        seeded.setdefault(resource["resourceType"], set()).add(resource["id"])
+        for t in templates:
+            seeded.setdefault("Practitioner", set()).add(t["practitioner"])
+            seeded.setdefault("Location", set()).add(t["location"])
+        with open(os.path.join(SEED, "appointments.yaml")) as f:
+            seeded["Appointment"] = {a["id"] for a in yaml.safe_load(f)["appointments"]}
+        self.numbers = {type_: {i: fnv(i) for i in ids} for type_, ids in seeded.items() if type_ != "Patient"}
+        self.numbers_back = {type_: {v: k for k, v in table.items()} for type_, table in self.numbers.items()}
         self.schedules = {t["id"]: f"{t.get('serviceType', '0')}-{fnv(t['location'])}-{fnv(t['practitioner'])}" for t in templates}
         self.back = {v: k for k, v in self.schedules.items()}
         self.coverages = {}
@@ -80,41 +96,46 @@ class CernerIds:
                 self.coverages[coverage["id"]] = f"{patient}-{number}-{number}"
         self.coverages_back = {v: k for k, v in self.coverages.items()}
 
+    def number(self, id_, type_):
+        if type_ == "Patient" and re.fullmatch(r"pat-\d{4}", id_):
+            return "12724" + id_[4:]
+        if id_ in self.numbers.get(type_, {}):
+            return self.numbers[type_][id_]
+        if re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", id_):
+            return "8" + str(int(id_.replace("-", ""), 16))
+        digits = str(int.from_bytes(id_.encode(), "big"))
+        return "9" + digits if len(digits) < 64 else id_
+
+    def stored(self, id_, type_):
+        if not id_.isdigit() or len(id_) < 2:
+            return None
+        if type_ == "Patient" and len(id_) == 9 and id_.startswith("12724"):
+            return "pat-" + id_[5:]
+        if id_ in self.numbers_back.get(type_, {}):
+            return self.numbers_back[type_][id_]
+        if id_.startswith("8"):
+            text = f"{int(id_[1:]):032x}"
+            return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        if id_.startswith("9"):
+            number = int(id_[1:])
+            return number.to_bytes((number.bit_length() + 7) // 8, "big").decode()
+        return None
+
     def external(self, id_, type_):
-        if type_ == "Patient":
-            if re.fullmatch(r"pat-\d{4}", id_):
-                return "12724" + id_[4:]
-            if re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", id_):
-                return "8" + str(int(id_.replace("-", ""), 16))
-            digits = str(int.from_bytes(id_.encode(), "big"))
-            return "9" + digits if len(digits) < 64 else id_
-        if type_ == "Schedule":
-            return self.schedules[id_] + "-0" if id_ in self.schedules else id_
+        if type_ == "Schedule" and id_ in self.schedules:
+            return self.schedules[id_] + "-0"
         if type_ == "Slot":
             match = re.fullmatch(r"slot-(.+)-(\d{8})-(\d{4})", id_)
             if match and f"sched-{match.group(1)}" in self.schedules:
                 return f"{self.schedules['sched-' + match.group(1)]}-{match.group(2)}{match.group(3)}"
-            return id_
-        if type_ == "Coverage":
-            return self.coverages.get(id_, id_)
+        if type_ == "Coverage" and id_ in self.coverages:
+            return self.coverages[id_]
         if type_ == "Communication":
-            number = self.external(id_, "Patient")
+            number = self.number(id_, type_)
             return number + ".0.-4.prsnl" if number != id_ else id_
-        return id_
+        return self.number(id_, type_)
 
     def internal(self, id_, type_):
-        if type_ == "Patient":
-            if not id_.isdigit() or len(id_) < 2:
-                return None
-            if len(id_) == 9 and id_.startswith("12724"):
-                return "pat-" + id_[5:]
-            if id_.startswith("8"):
-                text = f"{int(id_[1:]):032x}"
-                return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-            if id_.startswith("9"):
-                number = int(id_[1:])
-                return number.to_bytes((number.bit_length() + 7) // 8, "big").decode()
-            return None
         if type_ == "Schedule" and id_.endswith("-0") and id_[:-2] in self.back:
             return self.back[id_[:-2]]
         if type_ == "Slot":
@@ -124,8 +145,8 @@ class CernerIds:
         if type_ == "Coverage" and id_ in self.coverages_back:
             return self.coverages_back[id_]
         if type_ == "Communication" and id_.endswith(".0.-4.prsnl"):
-            return self.internal(id_[:-len(".0.-4.prsnl")], "Patient")
-        return id_
+            return self.stored(id_[:-len(".0.-4.prsnl")], type_)
+        return self.stored(id_, type_)
 
 
 class VendorClient(Client):

@@ -19,7 +19,7 @@ extension FHIRService {
             throw FHIRError(.notFound, "\(type)/\(id) does not exist")
         }
         if current.deleted { return WriteResult(status: 204, stored: current) }
-        try Self.checkIfMatch(ifMatch, current: current, type: type, id: id)
+        try checkIfMatch(ifMatch, current: current, type: type, id: id)
         let now = clock.now()
         if let hook = hooks[type], let old = current.body.flatMap({ try? JSONParser.parse($0) })?.objectValue {
             try hook.willDelete(old, id: id, tx: tx, now: now)

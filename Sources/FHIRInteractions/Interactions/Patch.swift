@@ -19,7 +19,9 @@ extension FHIRService {
         let operations = try JSONPatch.operations(document)
         let ifMatch = request.headers.ifMatch
         if let provider = providers[type] {
-            let expected = try ifMatch.map { text throws(FHIRError) in try Self.version(fromETag: text) }
+            let expected = try ifMatch.map { text throws(FHIRError) in
+                IfMatch(version: try Self.version(fromETag: text), versionOffset: settings.versionOffset)
+            }
             let stored = try store.write { tx throws(FHIRError) in
                 try provider.patch(id, operations: operations, ifMatch: expected, tx: tx, now: clock.now())
             }
@@ -38,7 +40,7 @@ extension FHIRService {
     ) throws(FHIRError) -> WriteResult {
         guard let current = try tx.current(type, id) else { throw FHIRError(.notFound, "\(type)/\(id) does not exist") }
         if current.deleted { throw FHIRError(.gone, "\(type)/\(id) was deleted") }
-        try Self.checkIfMatch(ifMatch, current: current, type: type, id: id)
+        try checkIfMatch(ifMatch, current: current, type: type, id: id)
         guard let body = current.body, let original = try? JSONParser.parse(body) else {
             throw FHIRError(.internalError, "stored \(type)/\(id) is unreadable")
         }

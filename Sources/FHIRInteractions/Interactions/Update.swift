@@ -25,7 +25,7 @@ extension FHIRService {
             throw FHIRError(.malformedRequest, "the body's id '\(bodyID)' does not match the URL's id '\(id)'", expression: ["\(type).id"])
         }
         let current = try tx.current(type, id)
-        try Self.checkIfMatch(ifMatch, current: current, type: type, id: id)
+        try checkIfMatch(ifMatch, current: current, type: type, id: id)
         let exists = current.map { !$0.deleted } ?? false
         let stored = try hookedResource(resource, type: type, id: id, current: exists ? current : nil, tx: tx)
         return try storeVersion(
@@ -43,16 +43,34 @@ extension FHIRService {
     }
 
     /// 412 unless `ifMatch` (when given) names the current, live version.
-    static func checkIfMatch(_ ifMatch: String?, current: StoredResource?, type: String, id: String) throws(FHIRError) {
+    func checkIfMatch(_ ifMatch: String?, current: StoredResource?, type: String, id: String) throws(FHIRError) {
         guard let ifMatch else { return }
-        let expected = try version(fromETag: ifMatch)
+        let expected = IfMatch(version: try Self.version(fromETag: ifMatch), versionOffset: settings.versionOffset)
         guard let current, !current.deleted else {
-            throw FHIRError(.preconditionFailed, "If-Match \(ifMatch) given but \(type)/\(id) does not exist")
+            throw FHIRError(.preconditionFailed, "If-Match \(expected.shown(expected.version)) given but \(type)/\(id) does not exist")
         }
-        guard current.version == expected else {
-            throw FHIRError(
-                .preconditionFailed,
-                "version conflict: If-Match names version \(expected) but \(type)/\(id) is at version \(current.version)")
-        }
+        try expected.check(current: current.version, type: type, id: id)
+    }
+}
+
+/// An `If-Match` version, checked against the current one; messages quote versions as the
+/// client sees them (`FHIRServiceSettings.versionOffset`), never the stored numbers.
+public struct IfMatch: Sendable {
+    public let version: Int
+    public let versionOffset: Int
+
+    public init(version: Int, versionOffset: Int = 0) {
+        self.version = version
+        self.versionOffset = versionOffset
+    }
+
+    /// A stored version as the client's ETag.
+    public func shown(_ stored: Int) -> String { "W/\"\(stored + versionOffset)\"" }
+
+    /// 412 (`preconditionFailed`) unless `current` is the version named.
+    public func check(current: Int, type: String, id: String) throws(FHIRError) {
+        guard current != version else { return }
+        throw FHIRError(
+            .preconditionFailed, "version conflict: If-Match is \(shown(version)) but \(type)/\(id) is at \(shown(current)) (its ETag)")
     }
 }

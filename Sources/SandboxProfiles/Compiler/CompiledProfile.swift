@@ -77,20 +77,35 @@ public struct CompiledProfile: Sendable {
     /// One edge step of `base`, bound to the state where it keeps any.
     func step(_ step: EdgeStep, base: Base, state: TenantState, service: FHIRService) -> any FHIRRequestStep {
         switch step {
-        case .ids: return IDRewriting(ids: ids)
+        case .ids: return IDRewriting(ids: ids, operationReferences: Self.operationReferences(service))
         case .stu3: return STU3Rendering()
         case .patientRendering: return PatientRendering(rules: profile.patientRendering)
         case .paging:
             return PagingStyle(
                 settings: profile.paging ?? .init(), random: environment.random, contexts: state.pageContexts)
         case .createRules: return CreateRules(rules: profile.createRules)
-        case .writes: return WriteShaping(settings: profile.writes)
+        case .writes: return WriteShaping(settings: profile.writes, interactions: base.settings.rules.interactions)
         case .contentNegotiation:
             return JSONOnlyFormat(strict: profile.strictAccept, metadataXMLByDefault: profile.metadataXMLByDefault)
         case .slotHorizon: return state.horizon
         case .holdSweeper: return HoldSweeper(context: state.scheduling, service: { service })
         case .slotRace: return SlotRace(context: state.scheduling, service: { service })
         case .provenance: return ProvenanceRecorder(service: { service })
+        }
+    }
+
+    /// Per served operation, the parameters that name resources, under their canonical names
+    /// and the base's aliases for them.
+    static func operationReferences(_ service: FHIRService) -> [String: [String: String]] {
+        service.operations.mapValues { handler in
+            let aliases = service.settings.operationParameters["\(handler.type)/$\(handler.name)"] ?? []
+            // A base that takes only its listed names leaves the others as sent (they are
+            // ignored, and the note quotes them).
+            var names = service.settings.onlyListedOperationParameters ? [:] : handler.references
+            for alias in aliases {
+                if let type = handler.references[alias.canonical] { names[alias.alias] = type }
+            }
+            return names
         }
     }
 

@@ -27,6 +27,7 @@ public enum ProfileCompiler {
         settings.maxPageSize = profile.maxPageSize
         settings.strictByDefault = profile.unknownParameters == .strict
         settings.rules = profile.rules
+        settings.versionOffset = profile.writes.versionOffset
 
         var bases = [
             CompiledProfile.Base(
@@ -43,6 +44,7 @@ public enum ProfileCompiler {
             baseSettings.rules.interactions = base.interactions
             baseSettings.rules.operations = base.operations
             baseSettings.operationParameters = base.operationParameters
+            baseSettings.onlyListedOperationParameters = base.onlyListedOperationParameters
             bases.append(
                 CompiledProfile.Base(
                     fhirBase: base.fhirBase, release: base.release,

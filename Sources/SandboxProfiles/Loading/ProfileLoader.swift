@@ -97,6 +97,7 @@ public enum ProfileLoader {
         }
         if let writes = try map["writes"]?.mapping(keys: [
             "emptyCreate", "emptyUpdateContentType", "requireIfMatch", "versionOffset", "appointments", "createRules", "duplicatePatients",
+            "versionInLocation",
         ]) {
             for (type, item) in try writes["createRules"]?.entries() ?? [] {
                 guard SearchRegistry.r4.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
@@ -114,6 +115,7 @@ public enum ProfileLoader {
             profile.writes.appointments = try named(writes["appointments"], among: Strategies.appointments.keys) ?? "r4"
             if let item = writes["emptyCreate"] { profile.writes.emptyCreate = try item.bool() }
             if let item = writes["emptyUpdateContentType"] { profile.writes.emptyUpdateContentType = try item.string() }
+            if let item = writes["versionInLocation"] { profile.writes.versionInLocation = try item.bool() }
             if let item = writes["requireIfMatch"] {
                 let names = try item.strings()
                 for name in names where !["update", "patch"].contains(name) { throw item.fail("'\(name)' must be update or patch") }
@@ -159,7 +161,9 @@ public enum ProfileLoader {
             }
         }
         for item in try map["otherBases"]?.list() ?? [] {
-            let entry = try item.mapping(keys: ["fhirBase", "fhirVersion", "resources", "search", "operationParameters"])
+            let entry = try item.mapping(keys: [
+                "fhirBase", "fhirVersion", "resources", "search", "operationParameters", "onlyListedOperationParameters",
+            ])
             var other = Profile.Base(fhirBase: try mountPath(entry.required("fhirBase")))
             guard other.fhirBase != base, !profile.otherBases.contains(where: { $0.fhirBase == other.fhirBase }) else {
                 throw try entry.required("fhirBase").fail("'\(other.fhirBase)' is already a base of this profile")
@@ -182,6 +186,7 @@ public enum ProfileLoader {
                     OperationParameters.Alias(alias, try canonical.string())
                 }
             }
+            if let item = entry["onlyListedOperationParameters"] { other.onlyListedOperationParameters = try item.bool() }
             profile.otherBases.append(other)
         }
         if let content = try map["content"]?.mapping(keys: ["strictAccept", "metadataXMLByDefault", "utcTimes"]) {

@@ -31,8 +31,22 @@ public struct IdentityIDs: IDScheme {
 /// links) and `Location` headers become vendor ids.
 public struct IDRewriting: FHIRRequestStep {
     public let ids: any IDScheme
+    /// Per operation (`Type/$name`), the parameters that name a resource (as the client may
+    /// name them: canonical names and the base's aliases) and the type each names.
+    public let operationReferences: [String: [String: String]]
 
-    public init(ids: any IDScheme) { self.ids = ids }
+    public init(ids: any IDScheme, operationReferences: [String: [String: String]] = [:]) {
+        self.ids = ids
+        self.operationReferences = operationReferences
+    }
+
+    /// The operation parameters of a request that name resources (empty: not an operation).
+    func parameterTypes(_ request: FHIRRequest) -> [String: String] {
+        guard let type = request.segments.first, let name = request.segments.last, name.hasPrefix("$"),
+            request.segments.count <= 3
+        else { return [:] }
+        return operationReferences["\(type)/\(name)"] ?? [:]
+    }
 
     /// The stored id for a vendor id; one that is not a vendor id stays as it is (the caller
     /// decides what it means: nothing found, or no match).
@@ -53,14 +67,19 @@ public struct IDRewriting: FHIRRequestStep {
             }
         }
         let type = request.segments.first
+        let parameterTypes = parameterTypes(request)
         request.query = request.query.map { parameter in
+            // An operation's resource parameters: the operation decides what an unknown id means.
+            if let target = parameterTypes[parameter.name] {
+                return (name: parameter.name, value: mapParameter(parameter.value, type: target))
+            }
             let mapped = mapValue(name: parameter.name, value: parameter.value, inward: true, type: type)
             if mapped.unknown { request.unknownID = true }
             return (name: parameter.name, value: mapped.value)
         }
         if let body = request.body, !body.isEmpty, let json = try? JSONParser.parse(body) {
             var unknown: [String] = []
-            request.body = walk(json, inward: true, unknown: &unknown).bytes
+            request.body = walk(json, inward: true, unknown: &unknown, parameterTypes: parameterTypes).bytes
             request.unknownReferences += unknown
         }
     }
@@ -167,9 +186,44 @@ public struct IDRewriting: FHIRRequestStep {
         return path + "?" + QueryString.encode(query)
     }
 
+    /// An operation parameter's value naming a `type` resource, inward: a bare id, `Type/id`
+    /// (or an absolute URL ending so) or an identifier token `|id`. One that is not the
+    /// profile's id stays as sent.
+    func mapParameter(_ value: String, type: String) -> String {
+        if value.contains("/") { return mapReference(value, inward: true) }
+        if let bar = value.lastIndex(of: "|") {
+            let id = String(value[value.index(after: bar)...])
+            return String(value[...bar]) + inward(id, type: type)
+        }
+        return inward(value, type: type)
+    }
+
+    /// One `Parameters.parameter` entry naming a `type` resource: its `valueString`, `valueUri`,
+    /// `valueId`, `valueReference` or system-less `valueIdentifier` (a vendor $book's
+    /// `appointment` and `patient`), mapped inward.
+    func mapParameterEntry(_ object: JSONObject, type: String) -> JSONObject {
+        var object = object
+        for index in object.members.indices {
+            switch (object.members[index].key, object.members[index].value) {
+            case ("valueString", .string(let text)), ("valueUri", .string(let text)), ("valueId", .string(let text)):
+                object.members[index].value = .string(mapParameter(text, type: type))
+            case ("valueReference", .object(var reference)):
+                if let text = reference["reference"]?.stringValue { reference["reference"] = .string(mapParameter(text, type: type)) }
+                object.members[index].value = .object(reference)
+            case ("valueIdentifier", .object(var identifier)) where identifier["system"] == nil:
+                if let text = identifier["value"]?.stringValue { identifier["value"] = .string(inward(text, type: type)) }
+                object.members[index].value = .object(identifier)
+            default: break
+            }
+        }
+        return object
+    }
+
     /// Maps the ids in a body. Inward, relative references (`Type/id`) whose id is not one of
-    /// the profile's are left as they are and collected in `unknown` (the request is refused).
-    func walk(_ json: JSON, inward: Bool, unknown: inout [String]) -> JSON {
+    /// the profile's are left as they are and collected in `unknown` (the request is refused);
+    /// `parameterTypes` names an operation's resource parameters (their values are mapped by
+    /// type, and an unknown one is left for the operation to judge).
+    func walk(_ json: JSON, inward: Bool, unknown: inout [String], parameterTypes: [String: String] = [:]) -> JSON {
         func reference(_ text: String) -> String {
             let (mapped, isUnknown) = mapReferenceNoting(text, inward: inward)
             if isUnknown, !text.contains("://") { unknown.append(text) }
@@ -177,6 +231,9 @@ public struct IDRewriting: FHIRRequestStep {
         }
         switch json {
         case .object(var object):
+            if inward, let name = object["name"]?.stringValue, let type = parameterTypes[name], object["resource"] == nil {
+                return .object(mapParameterEntry(object, type: type))
+            }
             let isResource = object["resourceType"] != nil
             // In place, member by member (object[key] = would search the members each time).
             for index in object.members.indices {
@@ -200,27 +257,18 @@ public struct IDRewriting: FHIRRequestStep {
                 case "value" where inward && object["op"] != nil && object["path"]?.stringValue?.hasSuffix("/reference") == true:
                     // A JSON Patch operation replacing a reference (a reschedule: /slot/0/reference).
                     if let text = member.value.stringValue { object.members[index].value = .string(reference(text)) }
-                case "valueString" where inward:
-                    // Operation parameters such as appt-id and patient-id name resources.
+                case "valueString" where inward && parameterTypes.isEmpty:
+                    // Outside a known operation, a parameter's `Type/id` names a resource.
                     if let text = member.value.stringValue, text.contains("/") {
                         object.members[index].value = .string(mapReference(text, inward: inward))
                     }
-                case "valueIdentifier" where inward && object["name"] != nil:
-                    // An operation parameter naming a resource by its bare id (a vendor $book's
-                    // `appointment` and `patient`): an identifier without a system.
-                    if case .object(var identifier) = member.value, identifier["system"] == nil,
-                        let value = identifier["value"]?.stringValue, let id = ids.internal(value, type: nil)
-                    {
-                        identifier["value"] = .string(id)
-                        object.members[index].value = .object(identifier)
-                    }
                 default:
-                    object.members[index].value = walk(member.value, inward: inward, unknown: &unknown)
+                    object.members[index].value = walk(member.value, inward: inward, unknown: &unknown, parameterTypes: parameterTypes)
                 }
             }
             return .object(object)
         case .array(let items):
-            return .array(items.map { walk($0, inward: inward, unknown: &unknown) })
+            return .array(items.map { walk($0, inward: inward, unknown: &unknown, parameterTypes: parameterTypes) })
         default:
             return json
         }

@@ -16,6 +16,9 @@ public struct WriteShaping: FHIRRequestStep {
         /// Added to stored version numbers in ETags, `Location`s and `meta.versionId`
         /// (Cerner: -1, so a new resource is `W/"0"`); subtracted from `If-Match`.
         public var versionOffset = 0
+        /// Whether a create's `Location` names the version (`…/Type/id/_history/n`, R4) or
+        /// only the resource (`…/Type/id`, as Cerner documents it).
+        public var versionInLocation = true
         /// The Appointment write rules: `r4`, or a name in `Strategies.appointments`.
         public var appointments = "r4"
 
@@ -29,8 +32,14 @@ public struct WriteShaping: FHIRRequestStep {
     }
 
     public let settings: Settings
+    /// Per type, the interactions the base serves (`resources.interactions`; a type not listed
+    /// serves all): an interaction it does not serve answers 405 first, before any `If-Match` rule.
+    public let interactions: [String: [String]]
 
-    public init(settings: Settings) { self.settings = settings }
+    public init(settings: Settings, interactions: [String: [String]] = [:]) {
+        self.settings = settings
+        self.interactions = interactions
+    }
 
     /// An entry's `ifMatch` is in the profile's version numbering, and its requirement holds.
     public var appliesToEntries: Bool { true }
@@ -50,7 +59,8 @@ public struct WriteShaping: FHIRRequestStep {
     }
 
     public func check(_ request: FHIRRequest) -> FHIRResponse? {
-        guard let interaction = Self.interaction(request), settings.requireIfMatch.contains(interaction), request.headers.ifMatch == nil
+        guard let interaction = Self.interaction(request), settings.requireIfMatch.contains(interaction), request.headers.ifMatch == nil,
+            interactions[request.segments[0]].map({ $0.contains(interaction) }) ?? true
         else { return nil }
         return .error(FHIRError(.ifMatchRequired, "If-Match is required: \(request.method) needs the version being changed (an ETag)"))
     }
@@ -62,6 +72,12 @@ public struct WriteShaping: FHIRRequestStep {
         }
         shift(&response)
         guard (200...299).contains(response.status) else { return }
+        if interaction == "create", !settings.versionInLocation {
+            response.headers = response.headers.map { header in
+                guard header.name.lowercased() == "location", let range = header.value.range(of: "/_history/") else { return header }
+                return (header.name, String(header.value[..<range.lowerBound]))
+            }
+        }
         if interaction == "create" && settings.emptyCreate && response.status == 201 {
             response.body = []
             response.headers.removeAll { $0.name.lowercased() == "content-type" }

@@ -2,38 +2,51 @@ import FHIRCore
 import Foundation
 import SandboxSeed
 
-/// Oracle Health (Cerner) composite ids (vendor-quirks §2.3, §2.5, §2.9 (5)), reversible:
+/// Oracle Health (Cerner) ids (vendor-quirks §2.3-§2.6, §2.9 (5), §2.10), numeric like every
+/// Millennium example, and reversible:
 /// - Schedule `{serviceType}-{location}-{practitioner}-0` (a schedule template's SNOMED service
-///   type and 8-digit numbers derived from the seed's Location and Practitioner ids);
+///   type and the 8-digit numbers of its Location and Practitioner);
 /// - Slot `{serviceType}-{location}-{practitioner}-{yyyyMMddHHmm}` (its schedule's parts and
 ///   its local start);
 /// - Coverage `{beneficiary's Patient id}-{490000000 + n}-{490000000 + n}` for the seed's
 ///   `cov-n` coverages;
-/// - Communication `{number}.0.-4.prsnl` (the numeric form Cerner Patient ids use, then Cerner's
-///   dotted suffix with a negative number).
-/// Ids outside the table (coverages created through the API) keep their stored form; Patient
-/// ids are numeric (`CernerPatientIDs`).
+/// - Communication `{number}.0.-4.prsnl` (the numeric form of its stored id, then Cerner's
+///   dotted suffix with a negative number);
+/// - everything else numeric (`CernerNumbers`): seed patients `12724NNNN`, other seed resources
+///   an 8-digit number, ids the server assigns (uuids) and any other stored id a longer one.
 struct CernerIDs: IDScheme {
-    let patients = CernerPatientIDs()
+    let numbers: CernerNumbers
     let schedules: [String: String]
     let schedulesBack: [String: String]
     let coverages: [String: String]
     let coveragesBack: [String: String]
 
-    /// `seed` with its resources (the coverages); without one, only Patient and Communication
-    /// ids are mapped.
+    /// `seed` with its resources; without one, only the algorithmic numbers are mapped.
     init(seed: Seed?) {
         let resources = seed?.resources ?? []
-        let patient = { (id: String) in CernerPatientIDs().external(id, type: "Patient") }
+        var seeded: [String: Set<String>] = [:]
+        for resource in resources {
+            guard let type = resource["resourceType"]?.stringValue, let id = resource["id"]?.stringValue else { continue }
+            seeded[type, default: []].insert(id)
+        }
+        for template in seed?.schedules ?? [] {
+            seeded["Practitioner", default: []].insert(template.practitioner)
+            seeded["Location", default: []].insert(template.location)
+        }
+        for appointment in seed?.appointments ?? [] { seeded["Appointment", default: []].insert(appointment.id) }
+        let numbers = CernerNumbers(seeded: seeded)
+        self.numbers = numbers
         var schedules: [String: String] = [:]
         var back: [String: String] = [:]
         for template in seed?.schedules ?? [] {
-            var prefix = "\(template.serviceType ?? "0")-\(Self.number(template.location))-\(Self.number(template.practitioner))"
+            let location = numbers.external(template.location, type: "Location")
+            let practitioner = numbers.external(template.practitioner, type: "Practitioner")
+            var prefix = "\(template.serviceType ?? "0")-\(location)-\(practitioner)"
             // Two templates of one practitioner, location and service: tell them apart.
             var suffix = 1
             while back[prefix] != nil {
                 suffix += 1
-                prefix = "\(template.serviceType ?? "0")-\(Self.number(template.location))-\(Self.number(template.practitioner))\(suffix)"
+                prefix = "\(template.serviceType ?? "0")-\(location)-\(practitioner)\(suffix)"
             }
             schedules[template.id] = prefix
             back[prefix] = template.id
@@ -48,7 +61,7 @@ struct CernerIDs: IDScheme {
                 beneficiary.type == "Patient"
             else { continue }
             let part = String(490_000_000 + number)
-            let composite = "\(patient(beneficiary.id))-\(part)-\(part)"
+            let composite = "\(numbers.external(beneficiary.id, type: "Patient"))-\(part)-\(part)"
             coverages[id] = composite
             coveragesBack[composite] = id
         }
@@ -65,12 +78,14 @@ struct CernerIDs: IDScheme {
 
     func external(_ id: String, type: String?) -> String {
         guard let type else { return id }
-        return composite(id, type: type) ?? patients.external(id, type: type)
+        return composite(id, type: type) ?? numbers.external(id, type: type)
     }
 
     func `internal`(_ id: String, type: String?) -> String? {
-        guard let type else { return patients.internal(id, type: nil) }
-        return stored(id, type: type) ?? patients.internal(id, type: type)
+        guard let type else { return id }
+        if let stored = stored(id, type: type) { return stored }
+        // A composite type's id the table does not know is one the server assigned.
+        return numbers.internal(id, type: type)
     }
 
     /// The composite id of a stored id the table knows.
@@ -88,7 +103,7 @@ struct CernerIDs: IDScheme {
         case "Coverage": return coverages[id]
         case "Communication":
             // §2.6: ids like 489580643.0.-4.prsnl (dots and negative numbers inside ids).
-            let number = patients.external(id, type: "Patient")
+            let number = numbers.external(id, type: type)
             return number == id ? nil : number + Self.communicationSuffix
         default: return nil
         }
@@ -111,20 +126,46 @@ struct CernerIDs: IDScheme {
         case "Coverage": return coveragesBack[id]
         case "Communication":
             guard id.hasSuffix(Self.communicationSuffix) else { return nil }
-            return patients.internal(String(id.dropLast(Self.communicationSuffix.count)), type: "Patient")
+            return numbers.internal(String(id.dropLast(Self.communicationSuffix.count)), type: type)
         default: return nil
         }
     }
 }
 
-/// Oracle Health (Cerner) numeric Patient ids (vendor-quirks §2.4, §2.10): the seed's
-/// `pat-NNNN` is `12724` followed by NNNN (`pat-0001` → `127240001`), other stored ids are `9` +
-/// their bytes as a decimal number (lowercase uuids as `8` + their 128 bits). Other types keep
-/// their stored ids.
-struct CernerPatientIDs: IDScheme {
+/// Oracle Health (Cerner) numeric ids (vendor-quirks §2.4, §2.10: `12724066`; §2.3: Practitioner
+/// `593923`, Location `32216049`): the seed's `pat-NNNN` is `12724` followed by NNNN
+/// (`pat-0001` → `127240001`); other seed resources an 8-digit number per type (FNV-1a of the
+/// seed id, as in the Schedule and Slot composites); a lowercase uuid (an id the server
+/// assigned) `8` + its 128 bits as a decimal number; any other stored id `9` + its bytes as one.
+/// ASSUMPTION (§2.3, §2.4): the reference shows numeric ids only by example; this is one
+/// consistent scheme with their look.
+struct CernerNumbers: IDScheme {
+    /// Per type, seed id → number, and back.
+    let seeded: [String: [String: String]]
+    let back: [String: [String: String]]
+
+    init(seeded ids: [String: Set<String>] = [:]) {
+        var seeded: [String: [String: String]] = [:]
+        var back: [String: [String: String]] = [:]
+        for (type, ids) in ids where type != "Patient" {
+            for id in ids.sorted() {
+                let number = CernerIDs.number(id)
+                // A collision (1 in ~10^7 per pair) keeps the longer form for the later id.
+                guard back[type]?[number] == nil else { continue }
+                seeded[type, default: [:]][id] = number
+                back[type, default: [:]][number] = id
+            }
+        }
+        self.seeded = seeded
+        self.back = back
+    }
+
     func external(_ id: String, type: String?) -> String {
-        guard type == "Patient" else { return id }
-        if id.count == 8, id.hasPrefix("pat-"), id.dropFirst(4).allSatisfy(\.isNumber) { return "12724" + id.dropFirst(4) }
+        guard let type else { return id }
+        if type == "Patient", id.count == 8, id.hasPrefix("pat-"), id.dropFirst(4).allSatisfy(\.isNumber) {
+            return "12724" + id.dropFirst(4)
+        }
+        if let number = seeded[type]?[id] { return number }
         let hex = id.replacingOccurrences(of: "-", with: "")
         if id.count == 36, hex.count == 32, hex == hex.lowercased(), let bytes = Self.bytes(hex: hex) {
             return "8" + Decimal128.string(bytes)
@@ -134,9 +175,10 @@ struct CernerPatientIDs: IDScheme {
     }
 
     func `internal`(_ id: String, type: String?) -> String? {
-        guard type == "Patient" else { return id }
+        guard let type else { return id }
         guard id.allSatisfy(\.isNumber), id.count > 1 else { return nil }
-        if id.count == 9, id.hasPrefix("12724") { return "pat-" + id.dropFirst(5) }
+        if type == "Patient", id.count == 9, id.hasPrefix("12724") { return "pat-" + id.dropFirst(5) }
+        if let stored = back[type]?[id] { return stored }
         let rest = String(id.dropFirst())
         if id.hasPrefix("8"), let bytes = Decimal128.bytes(rest, count: 16) {
             let hex = bytes.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
