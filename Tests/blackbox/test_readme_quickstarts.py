@@ -1,0 +1,92 @@
+"""The README's quick starts (issue 13): each `<!-- quickstart:NAME -->` block is run, exactly as
+written, with bash against a live server whose clock runs from the real time (as `swift run
+fhir-sandbox` starts), then the state it leaves is checked through the vendor's own API: the
+booking exists, was cancelled (and on Cerner first moved to another slot), and the call note was
+written. A README change that breaks a quick start fails here."""
+import os
+import re
+import subprocess
+
+import pytest
+import requests
+
+from conftest import Client, Sandbox
+from fhirvalidation import ROOT
+from test_vendor_auth import CERNER_AUTH, CERNER_BASE, EPIC_BASE, EPIC_TOKEN
+
+SECRET = ("sandbox-secret", "sandbox-secret-TEST-ONLY")
+
+
+def quickstart(name):
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    marker = f"<!-- quickstart:{name} -->\n```sh\n"
+    assert marker in readme, f"README has no {name} quick start"
+    return readme.split(marker)[1].split("\n```")[0]
+
+
+@pytest.fixture(scope="module")
+def server():
+    sandbox = Sandbox()
+    yield sandbox
+    sandbox.stop()
+
+
+def run(server, name):
+    script = quickstart(name).replace("http://127.0.0.1:8080", server.origin)
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{name} quick start failed:\n{done.stdout}\n{done.stderr}"
+    lines = dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
+    assert not any(value in ("null", "") for value in lines.values()), done.stdout
+    return lines
+
+
+def client_for(server, base, token_url, scope):
+    token = requests.post(server.origin + token_url, data={"grant_type": "client_credentials", "scope": scope}, auth=SECRET)
+    assert token.status_code == 200, token.text
+    c = Client(server.origin, base=base)
+    c.session.headers["Authorization"] = "Bearer " + token.json()["access_token"]
+    return c
+
+
+def test_generic_quickstart_books_cancels_and_notes(server):
+    lines = run(server, "generic")
+    appointment_id, start, status = lines["booked"].split()
+    assert status == "booked" and lines["now"] == "cancelled"
+    fhir = client_for(server, "/fhir/r4", "/fhir/auth/token", "system/*.read")
+    appointment = fhir.get(f"Appointment/{appointment_id}").json()
+    assert appointment["status"] == "cancelled" and appointment["start"] == start
+    slot = fhir.get(appointment["slot"][0]["reference"]).json()
+    assert slot["status"] == "free", "cancelling frees the slot"
+    patient = next(p["actor"]["reference"] for p in appointment["participant"] if p["actor"]["reference"].startswith("Patient/"))
+    note = fhir.get(lines["note"]).json()
+    assert note["resourceType"] == "Communication" and note["subject"]["reference"] == patient
+
+
+def test_epic_quickstart_books_on_stu3_reads_on_r4_and_notes(server):
+    lines = run(server, "epic")
+    appointment_id, _, status = lines["booked"].split()
+    assert status == "booked" and re.fullmatch(r"e[\w.-]+3", appointment_id)
+    assert lines["staff"] == "done" and lines["now"] == "cancelled" and lines["note"] == "201"
+    r4 = client_for(server, EPIC_BASE, EPIC_TOKEN, "system/Appointment.read system/Communication.read")
+    appointment = r4.get(f"Appointment/{appointment_id}").json()
+    assert appointment["status"] == "cancelled"
+    patient = next(p["actor"]["reference"] for p in appointment["participant"] if p["actor"]["reference"].startswith("Patient/"))
+    notes = r4.search("Communication", {"subject": patient})
+    assert any(e["resource"]["payload"][0]["contentString"] == "Caller asked to cancel." for e in notes["entry"]
+               if e["search"]["mode"] == "match")
+
+
+def test_cerner_quickstart_books_moves_cancels_and_notes(server):
+    lines = run(server, "cerner")
+    appointment_id, first_start, status = lines["booked"].split()
+    assert status == "booked" and appointment_id.isdigit()
+    assert lines["moved"] == "200" and lines["cancelled"] == "200" and lines["note"] == "201"
+    cerner = client_for(server, CERNER_BASE, CERNER_AUTH + "/token",
+                        "system/Appointment.read system/Slot.read system/Communication.read system/Patient.read")
+    appointment = cerner.get(f"Appointment/{appointment_id}").json()
+    assert appointment["status"] == "cancelled"
+    assert appointment["start"] != first_start, "rescheduled to the later slot before the cancel"
+    assert appointment["meta"]["versionId"] == "2", "created at 0, moved, cancelled"
+    slot = cerner.get(appointment["slot"][0]["reference"]).json()
+    assert slot["status"] == "free"
