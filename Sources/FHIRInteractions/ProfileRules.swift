@@ -51,6 +51,8 @@ public struct ProfileRules: Sendable, Equatable {
         public var impliedWith: [(trigger: String, name: String, value: String)] = []
         /// More matches than this is an error (`tooManyResults`).
         public var maxMatches: Int?
+        /// The order of results when the search has no `_sort` (a `_sort` value, e.g. `date`).
+        public var sort: String?
 
         public init() {}
 
@@ -60,7 +62,7 @@ public struct ProfileRules: Sendable, Equatable {
                 && lhs.implied.map { "\($0.name)=\($0.value)" } == rhs.implied.map { "\($0.name)=\($0.value)" }
                 && lhs.impliedWith.map { "\($0.trigger):\($0.name)=\($0.value)" }
                     == rhs.impliedWith.map { "\($0.trigger):\($0.name)=\($0.value)" }
-                && lhs.maxMatches == rhs.maxMatches
+                && lhs.maxMatches == rhs.maxMatches && lhs.sort == rhs.sort
         }
     }
 

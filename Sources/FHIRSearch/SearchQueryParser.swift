@@ -215,6 +215,9 @@ public struct SearchQueryParser: Sendable {
         }
     }
 
+    /// The sort keys of a `_sort` value (for an order a profile imposes when the client sets none).
+    public func sortKeys(_ value: String, type: String) throws(FHIRError) -> [SortKey] { try parseSort(value, type: type) }
+
     private func parseSort(_ value: String, type: String) throws(FHIRError) -> [SortKey] {
         var keys: [SortKey] = []
         for raw in value.split(separator: ",") {

@@ -52,6 +52,7 @@ extension Profile {
             for (name, value) in rule.implied { parts.append("always \(name)=\(value)") }
             for (trigger, name, value) in rule.impliedWith { parts.append("with \(trigger): \(name)=\(value)") }
             if let limit = rule.maxMatches { parts.append("max \(limit) matches") }
+            if let order = rule.sort { parts.append("sorted by \(order)") }
             facts.append(("search.rules.\(type)", parts.joined(separator: "; ")))
         }
         facts.append(("resources.exclude", excludedTypes.isEmpty ? "-" : excludedTypes.joined(separator: ", ")))

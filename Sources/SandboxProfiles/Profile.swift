@@ -72,7 +72,7 @@ public struct Profile: Sendable, Equatable {
     public var slotLocationExtension: String?
     /// `render.Patient` — how patients are shown (identifiers, extensions, names, telecom).
     public var patientRendering = PatientRendering.Rules()
-    /// `content.utcTimes` — Slot times in UTC with `Z` (Cerner), not the clinic's offset.
+    /// `content.utcTimes` — Slot and Appointment times in UTC with `Z` (Cerner), not the clinic's offset.
     public var utcTimes = false
     /// `content.metadataXMLByDefault` — `/metadata` without `Accept` or `_format` answers in XML (Epic).
     public var metadataXMLByDefault = false

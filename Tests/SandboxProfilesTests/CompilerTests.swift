@@ -14,8 +14,8 @@ import Testing
         // Changing this order changes what every vendor base answers: see EdgeStep's notes.
         #expect(
             EdgeStep.order == [
-                .ids, .stu3, .patientRendering, .paging, .createRules, .writes, .contentNegotiation, .slotHorizon, .holdSweeper,
-                .slotRace, .provenance,
+                .ids, .stu3, .patientRendering, .utcTimes, .paging, .createRules, .writes, .contentNegotiation, .slotHorizon,
+                .holdSweeper, .slotRace, .provenance,
             ])
     }
 
@@ -31,13 +31,14 @@ import Testing
         #expect(
             cerner.steps == [
                 [
-                    .ids, .patientRendering, .paging, .createRules, .writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace,
-                    .provenance,
+                    .ids, .patientRendering, .utcTimes, .paging, .createRules, .writes, .contentNegotiation, .slotHorizon, .holdSweeper,
+                    .slotRace, .provenance,
                 ]
             ])
         // The pipelines run exactly those steps, in that order.
         let kinds: [EdgeStep: String] = [
-            .ids: "IDRewriting", .stu3: "STU3Rendering", .patientRendering: "PatientRendering", .paging: "PagingStyle",
+            .ids: "IDRewriting", .stu3: "STU3Rendering", .patientRendering: "PatientRendering", .utcTimes: "UTCTimes",
+            .paging: "PagingStyle",
             .createRules: "CreateRules", .writes: "WriteShaping", .contentNegotiation: "JSONOnlyFormat", .slotHorizon: "SlotHorizon",
             .holdSweeper: "HoldSweeper", .slotRace: "SlotRace", .provenance: "ProvenanceRecorder",
         ]

@@ -323,3 +323,29 @@ def test_slot_search_by_provider(client):
     ids = [e["resource"]["id"] for e in both["entry"] if e["search"]["mode"] == "match"]
     assert any(f"-{reyes}-" in i for i in ids) and any(f"-{okafor}-" in i for i in ids)
     assert all(f"-{reyes}-" in i or f"-{okafor}-" in i for i in ids)
+
+
+def test_every_appointment_is_shown_in_utc_with_a_numeric_id(client):
+    """Issue 13, §2.3: Slot and Appointment times are UTC with a Z suffix — the seeded appointments
+    too (stored with the clinic's offset) — and every appointment id is numeric, the clinic's
+    generated ones included."""
+    import re
+    c = Client(client.origin, base=CERNER_BASE)
+    c.session.headers["Authorization"] = "Bearer " + backend(client.origin + CERNER_AUTH + "/token",
+                                                             "system/Appointment.read").json()["access_token"]
+    okafor = cerner_id("Practitioner", "pract-okafor")
+    bundle = c.search("Appointment", [("practitioner", okafor), ("date", "ge2026-04-13T00:00:00Z"), ("date", "lt2026-04-18T00:00:00Z"),
+                                      ("_count", "100")])
+    appointments = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    assert len(appointments) > 3, "the seed's appointment and the generated ones"
+    seeded = cerner_id("Appointment", "appt-0001")
+    assert seeded in [a["id"] for a in appointments]
+    for appointment in appointments:
+        assert appointment["id"].isdigit(), appointment["id"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", appointment["start"]), appointment["start"]
+        assert appointment["end"].endswith("Z")
+        assert c.get(f"Appointment/{appointment['id']}").json()["start"] == appointment["start"]
+    # §2.3: results are sorted by start ascending.
+    assert [a["start"] for a in appointments] == sorted(a["start"] for a in appointments)
+    first = next(a for a in appointments if a["id"] == seeded)
+    assert first["start"] == "2026-04-14T14:00:00Z", "09:00 in Chicago (CDT) on the clock's next day"

@@ -85,6 +85,7 @@ class CernerIds:
             seeded["Appointment"] = {a["id"] for a in yaml.safe_load(f)["appointments"]}
         self.numbers = {type_: {i: fnv(i) for i in ids} for type_, ids in seeded.items() if type_ != "Patient"}
         self.numbers_back = {type_: {v: k for k, v in table.items()} for type_, table in self.numbers.items()}
+        self.templates = [t["id"] for t in templates]
         self.schedules = {t["id"]: f"{t.get('serviceType', '0')}-{fnv(t['location'])}-{fnv(t['practitioner'])}" for t in templates}
         self.back = {v: k for k, v in self.schedules.items()}
         self.coverages = {}
@@ -130,6 +131,10 @@ class CernerIds:
                 return f"{self.schedules['sched-' + match.group(1)]}-{match.group(2)}{match.group(3)}"
         if type_ == "Coverage" and id_ in self.coverages:
             return self.coverages[id_]
+        if type_ == "Appointment":
+            match = re.fullmatch(r"appt-(.+)-(\d{8})-(\d{4})", id_)
+            if match and f"sched-{match.group(1)}" in self.templates:
+                return f"5{self.templates.index('sched-' + match.group(1)):03d}{match.group(2)}{match.group(3)}"
         if type_ == "Communication":
             number = self.number(id_, type_)
             return number + ".0.-4.prsnl" if number != id_ else id_
@@ -144,6 +149,9 @@ class CernerIds:
                 return f"slot-{self.back[prefix][6:]}-{stamp[:8]}-{stamp[8:]}"
         if type_ == "Coverage" and id_ in self.coverages_back:
             return self.coverages_back[id_]
+        if type_ == "Appointment" and re.fullmatch(r"5\d{15}", id_) and int(id_[1:4]) < len(self.templates):
+            template = self.templates[int(id_[1:4])]
+            return f"appt-{template[6:]}-{id_[4:12]}-{id_[12:]}"
         if type_ == "Communication" and id_.endswith(".0.-4.prsnl"):
             return self.stored(id_[:-len(".0.-4.prsnl")], type_)
         return self.stored(id_, type_)

@@ -31,8 +31,10 @@ extension FHIRService {
             // Past any result set's end (and far from overflowing when a page size is added).
             offset = min(value, 1 << 30)
         }
-        let query = try searchParser().parse(type: type, parameters: parameters, strict: isStrict(request), now: clock.now())
+        var query = try searchParser().parse(type: type, parameters: parameters, strict: isStrict(request), now: clock.now())
         let rules = settings.rules
+        // The vendor's order when the client asks for none (Cerner's Appointments by start).
+        if query.sort.isEmpty, let order = rules.search[type]?.sort { query.sort = try searchParser().sortKeys(order, type: type) }
         // One store session: the query (unless a continuation page reads its cached result set),
         // the page's bodies and its includes all see the same state and take the lock once.
         let cached = token.flatMap { tenant.pages.entry($0) }

@@ -80,6 +80,7 @@ public struct CompiledProfile: Sendable {
         case .ids: return IDRewriting(ids: ids, operationReferences: Self.operationReferences(service))
         case .stu3: return STU3Rendering()
         case .patientRendering: return PatientRendering(rules: profile.patientRendering)
+        case .utcTimes: return UTCTimes()
         case .paging:
             return PagingStyle(
                 settings: profile.paging ?? .init(), random: environment.random, contexts: state.pageContexts)

@@ -273,7 +273,7 @@ public enum ProfileLoader {
             guard registry.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
             let map = try item.mapping(keys: [
                 "requireOneOf", "exactlyOneOf", "requires", "once", "oneValue", "ranges", "dateOnly", "implied", "impliedWith",
-                "maxMatches",
+                "maxMatches", "sort",
             ])
             var rule = ProfileRules.SearchRule()
             func known(_ names: [String], _ at: YAMLValue) throws(YAMLError) -> [String] {
@@ -312,6 +312,11 @@ public enum ProfileLoader {
                     _ = try known([name], value)
                     rule.impliedWith.append((trigger, name, try value.string()))
                 }
+            }
+            if let item = map["sort"] {
+                let order = try item.string()
+                _ = try known(order.split(separator: ",").map { String($0.drop { $0 == "-" }) }, item)
+                rule.sort = order
             }
             if let item = map["maxMatches"] {
                 rule.maxMatches = try item.int()

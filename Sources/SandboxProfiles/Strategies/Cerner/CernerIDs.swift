@@ -10,6 +10,7 @@ import SandboxSeed
 ///   its local start);
 /// - Coverage `{beneficiary's Patient id}-{490000000 + n}-{490000000 + n}` for the seed's
 ///   `cov-n` coverages;
+/// - the Appointments generated around the seed's: `5{template index, 3 digits}{yyyyMMddHHmm}`;
 /// - Communication `{number}.0.-4.prsnl` (the numeric form of its stored id, then Cerner's
 ///   dotted suffix with a negative number);
 /// - everything else numeric (`CernerNumbers`): seed patients `12724NNNN`, other seed resources
@@ -18,6 +19,8 @@ struct CernerIDs: IDScheme {
     let numbers: CernerNumbers
     let schedules: [String: String]
     let schedulesBack: [String: String]
+    /// The seed's schedule templates in file order (their index numbers generated appointments).
+    let templates: [String]
     let coverages: [String: String]
     let coveragesBack: [String: String]
 
@@ -53,6 +56,7 @@ struct CernerIDs: IDScheme {
         }
         self.schedules = schedules
         schedulesBack = back
+        templates = (seed?.schedules ?? []).map(\.id)
         var coverages: [String: String] = [:]
         var coveragesBack: [String: String] = [:]
         for resource in resources where resource["resourceType"]?.stringValue == "Coverage" {
@@ -101,6 +105,15 @@ struct CernerIDs: IDScheme {
             let stem = parts.dropFirst().dropLast(2).joined(separator: "-")
             return schedules["sched-\(stem)"].map { "\($0)-\(date)\(time)" }
         case "Coverage": return coverages[id]
+        case "Appointment":
+            // The appointments the clinic generates around the seed's: appt-{stem}-{yyyyMMdd}-{HHmm}
+            // (its first slot's id) is 5, the template's 3-digit index, and the local start.
+            let parts = id.split(separator: "-")
+            guard parts.count >= 4, parts[0] == "appt", let date = parts.dropLast().last, let time = parts.last,
+                date.count == 8, time.count == 4, date.allSatisfy(\.isNumber), time.allSatisfy(\.isNumber),
+                let index = templates.firstIndex(of: "sched-" + parts.dropFirst().dropLast(2).joined(separator: "-")), index < 1000
+            else { return nil }
+            return "5" + String(String(index + 1000).dropFirst()) + date + time
         case "Communication":
             // §2.6: ids like 489580643.0.-4.prsnl (dots and negative numbers inside ids).
             let number = numbers.external(id, type: type)
@@ -124,6 +137,12 @@ struct CernerIDs: IDScheme {
             let stem = schedule.hasPrefix("sched-") ? String(schedule.dropFirst(6)) : schedule
             return "slot-\(stem)-\(stamp.prefix(8))-\(stamp.suffix(4))"
         case "Coverage": return coveragesBack[id]
+        case "Appointment":
+            guard id.count == 16, id.hasPrefix("5"), id.allSatisfy(\.isNumber), let index = Int(id.dropFirst().prefix(3)),
+                index < templates.count
+            else { return nil }
+            let stem = templates[index].hasPrefix("sched-") ? String(templates[index].dropFirst(6)) : templates[index]
+            return "appt-\(stem)-\(id.dropFirst(4).prefix(8))-\(id.suffix(4))"
         case "Communication":
             guard id.hasSuffix(Self.communicationSuffix) else { return nil }
             return numbers.internal(String(id.dropLast(Self.communicationSuffix.count)), type: type)
