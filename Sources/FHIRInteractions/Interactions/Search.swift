@@ -33,7 +33,7 @@ extension FHIRService {
         }
         var query = try searchParser().parse(type: type, parameters: parameters, strict: isStrict(request), now: clock.now())
         let rules = settings.rules
-        // The vendor's order when the client asks for none (Cerner's Appointments by start).
+        // The profile's order when the client asks for none (a vendor's Appointments by start).
         if query.sort.isEmpty, let order = rules.search[type]?.sort { query.sort = try searchParser().sortKeys(order, type: type) }
         // One store session: the query (unless a continuation page reads its cached result set),
         // the page's bodies and its includes all see the same state and take the lock once.
