@@ -114,6 +114,17 @@ def main(schema_path, out_path):
         required = [r for r in required if r != "resourceType"]
         required += PRIMITIVE_REQUIRED.get(name, [])
         types[name] = {"e": elements, "r": required}
+        # Choice elements (value[x]): the schema flattens them into one property per type, named
+        # stem + the type's name (deceasedBoolean, deceasedDateTime). A stem with two or more such
+        # properties is a choice; only one of them may be present (R4 JSON, "Choice of Datatypes").
+        stems = {}
+        for key, entry in elements.items():
+            suffix = entry[0][0].upper() + entry[0][1:]
+            if key.endswith(suffix) and len(key) > len(suffix):
+                stems.setdefault(key[: -len(suffix)], []).append(key)
+        choices = {stem: sorted(keys) for stem, keys in stems.items() if len(keys) > 1}
+        if choices:
+            types[name]["c"] = choices
     model = {"resources": RESOURCES, "types": types, "enums": enums}
     text = json.dumps(model, separators=(",", ":"), sort_keys=True)
     assert '"""#' not in text

@@ -15,6 +15,10 @@ public struct SearchParameter: Sendable, Equatable {
     /// Reference targets; empty means any type.
     public let targets: [String]
     public let documentation: String
+    /// A date parameter whose plain (`eq`) search means "the resource's period contains the
+    /// value" (R4's Schedule `date`: "a period that contains this date"), not R4's general "the
+    /// value contains the resource's range".
+    public private(set) var periodContainsValue = false
 
     public init(_ name: String, _ type: SearchParameterType, _ paths: [String], targets: [String] = [], _ doc: String = "") {
         self.name = name
@@ -22,6 +26,13 @@ public struct SearchParameter: Sendable, Equatable {
         self.paths = paths
         self.targets = targets
         self.documentation = doc
+    }
+
+    /// This date parameter with `periodContainsValue`.
+    public func containingValue() -> SearchParameter {
+        var copy = self
+        copy.periodContainsValue = true
+        return copy
     }
 
     /// Modifiers accepted for this parameter's type.

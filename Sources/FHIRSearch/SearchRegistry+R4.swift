@@ -118,7 +118,8 @@ enum R4SearchParameters {
     static let schedule: [P] = [
         P("active", .token, ["active"], "Is the schedule in active use"),
         P("actor", .reference, ["actor"], "The individual, service or location the schedule is for"),
-        P("date", .date, ["planningHorizon"], "Search for Schedule resources that have a period within this date range"),
+        P("date", .date, ["planningHorizon"], "Search for Schedule resources that have a period that contains this date specified")
+            .containingValue(),
         P("identifier", .token, ["identifier"], "A Schedule Identifier"),
         P("service-category", .token, ["serviceCategory"], "High-level category"),
         P("service-type", .token, ["serviceType"], "The type of appointments that can be booked into this slot"),

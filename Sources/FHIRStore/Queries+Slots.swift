@@ -44,23 +44,25 @@ extension Queries {
         }
         if let ids = filter.ids { list("id", ids) }
         if let schedules = filter.schedules { list("schedule", schedules.sorted()) }
-        for alternatives in filter.times {
-            let parts = alternatives.map { condition -> String in
-                switch condition {
-                case .range(let from, let before):
-                    var terms: [String] = []
-                    if let from {
-                        terms.append("start >= ?")
-                        bindings.append(.int(from))
+        for (column, lists) in [("start", filter.times), ("last_updated", filter.updated)] {
+            for alternatives in lists {
+                let parts = alternatives.map { condition -> String in
+                    switch condition {
+                    case .range(let from, let before):
+                        var terms: [String] = []
+                        if let from {
+                            terms.append("\(column) >= ?")
+                            bindings.append(.int(from))
+                        }
+                        if let before {
+                            terms.append("\(column) < ?")
+                            bindings.append(.int(before))
+                        }
+                        return terms.isEmpty ? "1" : "(" + terms.joined(separator: " AND ") + ")"
                     }
-                    if let before {
-                        terms.append("start < ?")
-                        bindings.append(.int(before))
-                    }
-                    return terms.isEmpty ? "1" : "(" + terms.joined(separator: " AND ") + ")"
                 }
+                conditions.append("(" + (parts.isEmpty ? "0" : parts.joined(separator: " OR ")) + ")")
             }
-            conditions.append("(" + (parts.isEmpty ? "0" : parts.joined(separator: " OR ")) + ")")
         }
         if let statuses = filter.statuses { list("status", statuses.sorted()) }
         if let freeFrom = filter.freeFrom {

@@ -132,9 +132,12 @@ enum Queries {
         return keys
     }
 
+    /// Versions newest first (by commit order), at most `limit`, optionally since an instant and
+    /// before a commit position (`before`: a previous page's `next`); `next` is the position to
+    /// continue from when more remain.
     static func history(
-        _ db: SQLiteConnection, type: String?, id: String?, since: Int64?, limit: Int
-    ) throws(StoreError) -> [StoredResource] {
+        _ db: SQLiteConnection, type: String?, id: String?, since: Int64?, before: Int64? = nil, limit: Int
+    ) throws(StoreError) -> (versions: [StoredResource], next: Int64?) {
         var conditions: [String] = []
         var bindings: [SQLValue] = []
         if let type {
@@ -149,14 +152,19 @@ enum Queries {
             conditions.append("v.last_updated >= ?")
             bindings.append(.int(since))
         }
+        if let before {
+            conditions.append("v.seq < ?")
+            bindings.append(.int(before))
+        }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let statement = try db.prepare(
             """
-            SELECT r.type, r.id, v.version, v.last_updated, v.method, v.body FROM resource_version v
+            SELECT r.type, r.id, v.version, v.last_updated, v.method, v.body, v.seq FROM resource_version v
             JOIN resource r ON r.rid = v.rid \(filter) ORDER BY v.seq DESC LIMIT ?
             """)
-        try statement.bind(bindings + [.int(Int64(limit))])
+        try statement.bind(bindings + [.int(Int64(limit) + 1)])
         var result: [StoredResource] = []
+        var positions: [Int64] = []
         while try statement.step() {
             let method = statement.text(4)
             result.append(
@@ -164,7 +172,9 @@ enum Queries {
                     type: statement.text(0), id: statement.text(1), version: Int(statement.int(2)),
                     lastUpdated: statement.int(3), deleted: method == "DELETE", method: method,
                     body: statement.isNull(5) ? nil : statement.blob(5)))
+            positions.append(statement.int(6))
         }
-        return result
+        guard result.count > limit else { return (result, nil) }
+        return (Array(result.prefix(limit)), limit > 0 ? positions[limit - 1] : nil)
     }
 }

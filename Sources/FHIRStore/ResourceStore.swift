@@ -140,8 +140,11 @@ public final class ResourceStore: Sendable {
     }
 
     /// Version history, newest first: of one resource, one type, or everything.
-    public func history(type: String?, id: String?, since: Int64?, limit: Int) throws(FHIRError) -> [StoredResource] {
-        try locked { db throws(StoreError) in try Queries.history(db, type: type, id: id, since: since, limit: limit) }
+    /// Versions newest first; `next` continues after the last one when more remain.
+    public func history(
+        type: String?, id: String?, since: Int64?, before: Int64? = nil, limit: Int
+    ) throws(FHIRError) -> (versions: [StoredResource], next: Int64?) {
+        try locked { db throws(StoreError) in try Queries.history(db, type: type, id: id, since: since, before: before, limit: limit) }
     }
 
     /// Number of current (not deleted) resources of a type, or of all types.

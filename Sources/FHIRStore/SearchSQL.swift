@@ -50,12 +50,12 @@ struct SearchSQL {
         }
         let negate = clause.modifier == "not"
         bindings.append(.text(clause.parameter.name))
-        let alternatives = clause.values.map { valueCondition($0, modifier: clause.modifier) }
+        let alternatives = clause.values.map { valueCondition($0, modifier: clause.modifier, parameter: clause.parameter) }
         let filter = alternatives.isEmpty ? "0" : alternatives.map { "(\($0))" }.joined(separator: " OR ")
         return "\(column) \(negate ? "NOT IN" : "IN") (SELECT rid FROM \(table) WHERE param = ? AND (\(filter)))"
     }
 
-    private mutating func valueCondition(_ value: SearchValue, modifier: String?) -> String {
+    private mutating func valueCondition(_ value: SearchValue, modifier: String?, parameter: SearchParameter) -> String {
         switch value {
         case .string(let text):
             switch modifier {
@@ -92,6 +92,10 @@ struct SearchSQL {
                 return "target_id = ? AND target_type = ?"
             }
             return "target_id = ?"
+        case .date(.eq, let lo, let hi) where parameter.periodContainsValue:
+            // The resource's period contains the value (open ends are stored as far bounds).
+            bindings += [.int(lo), .int(hi)]
+            return "(lo <= ? AND hi >= ?)"
         case .date(let comparator, let lo, let hi):
             return dateCondition(comparator, lo, hi)
         case .number(let comparator, let value, let lo, let hi):

@@ -47,8 +47,10 @@ public struct SlotFilter: Sendable {
 
     public var ids: [String]?
     public var schedules: Set<String>?
-    /// Each inner list is ORed; the lists are ANDed.
+    /// Conditions on the start: each inner list is ORed; the lists are ANDed.
     public var times: [[TimeCondition]] = []
+    /// The same on the last update (`_lastUpdated`).
+    public var updated: [[TimeCondition]] = []
     /// Statuses as stored.
     public var statuses: Set<String>?
     /// Free slots are only offered from this instant on (`nil`: any time).

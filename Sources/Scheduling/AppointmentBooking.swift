@@ -52,7 +52,7 @@ public struct AppointmentBooking: WriteHook {
                 if patchHeld { patchHeldSlots.insert(row.id) }
                 known[row.id] = SlotState(spec: spec, status: held.contains(row.id) || patchHeld ? "free" : row.status)
             }
-            let visitType = Self.visitType(resource)
+            let visitType = try Self.visitType(resource)
             // Whether the patient is new only matters for new-patient-only visit types.
             let needsNew = visitType.flatMap { rules.seed.appointmentType($0) }?.newPatientsOnly ?? false
             let request = BookingRequest(
@@ -108,11 +108,31 @@ public struct AppointmentBooking: WriteHook {
         value?.stringValue.flatMap { FHIRDateTime.parse($0, form: .instant) }?.startMilliseconds(in: seed.zone)
     }
 
-    /// The seed's visit-type code from `appointmentType`, if it uses the clinic's system.
-    static func visitType(_ appointment: JSONObject) -> String? {
-        appointment["appointmentType"]?["coding"]?.arrayValue?.first { $0["system"]?.stringValue == AppointmentType.system }?["code"]?
-            .stringValue
+    /// The seed's visit-type code from `appointmentType`, if it uses the clinic's system (an
+    /// unknown code there fails the booking rules). A coding of R4's binding (v2-0276:
+    /// CHECKUP, EMERGENCY, FOLLOWUP, ROUTINE, WALKIN) is a known kind without the clinic's
+    /// rules; a type only in other systems, or an unknown v2-0276 code, is one the clinic does
+    /// not know: 422 naming `Appointment.appointmentType`. Text alone names no type.
+    static func visitType(_ appointment: JSONObject) throws(FHIRError) -> String? {
+        let codings = appointment["appointmentType"]?["coding"]?.arrayValue ?? []
+        if let code = codings.first(where: { $0["system"]?.stringValue == AppointmentType.system })?["code"]?.stringValue {
+            return code
+        }
+        let known = codings.contains {
+            $0["system"]?.stringValue == AppointmentType.v2System && Self.v2Kinds.contains($0["code"]?.stringValue ?? "")
+        }
+        guard codings.isEmpty || known else {
+            let shown = codings.map { "\($0["system"]?.stringValue ?? "")|\($0["code"]?.stringValue ?? "")" }.joined(separator: ", ")
+            throw FHIRError(
+                .businessRule,
+                "appointmentType \(shown) is not a visit type of this clinic: use \(AppointmentType.system) (see the seed's "
+                    + "appointment-types) or \(AppointmentType.v2System)", expression: ["Appointment.appointmentType"])
+        }
+        return nil
     }
+
+    /// HL7 v2 table 0276 (R4's example binding for `Appointment.appointmentType`).
+    static let v2Kinds: Set<String> = ["CHECKUP", "EMERGENCY", "FOLLOWUP", "ROUTINE", "WALKIN"]
 
     static func patient(_ appointment: JSONObject) -> String? {
         for participant in appointment["participant"]?.arrayValue ?? [] {

@@ -12,7 +12,8 @@ import SandboxSeed
 public struct SlotProvider: ResourceProvider {
     /// The Slot search parameters implemented here.
     public static let parameters: Set<String> = [
-        "_id", "appointment-type", "identifier", "schedule", "service-category", "service-type", "specialty", "start", "status",
+        "_id", "_lastUpdated", "appointment-type", "identifier", "schedule", "service-category", "service-type", "specialty", "start",
+        "status",
     ]
 
     public let renderer: SlotRenderer
@@ -103,7 +104,7 @@ public struct SlotProvider: ResourceProvider {
         let name = clause.parameter.name
         if let missing = clause.missing {
             // schedule, start and status are always present; the others never are, except types.
-            let alwaysPresent = ["schedule", "start", "status", "_id", "specialty", "service-type"].contains(name)
+            let alwaysPresent = ["schedule", "start", "status", "_id", "_lastUpdated", "specialty", "service-type"].contains(name)
             if missing == alwaysPresent { filter.ids = [] }
             return
         }
@@ -135,6 +136,13 @@ public struct SlotProvider: ResourceProvider {
                 clause.values.flatMap { value -> [SlotFilter.TimeCondition] in
                     guard case .date(let comparator, let lo, let hi) = value else { return [] }
                     return Self.condition(comparator, lo, hi)
+                })
+        case "_lastUpdated":
+            // An instant of millisecond precision, [u, u + 1 ms): the value's range is exact.
+            filter.updated.append(
+                clause.values.flatMap { value -> [SlotFilter.TimeCondition] in
+                    guard case .date(let comparator, let lo, let hi) = value else { return [] }
+                    return Self.condition(comparator, lo, hi, precision: 1)
                 })
         case "status":
             var statuses = Set(tokenCodes(clause))
@@ -174,18 +182,22 @@ public struct SlotProvider: ResourceProvider {
         target = target.map { $0.intersection(values) } ?? values
     }
 
-    /// R4 date comparisons for a slot start of second precision, [s, s + 1 s), as ranges of s.
-    static func condition(_ comparator: SearchComparator, _ lo: Int64, _ hi: Int64) -> [SlotFilter.TimeCondition] {
+    /// R4 date comparisons for an instant `s` of `precision` milliseconds (a slot start: 1 s;
+    /// `_lastUpdated`: 1 ms), [s, s + precision), as ranges of s.
+    static func condition(
+        _ comparator: SearchComparator, _ lo: Int64, _ hi: Int64, precision: Int64 = 1000
+    ) -> [SlotFilter.TimeCondition] {
+        let tail = precision - 1
         switch comparator {
-        case .eq: return [.range(from: lo, before: hi - 999)]
-        case .ne: return [.range(from: nil, before: lo), .range(from: hi - 999, before: nil)]
-        case .gt: return [.range(from: hi - 999, before: nil)]
+        case .eq: return [.range(from: lo, before: hi - tail)]
+        case .ne: return [.range(from: nil, before: lo), .range(from: hi - tail, before: nil)]
+        case .gt: return [.range(from: hi - tail, before: nil)]
         case .lt: return [.range(from: nil, before: lo)]
         case .ge: return [.range(from: lo, before: nil)]
-        case .le: return [.range(from: nil, before: hi - 999)]
+        case .le: return [.range(from: nil, before: hi - tail)]
         case .sa: return [.range(from: hi, before: nil)]
-        case .eb: return [.range(from: nil, before: lo - 999)]
-        case .ap: return [.range(from: lo - 999, before: hi)]
+        case .eb: return [.range(from: nil, before: lo - tail)]
+        case .ap: return [.range(from: lo - tail, before: hi)]
         }
     }
 }

@@ -38,7 +38,11 @@ import Testing
         #expect(String(decoding: current.body!, as: UTF8.self).contains("female"))
         let first = try #require(try store.read("Patient", "a", version: 1))
         #expect(String(decoding: first.body!, as: UTF8.self).contains("\"male\""))
-        #expect(try store.history(type: "Patient", id: "a", since: nil, limit: 10).map(\.version) == [2, 1])
+        #expect(try store.history(type: "Patient", id: "a", since: nil, limit: 10).versions.map(\.version) == [2, 1])
+        let newest = try store.history(type: "Patient", id: "a", since: nil, limit: 1)
+        #expect(newest.versions.map(\.version) == [2] && newest.next != nil)
+        let older = try store.history(type: "Patient", id: "a", since: nil, before: newest.next, limit: 1)
+        #expect(older.versions.map(\.version) == [1] && older.next == nil)
         #expect(try search("Patient", [("gender", "male")]).isEmpty)
         #expect(try search("Patient", [("gender", "female")]) == ["a"])
     }
@@ -49,7 +53,7 @@ import Testing
         let current = try #require(try store.read("Patient", "a"))
         #expect(current.deleted && current.body == nil && current.version == 2)
         #expect(try search("Patient", [("gender", "male")]).isEmpty)
-        #expect(try store.history(type: nil, id: nil, since: 4_000, limit: 10).map(\.method) == ["DELETE"])
+        #expect(try store.history(type: nil, id: nil, since: 4_000, limit: 10).versions.map(\.method) == ["DELETE"])
     }
 
     @Test func aFailedWriteLeavesNothingBehind() throws {

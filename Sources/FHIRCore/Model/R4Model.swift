@@ -15,6 +15,9 @@ public struct R4Model: Sendable {
         public let elements: [String: Element]
         /// Elements with minimum cardinality 1; `name[x]` means any choice of that element.
         public let required: [String]
+        /// The choice elements: each variant's name → the element's stem (`deceasedBoolean` →
+        /// `deceased`); at most one variant of a stem may be present.
+        public let choices: [String: String]
     }
 
     /// The resource types whose instances the sandbox accepts and validates.
@@ -45,7 +48,11 @@ public struct R4Model: Sendable {
                 elements[element.key] = Element(type: type, isArray: spec[1].numberText == "1", codes: codes)
             }
             let required = (member.value["r"]?.arrayValue ?? []).compactMap(\.stringValue)
-            types[member.key] = ComplexType(name: member.key, elements: elements, required: required)
+            var choices: [String: String] = [:]
+            for group in member.value["c"]?.objectValue ?? JSONObject() {
+                for name in (group.value.arrayValue ?? []).compactMap(\.stringValue) { choices[name] = group.key }
+            }
+            types[member.key] = ComplexType(name: member.key, elements: elements, required: required, choices: choices)
         }
         self.types = types
         self.resourceTypes = Set(resources.compactMap(\.stringValue))

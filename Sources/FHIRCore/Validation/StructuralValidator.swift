@@ -47,8 +47,20 @@ public struct StructuralValidator: Sendable {
             issues.append(issue("an element must have content; empty objects are not allowed", path))
             return
         }
+        var chosen: [String: String] = [:]
         for member in object where member.key != skipping {
             let key = member.key
+            // R4 JSON: a choice element appears under one type only (deceasedBoolean or
+            // deceasedDateTime, never both).
+            let base = key.hasPrefix("_") ? String(key.dropFirst()) : key
+            if let stem = definition.choices[base] {
+                if let other = chosen[stem], other != base {
+                    issues.append(
+                        issue("\(stem)[x] may have one type only, not both \(other) and \(base)", "\(path).\(stem)[x]", code: "structure"))
+                } else {
+                    chosen[stem] = base
+                }
+            }
             if key.hasPrefix("_") {
                 let base = String(key.dropFirst())
                 guard let element = definition.elements[base], isPrimitive(element.type) else {

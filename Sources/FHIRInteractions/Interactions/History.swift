@@ -2,10 +2,15 @@ import FHIRCore
 import FHIRStore
 
 extension FHIRService {
-    /// `_history` at instance, type and system level, newest first, with `_since` and `_count`.
+    /// The paging parameter of `_history`'s `next` links: the commit position to continue before.
+    static let historyBefore = "_page_before"
+
+    /// `_history` at instance, type and system level, newest first, with `_since` and `_count`
+    /// (default 100), paged by `next` links.
     func history(_ request: FHIRRequest, type: String?, id: String?) throws(FHIRError) -> FHIRResponse {
         var count = 100
         var since: Int64?
+        var before: Int64?
         var applied: [(name: String, value: String)] = []
         for (name, value) in request.query {
             switch name {
@@ -22,6 +27,11 @@ extension FHIRService {
                 }
                 since = instant.range(in: zone).lo
                 applied.append((name, value))
+            case Self.historyBefore:
+                guard let position = Int64(value), position > 0 else {
+                    throw FHIRError(.invalidParameter, "\(Self.historyBefore) must be a position from a next link", expression: [name])
+                }
+                before = position
             case "_format", "_pretty":
                 continue
             default:
@@ -33,13 +43,19 @@ extension FHIRService {
         if let type, let id, try store.read(type, id) == nil {
             throw FHIRError(.notFound, "\(type)/\(id) does not exist")
         }
-        let versions = try store.history(type: type, id: id, since: since, limit: count)
+        let (versions, next) = try store.history(type: type, id: id, since: since, before: before, limit: count)
         var bundle = BundleBuilder(type: "history", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
         var path = request.baseURL
         if let type { path += "/\(type)" }
         if let id { path += "/\(id)" }
         path += "/_history"
-        bundle.links.append(("self", applied.isEmpty ? path : "\(path)?\(QueryString.encode(applied))"))
+        let page = applied + (before.map { [(name: Self.historyBefore, value: String($0))] } ?? [])
+        bundle.links.append(("self", page.isEmpty ? path : "\(path)?\(QueryString.encode(page))"))
+        // Later pages continue from a commit position, so versions written meanwhile (they are
+        // newer) neither shift nor repeat entries.
+        if let next {
+            bundle.links.append(("next", "\(path)?\(QueryString.encode(applied + [(name: Self.historyBefore, value: String(next))]))"))
+        }
         for version in versions {
             let url = "\(version.type)/\(version.id)"
             let status: String

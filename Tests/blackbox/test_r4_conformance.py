@@ -1,0 +1,112 @@
+"""R4 rules the generic profile broke (issue 13, "Generic profile (R4 spec)"): choice elements,
+instance history paging, Schedule's `date`, unknown appointment types, and Slot's `_lastUpdated`.
+Each test names the R4 rule. The session clock is Monday 2026-04-13 08:00 America/Chicago."""
+from urllib.parse import parse_qsl, urlsplit
+
+from conftest import issues
+
+VISIT_TYPES = "http://riverbend.example.org/fhir/CodeSystem/visit-type"
+V2_0276 = "http://terminology.hl7.org/CodeSystem/v2-0276"
+
+
+def test_a_choice_element_takes_one_type_only(client):
+    """R4 JSON, "Choice of Datatypes": value[x] appears under exactly one type, so a Patient with
+    deceasedBoolean and deceasedDateTime is refused naming deceased[x]; either one alone is fine."""
+    both = client.post("Patient", {"resourceType": "Patient", "name": [{"family": "Twice"}],
+                                   "deceasedBoolean": False, "deceasedDateTime": "2020-01-01"})
+    assert both.status_code in (400, 422), both.text
+    found = issues(both.json())
+    assert any(i.get("expression") == ["Patient.deceased[x]"] for i in found), found
+    assert any("deceasedBoolean" in i["diagnostics"] and "deceasedDateTime" in i["diagnostics"] for i in found)
+    # In a nested type too (Observation.component[].value[x]), and with a primitive's _ sibling.
+    nested = client.post("Observation", {"resourceType": "Observation", "status": "final", "code": {"text": "bp"},
+                                         "component": [{"code": {"text": "sys"}, "valueString": "120", "valueInteger": 120}]})
+    assert nested.status_code in (400, 422)
+    assert any(i.get("expression") == ["Observation.component[0].value[x]"] for i in issues(nested.json()))
+    sibling = client.post("Patient", {"resourceType": "Patient", "deceasedBoolean": True,
+                                      "_deceasedBoolean": {"extension": [{"url": "http://example.org/x", "valueString": "y"}]}})
+    assert sibling.status_code == 201, sibling.text
+    assert client.post("Patient", {"resourceType": "Patient", "deceasedDateTime": "2020-01-01"}).status_code == 201
+
+
+def test_instance_history_pages_with_next_links(client):
+    """R4 http.html#history: _count pages a history like a search, with a next link until the
+    last page; following the links yields every version once, newest first, even when a new
+    version is written between pages."""
+    created = client.post("Patient", {"resourceType": "Patient", "name": [{"family": "Pager"}]})
+    assert created.status_code == 201
+    path = f"Patient/{created.json()['id']}"
+    for given in ("A", "B", "C", "D"):
+        assert client.put(path, {"resourceType": "Patient", "id": created.json()["id"],
+                                 "name": [{"family": "Pager", "given": [given]}]}).status_code == 200
+    page = client.get(f"{path}/_history", params={"_count": 2}).json()
+    seen = []
+    while True:
+        assert page["type"] == "history"
+        seen += [int(e["resource"]["meta"]["versionId"]) for e in page["entry"]]
+        links = {link["relation"]: link["url"] for link in page["link"]}
+        if "next" not in links:
+            break
+        if len(seen) == 2:
+            # A write between pages must not shift the next page.
+            assert client.put(path, {"resourceType": "Patient", "id": created.json()["id"],
+                                     "name": [{"family": "Pager", "given": ["E"]}]}).status_code == 200
+        assert dict(parse_qsl(urlsplit(links["next"]).query))["_count"] == "2"
+        page = client.get(links["next"]).json()
+    assert seen == [5, 4, 3, 2, 1]
+    assert len(client.get(f"{path}/_history", params={"_count": 10}).json()["entry"]) == 6
+
+
+def test_schedule_date_matches_the_schedules_whose_horizon_contains_it(client):
+    """R4 Schedule `date`: "Schedule resources that have a period that contains this date": a day
+    inside the planning horizon finds the active schedules; a day outside finds none."""
+    every = client.search("Schedule", {"_count": 100})
+    inside = client.search("Schedule", {"date": "2026-04-20", "_count": 100})
+    assert inside.get("total", 0) > 0
+    assert sorted(e["resource"]["id"] for e in inside["entry"]) == sorted(e["resource"]["id"] for e in every["entry"])
+    assert client.search("Schedule", {"date": "2027-04-20"}).get("total", 0) == 0
+    assert client.search("Schedule", {"date": "2020-01-01"}).get("total", 0) == 0
+
+
+def free_slot(client):
+    bundle = client.search("Slot", {"schedule": "sched-okafor-main", "status": "free", "start": "ge2026-04-15", "_count": 1})
+    return bundle["entry"][0]["resource"]["id"]
+
+
+def booked(slot, coding):
+    return {"resourceType": "Appointment", "status": "booked", "slot": [{"reference": f"Slot/{slot}"}],
+            "appointmentType": {"coding": [coding]},
+            "participant": [{"actor": {"reference": "Patient/pat-0003"}, "status": "accepted"}]}
+
+
+def test_an_appointment_type_the_clinic_does_not_know_is_422(client):
+    """R4 Appointment.appointmentType (example binding v2-0276) and the clinic's visit types: a
+    type in no system the clinic knows, or an unknown code, is a business-rule 422 naming
+    Appointment.appointmentType and takes no slot; R4's v2-0276 codes and the clinic's codes book."""
+    slot = free_slot(client)
+    for coding in ({"system": "http://example.org/visit-types", "code": "FOLLOW_UP"}, {"system": V2_0276, "code": "NOPE"},
+                   {"system": VISIT_TYPES, "code": "NOPE"}):
+        response = client.post("Appointment", booked(slot, coding))
+        assert response.status_code == 422, (coding, response.text)
+        assert issues(response.json())[0]["expression"] == ["Appointment.appointmentType"]
+    assert client.get(f"Slot/{slot}").json()["status"] == "free"
+    assert client.post("Appointment", booked(slot, {"system": V2_0276, "code": "FOLLOWUP"})).status_code == 201
+    other = free_slot(client)
+    assert client.post("Appointment", booked(other, {"system": VISIT_TYPES, "code": "FOLLOW_UP"})).status_code == 201
+
+
+def test_slot_lists_and_serves_id_and_last_updated(client):
+    """R4 search.html: every resource type supports _id and _lastUpdated; the CapabilityStatement
+    lists them for Slot, and a booking moves the slot's lastUpdated so _lastUpdated finds it."""
+    statement = client.get("metadata", headers={"Accept": "application/fhir+json"}).json()
+    slot_type = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Slot")
+    names = [p["name"] for p in slot_type["searchParam"]]
+    assert "_id" in names and "_lastUpdated" in names
+    slot = free_slot(client)
+    before = client.search("Slot", {"_lastUpdated": "gt2026-04-13T13:00:00Z", "_count": 500})
+    assert slot not in [e["resource"]["id"] for e in before.get("entry", [])]
+    client.admin("POST", "/_admin/clock/advance", {"seconds": 60})
+    assert client.post("Appointment", booked(slot, {"system": V2_0276, "code": "ROUTINE"})).status_code == 201
+    after = client.search("Slot", {"_lastUpdated": "gt2026-04-13T13:00:30Z", "_count": 500})
+    assert [e["resource"]["id"] for e in after["entry"]] == [slot]
+    assert after["entry"][0]["resource"]["meta"]["lastUpdated"].startswith("2026-04-13T13:01:00")
