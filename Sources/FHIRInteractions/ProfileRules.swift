@@ -53,6 +53,20 @@ public struct ProfileRules: Sendable, Equatable {
         public var maxMatches: Int?
         /// The order of results when the search has no `_sort` (a `_sort` value, e.g. `date`).
         public var sort: String?
+        /// A vendor's own parameters as standard ones: name → the parameter it stands for and,
+        /// for a reference, the type a bare id names (`-location=32216049` →
+        /// `schedule.actor=Location/32216049`).
+        public var aliases: [String: Alias] = [:]
+
+        public struct Alias: Sendable, Equatable {
+            public var parameter: String
+            public var type: String?
+
+            public init(parameter: String, type: String? = nil) {
+                self.parameter = parameter
+                self.type = type
+            }
+        }
 
         public init() {}
 
@@ -62,7 +76,7 @@ public struct ProfileRules: Sendable, Equatable {
                 && lhs.implied.map { "\($0.name)=\($0.value)" } == rhs.implied.map { "\($0.name)=\($0.value)" }
                 && lhs.impliedWith.map { "\($0.trigger):\($0.name)=\($0.value)" }
                     == rhs.impliedWith.map { "\($0.trigger):\($0.name)=\($0.value)" }
-                && lhs.maxMatches == rhs.maxMatches && lhs.sort == rhs.sort
+                && lhs.maxMatches == rhs.maxMatches && lhs.sort == rhs.sort && lhs.aliases == rhs.aliases
         }
     }
 
@@ -85,6 +99,18 @@ public struct ProfileRules: Sendable, Equatable {
     public var dialect = ErrorDialect()
 
     public init() {}
+
+    /// The search's parameters with the type's aliases replaced by the parameters they stand
+    /// for (values of a reference alias: comma lists of `Type/id` or bare ids of its type).
+    func resolvingAliases(_ type: String, _ parameters: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        guard let aliases = search[type]?.aliases, !aliases.isEmpty else { return parameters }
+        return parameters.map { parameter in
+            guard let alias = aliases[parameter.name] else { return parameter }
+            guard let target = alias.type else { return (alias.parameter, parameter.value) }
+            let values = parameter.value.split(separator: ",").map { $0.contains("/") ? String($0) : "\(target)/\($0)" }
+            return (alias.parameter, values.joined(separator: ","))
+        }
+    }
 
     /// Parameters the type's rule adds to a search with these parameters.
     func implied(_ type: String, given parameters: [(name: String, value: String)]) -> [(name: String, value: String)] {

@@ -53,6 +53,9 @@ extension Profile {
             for (trigger, name, value) in rule.impliedWith { parts.append("with \(trigger): \(name)=\(value)") }
             if let limit = rule.maxMatches { parts.append("max \(limit) matches") }
             if let order = rule.sort { parts.append("sorted by \(order)") }
+            for (name, alias) in rule.aliases.sorted(by: { $0.key < $1.key }) {
+                parts.append("\(name) = \(alias.parameter)\(alias.type.map { " (bare ids: \($0))" } ?? "")")
+            }
             facts.append(("search.rules.\(type)", parts.joined(separator: "; ")))
         }
         facts.append(("resources.exclude", excludedTypes.isEmpty ? "-" : excludedTypes.joined(separator: ", ")))
@@ -103,6 +106,10 @@ extension Profile {
                     .joined(separator: ", ")
             ))
         facts.append(("render.Patient.usualNameCopies", String(render.usualNameCopies)))
+        facts.append(("render.Patient.identifierSearchNeedsType", String(render.identifierSearchNeedsType)))
+        facts.append(("render.Patient.currentNamesOnly", String(render.currentNamesOnly)))
+        facts.append(("render.Patient.mergedByIdOnly", String(render.mergedByIdOnly)))
+        facts.append(("render.Patient.dataAbsent", render.dataAbsent.isEmpty ? "-" : render.dataAbsent.joined(separator: ", ")))
         facts.append(("render.Slot.locationExtension", slotLocationExtension ?? "-"))
         let telecom = render.telecom
         facts.append(

@@ -349,3 +349,50 @@ def test_every_appointment_is_shown_in_utc_with_a_numeric_id(client):
     assert [a["start"] for a in appointments] == sorted(a["start"] for a in appointments)
     first = next(a for a in appointments if a["id"] == seeded)
     assert first["start"] == "2026-04-14T14:00:00Z", "09:00 in Chicago (CDT) on the clock's next day"
+
+
+def test_name_search_matches_current_names_and_merged_patients_only_by_id(cerner, client):
+    """Issue 13, §2.4: name, family and given match current names only (Ngozi Robinson's maiden
+    name Okonkwo does not find her, though generic does); a merged ("combined") patient is
+    returned only by id (Jon Baker, pat-0018, merged into pat-0019)."""
+    assert "pat-0024" in [e["resource"]["id"] for e in client.search("Patient", {"family": "Okonkwo", "_count": 100})["entry"]]
+    for params in ({"family": "Okonkwo"}, {"name": "okonk"}, {"family:exact": "Okonkwo"}):
+        found = [e["resource"]["id"] for e in cerner.search("Patient", {**params, "_count": 100}).get("entry", [])]
+        assert cerner_patient("pat-0024") not in found, params
+    robinson = cerner.search("Patient", {"family": "Robinson"})
+    assert cerner_patient("pat-0024") in [e["resource"]["id"] for e in robinson["entry"]]
+    bakers = [e["resource"]["id"] for e in cerner.search("Patient", {"family": "Baker"})["entry"]]
+    assert cerner_patient("pat-0019") in bakers and cerner_patient("pat-0018") not in bakers
+    merged = cerner.search("Patient", {"_id": cerner_patient("pat-0018")})["entry"][0]["resource"]
+    assert any(link["type"] == "replaced-by" and link["other"]["reference"] == f"Patient/{cerner_patient('pat-0019')}"
+               for link in merged["link"])
+    assert cerner.get(f"Patient/{cerner_patient('pat-0018')}").status_code == 200
+
+
+def test_a_patient_without_gender_reads_back_with_data_absent_reason(client):
+    """Issue 13, §2.8: a missing US Core required element comes back as a data-absent-reason
+    extension: a Patient created without gender reads back with _gender carrying it."""
+    c = Client(client.origin, base=CERNER_BASE)
+    c.session.headers["Authorization"] = "Bearer " + backend(client.origin + CERNER_AUTH + "/token",
+                                                             "system/Patient.read system/Patient.write").json()["access_token"]
+    created = c.post("Patient", {"resourceType": "Patient", "name": [{"family": "Absent", "given": ["Ada"]}]})
+    assert created.status_code == 201
+    patient = c.get(created.headers["Location"]).json()
+    assert "gender" not in patient
+    assert patient["_gender"] == {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                                                 "valueCode": "unknown"}]}
+    assert "_gender" not in c.get(f"Patient/{cerner_patient('pat-0001')}").json()
+
+
+def test_slot_search_by_location(cerner):
+    """Issue 13, §2.3: -location (a comma list of Location references or bare ids), with
+    service-type and a start pair: every slot returned is at that location."""
+    main, north = cerner_id("Location", "loc-main"), cerner_id("Location", "loc-northside")
+    window = [("start", "ge2026-04-14T13:00:00Z"), ("start", "lt2026-04-16T00:00:00Z"), ("_count", "500")]
+    for value in (main, f"Location/{main}"):
+        slots = [e["resource"] for e in cerner.search("Slot", [("-location", value), ("service-type", "394814009")] + window)["entry"]]
+        assert slots and all(s["id"].split("-")[1] == main for s in slots), value
+        assert all(s["extension"][0]["valueReference"]["reference"] == f"Location/{main}" for s in slots)
+    both = cerner.search("Slot", [("-location", f"{main},{north}")] + window)
+    assert {e["resource"]["id"].split("-")[1] for e in both["entry"]} == {main, north}
+    plain_400(cerner.get("Slot", params=[("-location", main)]))  # start is required with -location

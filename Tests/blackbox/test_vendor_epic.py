@@ -238,3 +238,13 @@ def test_an_expired_paging_session_is_4113(epic, client):
     expired = epic.get(following)
     assert expired.status_code == 400
     assert epic_codes(expired.json()) == [("fatal", "4113", EPIC_SYSTEM)]
+
+
+def test_an_mrn_search_without_its_id_type_finds_nobody(epic):
+    """Issue 13, §1.4: identifier must be {IDType}|{ID}; "an MRN search that lacks an ID-type
+    prefix can return NO-PATIENT-FOUND/4101": 200 with only the 4101 outcome."""
+    bundle = epic.search("Patient", {"identifier": "RB100001"})
+    assert [e["search"]["mode"] for e in bundle["entry"]] == ["outcome"]
+    assert ("warning", "4101", EPIC_SYSTEM) in epic_codes(bundle["entry"][0]["resource"])
+    assert [e["resource"]["id"] for e in epic.search("Patient", {"identifier": "MRN|RB100001"})["entry"]
+            if e["search"]["mode"] == "match"] == [epic_id("pat-0001")]

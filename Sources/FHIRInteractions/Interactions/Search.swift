@@ -20,7 +20,10 @@ extension FHIRService {
             }
         }
         let token = parameters.last { $0.name == Self.pageToken }?.value
-        if token == nil { parameters = settings.rules.implied(type, given: parameters) + parameters }
+        if token == nil {
+            parameters = settings.rules.resolvingAliases(type, parameters)
+            parameters = settings.rules.implied(type, given: parameters) + parameters
+        }
         let offsetText = parameters.last { $0.name == Self.pageOffset }?.value
         parameters.removeAll { $0.name == Self.pageToken || $0.name == Self.pageOffset }
         var offset = 0

@@ -68,7 +68,10 @@ extension ProfileLoader {
 
     /// `render.Patient`: identifiers, extensions, names and telecom in the vendor's shape.
     static func parsePatientRendering(_ value: YAMLValue) throws(YAMLError) -> PatientRendering.Rules {
-        let map = try value.mapping(keys: ["identifiers", "keepOtherIdentifiers", "extensions", "usualNameCopies", "telecom"])
+        let map = try value.mapping(keys: [
+            "identifiers", "keepOtherIdentifiers", "extensions", "usualNameCopies", "telecom", "identifierSearchNeedsType", "dataAbsent",
+            "currentNamesOnly", "mergedByIdOnly",
+        ])
         var rules = PatientRendering.Rules()
         for item in try map["identifiers"]?.list() ?? [] {
             let entry = try item.mapping(keys: ["from", "system", "type", "use", "value", "searchLabels"])
@@ -100,6 +103,16 @@ extension ProfileLoader {
             rules.extensions.append(extensionRule)
         }
         if let item = map["usualNameCopies"] { rules.usualNameCopies = try item.bool() }
+        if let item = map["identifierSearchNeedsType"] { rules.identifierSearchNeedsType = try item.bool() }
+        if let item = map["currentNamesOnly"] { rules.currentNamesOnly = try item.bool() }
+        if let item = map["mergedByIdOnly"] { rules.mergedByIdOnly = try item.bool() }
+        if let item = map["dataAbsent"] {
+            rules.dataAbsent = try item.strings()
+            for name in rules.dataAbsent
+            where R4Model.shared.types["Patient"]?.elements[name].map({ PrimitiveCheck.isPrimitive($0.type) }) != true {
+                throw item.fail("'\(name)' is not a primitive element of Patient")
+            }
+        }
         if let telecom = try map["telecom"]?.mapping(keys: [
             "phoneDigits", "telAddressExtension", "elementId", "rank", "expiredDuplicateEvery",
         ]) {

@@ -273,7 +273,7 @@ public enum ProfileLoader {
             guard registry.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
             let map = try item.mapping(keys: [
                 "requireOneOf", "exactlyOneOf", "requires", "once", "oneValue", "ranges", "dateOnly", "implied", "impliedWith",
-                "maxMatches", "sort",
+                "maxMatches", "sort", "aliases",
             ])
             var rule = ProfileRules.SearchRule()
             func known(_ names: [String], _ at: YAMLValue) throws(YAMLError) -> [String] {
@@ -312,6 +312,17 @@ public enum ProfileLoader {
                     _ = try known([name], value)
                     rule.impliedWith.append((trigger, name, try value.string()))
                 }
+            }
+            for (name, item) in try map["aliases"]?.entries() ?? [] {
+                let alias = try item.mapping(keys: ["parameter", "type"])
+                let target = try alias.required("parameter")
+                let parameter = try target.string()
+                _ = try known([parameter], target)
+                let referenceType = try alias["type"]?.string()
+                if let referenceType, !registry.supports(referenceType) {
+                    throw alias["type"]!.fail("'\(referenceType)' is not a resource type")
+                }
+                rule.aliases[name] = .init(parameter: parameter, type: referenceType)
             }
             if let item = map["sort"] {
                 let order = try item.string()

@@ -163,13 +163,13 @@ public struct IDRewriting: FHIRRequestStep {
     /// The type a bare id names for reference parameters with one usual target.
     static let usualTargets = [
         "patient": "Patient", "beneficiary": "Patient", "subscriber": "Patient", "schedule": "Schedule", "slot": "Slot",
-        "practitioner": "Practitioner", "location": "Location",
+        "practitioner": "Practitioner", "location": "Location", "-location": "Location",
     ]
 
     static let referenceParameters: Set<String> = [
         "patient", "subject", "practitioner", "actor", "location", "schedule", "slot", "organization", "beneficiary", "subscriber",
         "general-practitioner", "encounter", "based-on", "performer", "requester", "participant", "link", "service-provider", "endpoint",
-        "partof", "policy-holder", "payor", "asserter", "recorder", "author", "sender", "recipient",
+        "partof", "policy-holder", "payor", "asserter", "recorder", "author", "sender", "recipient", "-location",
     ]
 
     func mapURL(_ url: String, inward: Bool) -> String {

@@ -55,6 +55,16 @@ public struct PatientRendering: FHIRRequestStep {
         public var extensions: [Extension] = []
         /// Each `official` name also shown as a `usual` one (Epic).
         public var usualNameCopies = false
+        /// Name searches match current names only, not `use: old` or `maiden` ones (Cerner).
+        public var currentNamesOnly = false
+        /// A merged patient (`link` replaced-by) is found by `_id` only (Cerner).
+        public var mergedByIdOnly = false
+        /// Primitive elements US Core requires that a patient may lack (`gender`): shown as
+        /// `_gender` with the `data-absent-reason` extension (`unknown`), as Cerner does.
+        public var dataAbsent: [String] = []
+        /// An `identifier` search value without a type or system (`identifier=203713`) finds no
+        /// patient (Epic: `{IDType}|{ID}` is required; a bare value can return 4101).
+        public var identifierSearchNeedsType = false
         public var telecom = Telecom()
 
         public init() {}
@@ -74,11 +84,14 @@ public struct PatientRendering: FHIRRequestStep {
     /// `identifier={label or vendor system}|{value}` on Patient searches becomes the stored
     /// system (for identifiers whose value is the stored value).
     public func rewrite(_ request: inout FHIRRequest) {
-        guard !rules.identifiers.isEmpty, request.segments.first == "Patient", request.segments.count <= 2 else { return }
+        guard !rules.identifiers.isEmpty || rules.identifierSearchNeedsType, request.segments.first == "Patient",
+            request.segments.count <= 2
+        else { return }
         request.query = request.query.map { parameter in
             guard parameter.name == "identifier" else { return parameter }
             let values = parameter.value.split(separator: ",", omittingEmptySubsequences: false).map { part -> String in
-                guard let bar = part.firstIndex(of: "|") else { return String(part) }
+                // R4's `|value` is "no system": no stored identifier lacks one, so nothing matches.
+                guard let bar = part.firstIndex(of: "|") else { return rules.identifierSearchNeedsType ? "|" + part : String(part) }
                 let system = String(part[..<bar])
                 let rule = rules.identifiers.first {
                     $0.value == "{value}" && ($0.system == system || $0.searchLabels.contains(system))
@@ -90,7 +103,10 @@ public struct PatientRendering: FHIRRequestStep {
     }
 
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
-        guard !rules.isEmpty, let json = response.jsonBody(), Self.mentionsPatient(json) else { return }
+        guard !rules.isEmpty, var json = response.jsonBody(), Self.mentionsPatient(json) else { return }
+        if narrowsSearch(request), case .object(let bundle) = json, bundle["resourceType"]?.stringValue == "Bundle" {
+            json = .object(narrow(bundle, for: request))
+        }
         response.setJSONBody(walk(json))
     }
 
@@ -165,6 +181,18 @@ public struct PatientRendering: FHIRRequestStep {
 
     func render(_ patient: JSONObject) -> JSONObject {
         var object = patient
+        for element in rules.dataAbsent where patient[element] == nil && patient["_\(element)"] == nil {
+            object["_\(element)"] = .object(
+                JSONObject([
+                    "extension": .array([
+                        .object(
+                            JSONObject([
+                                "url": .string("http://hl7.org/fhir/StructureDefinition/data-absent-reason"),
+                                "valueCode": .string("unknown"),
+                            ]))
+                    ])
+                ]))
+        }
         let number = Self.number(of: patient["id"]?.stringValue ?? "")
         if !rules.identifiers.isEmpty, let stored = patient["identifier"]?.arrayValue {
             var shown: [JSON] = []
