@@ -41,6 +41,15 @@ public struct AuthSettings: Sendable, Equatable {
     /// `auth.challengeRealm`: the `realm` of FHIR calls' `WWW-Authenticate: Bearer` challenges
     /// (nil: none, as vendors that document the header without one).
     public var challengeRealm: String? = "fhir-sandbox"
+    /// How a FHIR call answers a token whose client was disabled after it was issued:
+    /// `invalid-token` (401, as for any dead token) or `forbidden-empty` (403 with an empty
+    /// body: a vendor's "client-level authorization failure").
+    public enum DisabledClient: String, Sendable, CaseIterable {
+        case invalidToken = "invalid-token"
+        case forbiddenEmpty = "forbidden-empty"
+    }
+
+    public var disabledClient: DisabledClient = .invalidToken
     /// The tenant id a tenant-scoped vendor names (in error URIs and code systems).
     public var tenant = "sandbox"
     /// Where the OAuth endpoints live: `{path}/token`, `/authorize`, `/introspect`, `/revoke`, `/jwks`.

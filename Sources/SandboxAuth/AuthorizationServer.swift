@@ -161,7 +161,8 @@ public final class AuthorizationServer: Sendable {
             return .failure(OAuthError("invalid_token", "the access token was revoked", status: 401))
         }
         guard clients.client(checked.access.client)?.enabled == true else {
-            return .failure(OAuthError("invalid_token", "the client \(checked.access.client) is disabled or unknown", status: 401))
+            let status = settings.disabledClient == .forbiddenEmpty ? 403 : 401
+            return .failure(OAuthError("invalid_token", "the client \(checked.access.client) is disabled or unknown", status: status))
         }
         return .success(checked)
     }

@@ -185,6 +185,7 @@ extension Profile {
             ("auth.tokenFormat", auth.tokenFormat.rawValue),
             ("auth.tokenSeconds", String(auth.tokenSeconds)),
             ("auth.tokenType", auth.tokenType),
+            ("auth.disabledClient", auth.disabledClient.rawValue),
             ("auth.scopeSyntax", auth.scopeSyntax.rawValue),
             ("auth.wildcardScopes", String(auth.wildcardScopes)),
             ("auth.unregisteredScopes", auth.unregisteredScopes.rawValue),

@@ -166,6 +166,9 @@ struct FHIRController: Sendable {
         if profile.auth.mode != .anonymous, !(fhirRequest.segments == ["metadata"] && request.method == .get) {
             switch verified ?? bearer(headers[.authorization], mode: profile.auth.mode) {
             case .success(let access): fhirRequest.access = access
+            case .failure(let error) where error.status == 403:
+                // A client-level authorization failure the profile answers with an empty 403.
+                return (FHIRResponse(status: 403, headers: [("X-Sandbox-Error-Description", error.description)], body: []), nil)
             case .failure(let error):
                 var response = pipeline.exit(.error(FHIRError(.unauthorized, error.description)))
                 response.headers.append(

@@ -238,3 +238,26 @@ def test_cerner_refresh_keeps_the_original_refresh_token(client):
             "grant_type": "refresh_token", "refresh_token": refresh, "client_id": "sandbox-public-auto"})
         assert refreshed.status_code == 200, refreshed.text
         assert "refresh_token" not in refreshed.json() and refreshed.json()["patient"] == "127240001"  # §2.4 numeric id
+
+
+def test_epic_answers_a_disabled_clients_token_with_an_empty_403(client):
+    """Issue 13, §1.2 table: a client-level authorization failure is 403 with an empty body. Here:
+    a token issued before its client was disabled (POST /_admin/clients with enabled false).
+    Other profiles answer such a token like any dead one: 401 invalid_token."""
+    registration = {"id": "agent-to-disable", "type": "confidential-secret", "secret": "agent-secret-TEST-ONLY",
+                    "scopes": ["system/*.read"], "grantTypes": ["client_credentials"]}
+    assert client.admin("POST", "/_admin/clients", registration).status_code in (200, 201)
+    tokens = {}
+    for name, url in (("epic", EPIC_TOKEN), ("cerner", CERNER_AUTH + "/token")):
+        issued = requests.post(client.origin + url, data={"grant_type": "client_credentials", "scope": "system/Patient.read"},
+                               auth=("agent-to-disable", "agent-secret-TEST-ONLY"))
+        assert issued.status_code == 200, issued.text
+        tokens[name] = issued.json()["access_token"]
+    epic_read = client.origin + EPIC_BASE + "/Patient/" + epic_id("pat-0001")
+    cerner_read = client.origin + CERNER_BASE + "/Patient/127240001"
+    assert requests.get(epic_read, headers={"Authorization": f"Bearer {tokens['epic']}"}).status_code == 200
+    assert client.admin("POST", "/_admin/clients", {**registration, "enabled": False}).status_code in (200, 201)
+    refused = requests.get(epic_read, headers={"Authorization": f"Bearer {tokens['epic']}"})
+    assert refused.status_code == 403 and refused.content == b""
+    dead = requests.get(cerner_read, headers={"Authorization": f"Bearer {tokens['cerner']}", "Accept": "application/fhir+json"})
+    assert dead.status_code == 401 and 'error="invalid_token"' in dead.headers["WWW-Authenticate"]

@@ -19,7 +19,7 @@ extension ProfileLoader {
             "ecdsaRequiresJwksUri",
             "maxJTILength", "forbiddenDescription", "challengeRealm", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens",
             "clientAuthMethods",
-            "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType",
+            "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType", "disabledClient",
         ])
         var auth = AuthSettings()
         func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
@@ -56,6 +56,7 @@ extension ProfileLoader {
             auth.challengeRealm = realm.isEmpty ? nil : realm
         }
         if let item = map["tenant"] { auth.tenant = try item.string() }
+        auth.disabledClient = try choice("disabledClient", AuthSettings.DisabledClient.self) ?? auth.disabledClient
         auth.codeSeconds = try positive("codeSeconds") ?? auth.codeSeconds
         auth.refreshDays = try positive("refreshDays") ?? auth.refreshDays
         auth.assertionMaxSeconds = try positive("assertionMaxSeconds") ?? auth.assertionMaxSeconds
