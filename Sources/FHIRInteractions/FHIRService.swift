@@ -19,6 +19,9 @@ public struct FHIRServiceSettings: Sendable {
     /// Whether operations take only the parameters `operationParameters` lists (an alias, or a
     /// name listed as itself); others are ignored with an `optionalParameterInvalid` note.
     public var onlyListedOperationParameters = false
+    /// A vendor's codes for the clinic's visit types: its code system and, per vendor code, the
+    /// clinic's code (nil: the clinic's own codes only).
+    public var visitTypeCodes: CodeAliases?
     /// How far the versions a client sees are from the stored ones (a profile that counts from
     /// 0: -1); messages quote the client's numbers.
     public var versionOffset = 0
@@ -28,6 +31,21 @@ public struct FHIRServiceSettings: Sendable {
     public var maxResponseBytes = 16 << 20
 
     public init() {}
+}
+
+/// A vendor's code system for values the engine knows under its own codes.
+public struct CodeAliases: Sendable, Equatable {
+    public var system: String
+    /// Vendor code → the engine's code.
+    public var codes: [String: String]
+
+    public init(system: String, codes: [String: String]) {
+        self.system = system
+        self.codes = codes
+    }
+
+    /// The vendor code for an engine code.
+    public func vendorCode(for code: String) -> String? { codes.first { $0.value == code }?.key }
 }
 
 /// Answers FHIR REST requests for one tenant: classify the route, run one interaction,

@@ -72,6 +72,8 @@ public struct Profile: Sendable, Equatable {
     public var slotLocationExtension: String?
     /// `render.Patient` — how patients are shown (identifiers, extensions, names, telecom).
     public var patientRendering = PatientRendering.Rules()
+    /// `visitTypes` — the vendor's code system and codes for the clinic's visit types.
+    public var visitTypeCodes: CodeAliases?
     /// `content.utcTimes` — Slot and Appointment times in UTC with `Z` (Cerner), not the clinic's offset.
     public var utcTimes = false
     /// `content.metadataXMLByDefault` — `/metadata` without `Accept` or `_format` answers in XML (Epic).

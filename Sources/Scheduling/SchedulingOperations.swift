@@ -153,8 +153,7 @@ public struct FindOperation: OperationHandler {
         var visitTypes: [AppointmentType] = []
         for name in ["visit-type", "service-type"] {
             for token in input.strings(name) {
-                let code = token.split(separator: "|").last.map(String.init) ?? token
-                if let type = seed.appointmentTypes.first(where: { $0.code == code || $0.v2 == code }) {
+                if let type = visitType(token, settings: service.settings) {
                     if !visitTypes.contains(where: { $0.code == type.code }) { visitTypes.append(type) }
                 } else if let note = dialect.note(
                     .init(
@@ -230,7 +229,8 @@ public struct FindOperation: OperationHandler {
                         guard context.rules.check(request, slots: states, now: now) == nil else { continue }
                         firstSlots.insert(run.first!.id)
                         let id = service.random.uuid()
-                        let proposal = self.proposal(id: id, slots: Array(run), type: type, patient: patient, window: (start, end))
+                        let proposal = self.proposal(
+                            id: id, slots: Array(run), type: type, patient: patient, window: (start, end), settings: service.settings)
                         context.proposals.store(proposal, id: id)
                         proposals.append(proposal)
                     }
@@ -256,6 +256,27 @@ public struct FindOperation: OperationHandler {
             notes.insert(note, at: 0)
         }
         return .json(200, service.searchset(proposals, baseURL: invocation.request.baseURL, outcome: notes))
+    }
+
+    /// The clinic's visit type a `system|code` token names: the clinic's system, HL7 v2-0276 or the
+    /// profile's vendor system (`visitTypeCodes`: its codes, or the clinic's codes under it); a bare
+    /// code in any of them. Nil: a system or code the clinic does not know.
+    func visitType(_ token: String, settings: FHIRServiceSettings) -> AppointmentType? {
+        let types = context.seed.appointmentTypes
+        let parts = token.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let system = parts.count == 2 ? parts[0] : nil
+        let code = parts.last ?? token
+        let vendor = settings.visitTypeCodes
+        let byClinicCode = types.first { $0.code == code }
+        let byV2 = types.first { $0.v2 == code }
+        let byVendorCode = vendor?.codes[code].flatMap { clinic in types.first { $0.code == clinic } }
+        switch system {
+        case nil, "": return byVendorCode ?? byClinicCode ?? byV2
+        case AppointmentType.system: return byClinicCode
+        case AppointmentType.v2System: return byV2
+        case vendor?.system: return byVendorCode ?? byClinicCode
+        default: return nil
+        }
     }
 
     /// The ids an actor filter names (`names`, in order) that are stored resources of `type`;
@@ -330,7 +351,9 @@ public struct FindOperation: OperationHandler {
         return found.sorted { ($0.first!.start, $0.first!.schedule) < ($1.first!.start, $1.first!.schedule) }
     }
 
-    func proposal(id: String, slots: [SlotRow], type: AppointmentType?, patient: String?, window: (Int64, Int64)) -> JSONObject {
+    func proposal(
+        id: String, slots: [SlotRow], type: AppointmentType?, patient: String?, window: (Int64, Int64), settings: FHIRServiceSettings
+    ) -> JSONObject {
         let seed = context.seed
         let template = seed.schedules.first { $0.id == slots[0].schedule }
         var object = JSONObject()
@@ -340,7 +363,18 @@ public struct FindOperation: OperationHandler {
         object["serviceType"] = seed.concept(template?.serviceType, context.displays)
         object["specialty"] = seed.concept(template?.specialty, context.displays)
         if let type {
-            object["appointmentType"] = ClinicRenderer.appointmentType(type)
+            var concept = ClinicRenderer.appointmentType(type)
+            // The vendor's coding of the visit type too, when the profile has one.
+            if let vendor = settings.visitTypeCodes, let code = vendor.vendorCode(for: type.code), case .object(var object) = concept {
+                object["coding"] = .array(
+                    (object["coding"]?.arrayValue ?? [])
+                        + [
+                            .object(
+                                JSONObject(["system": .string(vendor.system), "code": .string(code), "display": .string(type.display)]))
+                        ])
+                concept = .object(object)
+            }
+            object["appointmentType"] = concept
             object["description"] = .string(type.display)
         }
         object["start"] = .string(seed.format(slots[0].start))

@@ -238,3 +238,28 @@ def test_book_ignores_cancelled_appt_id_with_59109_and_cancels_nothing(stu3):
     assert outcome["issue"][0]["diagnostics"] == (
         f"Optional cancelled-appt-id invalid: Appointment/{existing} (not a parameter of this operation here; ignored)")
     assert stu3.get(f"Appointment/{existing}").json()["status"] == "booked"
+
+
+def test_find_takes_epic_visit_type_codes_and_ignores_other_systems_with_59109(stu3):
+    """Issue 13, §1.3/§1.10: visit types are org-specific codes in the org's visit-type OID
+    system; the sandbox's 95014 "Office Visit" (Profiles/epic.yaml visitTypes) narrows $find and
+    the options carry Epic's coding. The same code in another system, or an unknown code, is an
+    invalid optional parameter: 59109 and the filter ignored."""
+    system = "urn:oid:1.2.840.114350.1.13.0.1.7.3.808267.11"
+    body = find_parameters(visit_type=None)
+    body["parameter"].append({"name": "serviceType", "valueCodeableConcept": {"coding": [{"system": system, "code": "95014"}]}})
+    response = stu3.post("Appointment/$find", body)
+    assert response.status_code == 200
+    options = proposals(response.json())
+    assert options and all(e["search"]["mode"] == "match" for e in response.json()["entry"])
+    for option in options:
+        codings = option["appointmentType"]["coding"]
+        assert [c["code"] for c in codings if c["system"] == system] == ["95014"]
+    for coding in ({"system": "urn:oid:1.2.840.114350.1.13.999.1.7.3.808267.11", "code": "95014"}, {"system": system, "code": "12345"}):
+        other = find_parameters(visit_type=None)
+        other["parameter"].append({"name": "serviceType", "valueCodeableConcept": {"coding": [coding]}})
+        bundle = stu3.post("Appointment/$find", other).json()
+        assert proposals(bundle), "the filter is ignored"
+        outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
+        assert epic_codes(outcome) == [("information", "59109", EPIC_SYSTEM)]
+        assert coding["code"] in outcome["issue"][0]["diagnostics"]

@@ -28,6 +28,7 @@ public enum ProfileCompiler {
         settings.strictByDefault = profile.unknownParameters == .strict
         settings.rules = profile.rules
         settings.versionOffset = profile.writes.versionOffset
+        settings.visitTypeCodes = profile.visitTypeCodes
 
         var bases = [
             CompiledProfile.Base(

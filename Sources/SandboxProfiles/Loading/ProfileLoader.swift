@@ -45,7 +45,7 @@ public enum ProfileLoader {
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
-            "otherTenants", "otherBases", "render", "deviations", "rateLimits", "latency",
+            "otherTenants", "otherBases", "render", "deviations", "rateLimits", "latency", "visitTypes",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -188,6 +188,16 @@ public enum ProfileLoader {
             }
             if let item = entry["onlyListedOperationParameters"] { other.onlyListedOperationParameters = try item.bool() }
             profile.otherBases.append(other)
+        }
+        if let item = map["visitTypes"] {
+            let visitTypes = try item.mapping(keys: ["system", "codes"])
+            var codes: [String: String] = [:]
+            for (clinic, vendor) in try visitTypes.required("codes").entries() {
+                let code = try vendor.string()
+                guard codes[code] == nil else { throw vendor.fail("'\(code)' already names \(codes[code]!)") }
+                codes[code] = clinic
+            }
+            profile.visitTypeCodes = CodeAliases(system: try visitTypes.required("system").string(), codes: codes)
         }
         if let content = try map["content"]?.mapping(keys: ["strictAccept", "metadataXMLByDefault", "utcTimes"]) {
             if let item = content["utcTimes"] { profile.utcTimes = try item.bool() }
