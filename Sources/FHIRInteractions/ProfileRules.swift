@@ -222,7 +222,7 @@ public struct ErrorDialect: Sendable, Equatable {
 
     /// Kinds that are not `FHIRError.Code`s: notes in search and operation outcomes.
     public static let outcomeKinds = [
-        "unknownParameterIgnored", "noMatches", "optionalParameterInvalid", "noAvailability", "operationSucceeded",
+        "unknownParameterIgnored", "noMatches", "optionalParameterInvalid", "noAvailability", "operationSucceeded", "mergedRead",
     ]
 
     /// `issue.details.coding.system` for the vendor codes.

@@ -109,6 +109,7 @@ extension Profile {
         facts.append(("render.Patient.identifierSearchNeedsType", String(render.identifierSearchNeedsType)))
         facts.append(("render.Patient.currentNamesOnly", String(render.currentNamesOnly)))
         facts.append(("render.Patient.mergedByIdOnly", String(render.mergedByIdOnly)))
+        facts.append(("render.Patient.mergedReadRedirects", String(render.mergedReadRedirects)))
         facts.append(("render.Patient.dataAbsent", render.dataAbsent.isEmpty ? "-" : render.dataAbsent.joined(separator: ", ")))
         facts.append(("render.Slot.locationExtension", slotLocationExtension ?? "-"))
         let telecom = render.telecom

@@ -248,3 +248,16 @@ def test_an_mrn_search_without_its_id_type_finds_nobody(epic):
     assert ("warning", "4101", EPIC_SYSTEM) in epic_codes(bundle["entry"][0]["resource"])
     assert [e["resource"]["id"] for e in epic.search("Patient", {"identifier": "MRN|RB100001"})["entry"]
             if e["search"]["mode"] == "match"] == [epic_id("pat-0001")]
+
+
+def test_reading_a_merged_patient_redirects_to_the_survivor_with_4107(epic):
+    """Issue 13, §1.8: 4107 "The read resource request has been merged", documented as an HTTP
+    redirect to the surviving record (the seed's pat-0018, merged into pat-0019): 301 with a
+    Location a client can follow, and an OperationOutcome carrying 4107."""
+    response = epic.get(f"Patient/{epic_id('pat-0018')}", allow_redirects=False)
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"{epic.base}/Patient/{epic_id('pat-0019')}"
+    assert epic_codes(response.json()) == [("fatal", "4107", EPIC_SYSTEM)]
+    followed = epic.get(f"Patient/{epic_id('pat-0018')}")
+    assert followed.status_code == 200 and followed.json()["id"] == epic_id("pat-0019")
+    assert epic.get(f"Patient/{epic_id('pat-0019')}").status_code == 200

@@ -79,7 +79,7 @@ public struct CompiledProfile: Sendable {
         switch step {
         case .ids: return IDRewriting(ids: ids, operationReferences: Self.operationReferences(service))
         case .stu3: return STU3Rendering()
-        case .patientRendering: return PatientRendering(rules: profile.patientRendering)
+        case .patientRendering: return PatientRendering(rules: profile.patientRendering, dialect: base.settings.rules.dialect)
         case .utcTimes: return UTCTimes()
         case .paging:
             return PagingStyle(

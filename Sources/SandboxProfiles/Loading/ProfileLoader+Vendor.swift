@@ -70,7 +70,7 @@ extension ProfileLoader {
     static func parsePatientRendering(_ value: YAMLValue) throws(YAMLError) -> PatientRendering.Rules {
         let map = try value.mapping(keys: [
             "identifiers", "keepOtherIdentifiers", "extensions", "usualNameCopies", "telecom", "identifierSearchNeedsType", "dataAbsent",
-            "currentNamesOnly", "mergedByIdOnly",
+            "currentNamesOnly", "mergedByIdOnly", "mergedReadRedirects",
         ])
         var rules = PatientRendering.Rules()
         for item in try map["identifiers"]?.list() ?? [] {
@@ -106,6 +106,7 @@ extension ProfileLoader {
         if let item = map["identifierSearchNeedsType"] { rules.identifierSearchNeedsType = try item.bool() }
         if let item = map["currentNamesOnly"] { rules.currentNamesOnly = try item.bool() }
         if let item = map["mergedByIdOnly"] { rules.mergedByIdOnly = try item.bool() }
+        if let item = map["mergedReadRedirects"] { rules.mergedReadRedirects = try item.bool() }
         if let item = map["dataAbsent"] {
             rules.dataAbsent = try item.strings()
             for name in rules.dataAbsent

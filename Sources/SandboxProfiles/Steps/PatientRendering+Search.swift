@@ -70,4 +70,22 @@ extension PatientRendering {
         default: return StringFolding.fold(text).hasPrefix(StringFolding.fold(value))
         }
     }
+
+    /// The answer to a read of a merged patient: `301` to the surviving record, with the
+    /// `mergedRead` note. ASSUMPTION (§1.8: "documented as an HTTP redirect", medium confidence):
+    /// a permanent redirect, since a merge is not undone.
+    func mergedRedirect(_ json: JSON, for request: FHIRRequest, status: Int) -> FHIRResponse? {
+        guard status == 200, request.method == "GET", request.segments.count == 2, request.segments[0] == "Patient",
+            case .object(let patient) = json, Self.isMerged(patient),
+            let survivor = (patient["link"]?.arrayValue ?? []).first(where: { $0["type"]?.stringValue == "replaced-by" })?["other"]?[
+                "reference"]?.stringValue
+        else { return nil }
+        let note =
+            dialect.note(
+                .init(severity: "error", code: "processing", message: "this patient was merged: Location names the surviving record"),
+                kind: "mergedRead") ?? .init(severity: "error", code: "processing", message: "this patient was merged")
+        return FHIRResponse(
+            status: 301, headers: [("Location", "\(request.baseURL)/\(survivor)"), ("Content-Type", "application/fhir+json")],
+            body: OperationOutcome.make([note]).bytes)
+    }
 }

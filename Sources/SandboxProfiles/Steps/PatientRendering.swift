@@ -55,6 +55,9 @@ public struct PatientRendering: FHIRRequestStep {
         public var extensions: [Extension] = []
         /// Each `official` name also shown as a `usual` one (Epic).
         public var usualNameCopies = false
+        /// Reading a merged patient (`link` replaced-by) answers `301` with `Location` naming the
+        /// surviving record and the `mergedRead` note (Epic's 4107), not the merged record.
+        public var mergedReadRedirects = false
         /// Name searches match current names only, not `use: old` or `maiden` ones (Cerner).
         public var currentNamesOnly = false
         /// A merged patient (`link` replaced-by) is found by `_id` only (Cerner).
@@ -73,8 +76,13 @@ public struct PatientRendering: FHIRRequestStep {
     }
 
     public let rules: Rules
+    /// The profile's error dialect (for the merged-read note).
+    public let dialect: ErrorDialect
 
-    public init(rules: Rules) { self.rules = rules }
+    public init(rules: Rules, dialect: ErrorDialect = ErrorDialect()) {
+        self.rules = rules
+        self.dialect = dialect
+    }
 
     /// An entry's Patient search uses the same identifier labels.
     public var appliesToEntries: Bool { true }
@@ -106,6 +114,10 @@ public struct PatientRendering: FHIRRequestStep {
         guard !rules.isEmpty, var json = response.jsonBody(), Self.mentionsPatient(json) else { return }
         if narrowsSearch(request), case .object(let bundle) = json, bundle["resourceType"]?.stringValue == "Bundle" {
             json = .object(narrow(bundle, for: request))
+        }
+        if rules.mergedReadRedirects, let redirect = mergedRedirect(json, for: request, status: response.status) {
+            response = redirect
+            return
         }
         response.setJSONBody(walk(json))
     }
