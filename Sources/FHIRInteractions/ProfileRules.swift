@@ -91,6 +91,11 @@ public struct ProfileRules: Sendable, Equatable {
     public var total: TotalMode = .accurate
     /// A page link whose result set is gone: run the search again, or an error (`pageExpired`).
     public var expiredPages: ExpiredPages = .rerun
+    /// Most `_include`s one search may carry (nil: no limit).
+    public var maxIncludes: Int?
+    /// Whether an `_include` of a type the token may not read is refused (403), rather than the
+    /// included resources being left out quietly.
+    public var includeNeedsScope = false
 
     public enum ExpiredPages: String, Sendable, CaseIterable {
         case rerun, error

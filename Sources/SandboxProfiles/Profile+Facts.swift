@@ -21,6 +21,8 @@ extension Profile {
             ("search.total", rules.total.rawValue),
             ("search.emptyResult", rules.emptyResult.rawValue),
             ("search.expiredPages", rules.expiredPages.rawValue),
+            ("search.maxIncludes", rules.maxIncludes.map(String.init) ?? "-"),
+            ("search.includeNeedsScope", String(rules.includeNeedsScope)),
         ]
         if let paging {
             func describe(_ style: PagingStyle.Style) -> String {

@@ -110,3 +110,20 @@ def test_slot_lists_and_serves_id_and_last_updated(client):
     after = client.search("Slot", {"_lastUpdated": "gt2026-04-13T13:00:30Z", "_count": 500})
     assert [e["resource"]["id"] for e in after["entry"]] == [slot]
     assert after["entry"][0]["resource"]["meta"]["lastUpdated"].startswith("2026-04-13T13:01:00")
+
+
+def test_included_resources_are_bounded_by_the_tokens_scopes(client):
+    """SMART App Launch (scopes and launch context): a token grants access to the resource types
+    its scopes name, and an _include does not widen that: with only Slot scopes, Slot:schedule
+    brings no Schedules (the search itself still answers); with Schedule too, it does."""
+    import requests
+    def token(scope):
+        response = requests.post(client.origin + "/fhir/auth/token", data={"grant_type": "client_credentials", "scope": scope},
+                                 auth=("sandbox-secret", "sandbox-secret-TEST-ONLY"))
+        assert response.status_code == 200, response.text
+        return {"Authorization": "Bearer " + response.json()["access_token"]}
+    params = {"schedule": "sched-okafor-main", "status": "free", "start": "ge2026-04-15", "_count": 3, "_include": "Slot:schedule"}
+    narrow = client.get("Slot", params=params, headers=token("system/Slot.read")).json()
+    assert [e["search"]["mode"] for e in narrow["entry"]] == ["match"] * 3
+    wide = client.get("Slot", params=params, headers=token("system/Slot.read system/Schedule.read")).json()
+    assert [e["resource"]["resourceType"] for e in wide["entry"] if e["search"]["mode"] == "include"] == ["Schedule"]

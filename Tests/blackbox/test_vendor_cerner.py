@@ -396,3 +396,23 @@ def test_slot_search_by_location(cerner):
     both = cerner.search("Slot", [("-location", f"{main},{north}")] + window)
     assert {e["resource"]["id"].split("-")[1] for e in both["entry"]} == {main, north}
     plain_400(cerner.get("Slot", params=[("-location", main)]))  # start is required with -location
+
+
+def test_include_needs_the_included_types_scope_and_comes_once(client):
+    """Issue 13, §2.3: _include only once (Slot:schedule or Schedule:actor:Practitioner), and it
+    needs Schedule.read (or Practitioner.read) too: without it the search is refused (403,
+    insufficient_scope; ASSUMPTION: the reference gives the need, not the answer)."""
+    window = [("service-type", "394814009"), ("start", "ge2026-04-14T13:00:00Z"), ("start", "lt2026-04-15T00:00:00Z")]
+    slots_only = Client(client.origin, base=CERNER_BASE)
+    slots_only.session.headers["Authorization"] = "Bearer " + backend(client.origin + CERNER_AUTH + "/token",
+                                                                      "system/Slot.read").json()["access_token"]
+    refused = slots_only.get("Slot", params=window + [("_include", "Slot:schedule")])
+    assert refused.status_code == 403 and "insufficient_scope" in refused.headers["WWW-Authenticate"]
+    assert slots_only.get("Slot", params=window).status_code == 200
+    both = Client(client.origin, base=CERNER_BASE)
+    both.session.headers["Authorization"] = "Bearer " + backend(client.origin + CERNER_AUTH + "/token",
+                                                                "system/Slot.read system/Schedule.read").json()["access_token"]
+    included = both.search("Slot", window + [("_include", "Slot:schedule")])
+    assert any(e["search"]["mode"] == "include" and e["resource"]["resourceType"] == "Schedule" for e in included["entry"])
+    twice = both.get("Slot", params=window + [("_include", "Slot:schedule"), ("_include", "Slot:schedule")])
+    assert twice.status_code == 400 and "_include" in twice.json()["issue"][0]["diagnostics"]

@@ -46,7 +46,10 @@ extension FHIRService {
         }
         let pageSize = query.count ?? cached?.count ?? settings.defaultPageSize
         // An expired page token runs the search again: with its criteria checked.
-        if cached == nil { try rules.checkCriteria(query) }
+        if cached == nil {
+            try rules.checkCriteria(query)
+            try checkIncludes(query, access: request.access)
+        }
         let now = clock.now()
         let (entry, matches, included) = try store.read { reader throws(FHIRError) in
             let entry: PageCache.Entry
@@ -83,7 +86,10 @@ extension FHIRService {
             for include in entry.revIncludes {
                 included += try reader.revIncluded(page, sourceType: include.sourceType, parameter: include.parameter)
             }
-            included = try confine(included.filter { seen.insert("\($0.type)/\($0.id)").inserted }, to: decision, reader: reader)
+            // Included resources the token may not read are left out (SMART: scopes bound every
+            // resource returned, not only the searched type).
+            included = included.filter { seen.insert("\($0.type)/\($0.id)").inserted && request.access?.decide($0.type, .read) != .denied }
+            included = try confine(included, to: decision, reader: reader)
             return (entry, try bodies(page, reader: reader, now: now), try bodies(included, reader: reader, now: now))
         }
         var bundle = BundleBuilder(type: "searchset", id: random.uuid(), timestamp: InstantFormat.iso(clock.now()))
@@ -139,6 +145,22 @@ extension FHIRService {
             bundle.entries.append(.init(resource: OperationOutcome.make(outcome).bytes, searchMode: "outcome"))
         }
         return .json(200, bundle.bytes())
+    }
+
+    /// The profile's `_include` rules: at most `maxIncludes`, and with `includeNeedsScope` a
+    /// read scope for every type an `_include` may bring (403 otherwise).
+    func checkIncludes(_ query: SearchQuery, access: Access?) throws(FHIRError) {
+        let rules = settings.rules
+        if let most = rules.maxIncludes, query.includes.count > most {
+            throw FHIRError(
+                .invalidParameter, "at most \(most) _include per search (comma lists and repeats are not supported)",
+                expression: ["_include"])
+        }
+        guard rules.includeNeedsScope, let access else { return }
+        for include in query.includes {
+            let targets = include.targetType.map { [$0] } ?? include.parameter.targets
+            for target in targets where registry.supports(target) { _ = try access.require(target, .read) }
+        }
     }
 
     /// `_include` targets, through the provider of the source or the target type when there is one.

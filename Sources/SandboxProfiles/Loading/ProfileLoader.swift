@@ -55,7 +55,13 @@ public enum ProfileLoader {
         var profile = Profile(name: name, description: try map["description"]?.string() ?? "", fhirBase: base, file: file)
         if let search = try map["search"]?.mapping(keys: [
             "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules", "parameters", "paging", "expiredPages",
+            "maxIncludes", "includeNeedsScope",
         ]) {
+            if let item = search["maxIncludes"] {
+                profile.rules.maxIncludes = try item.int()
+                guard profile.rules.maxIncludes! >= 0 else { throw item.fail("must be 0 or more") }
+            }
+            if let item = search["includeNeedsScope"] { profile.rules.includeNeedsScope = try item.bool() }
             profile.rules.expiredPages = try choice(search["expiredPages"], ProfileRules.ExpiredPages.self) ?? .rerun
             if let paging = search["paging"] { profile.paging = try parsePaging(paging) }
             profile.searchParameters = try parseSearchParameters(search["parameters"])
