@@ -38,10 +38,13 @@ public struct CodeAliases: Sendable, Equatable {
     public var system: String
     /// Vendor code → the engine's code.
     public var codes: [String: String]
+    /// Vendor code → its display, where the vendor names it.
+    public var displays: [String: String]
 
-    public init(system: String, codes: [String: String]) {
+    public init(system: String, codes: [String: String], displays: [String: String] = [:]) {
         self.system = system
         self.codes = codes
+        self.displays = displays
     }
 
     /// The vendor code for an engine code.

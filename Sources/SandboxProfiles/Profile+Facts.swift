@@ -124,14 +124,14 @@ extension Profile {
                     telecom.expiredDuplicateEvery.map { "expired duplicate every \($0)" },
                 ].compactMap { $0 }.joined(separator: ", ").nonEmpty ?? "as stored"
             ))
-        facts.append(
-            (
-                "visitTypes",
-                visitTypeCodes.map { vendor in
-                    vendor.system + ": "
-                        + vendor.codes.sorted(by: { $0.value < $1.value }).map { "\($0.value)=\($0.key)" }.joined(separator: ", ")
-                } ?? "-"
-            ))
+        func aliases(_ codes: CodeAliases?) -> String {
+            codes.map { vendor in
+                vendor.system + ": "
+                    + vendor.codes.sorted(by: { $0.value < $1.value }).map { "\($0.value)=\($0.key)" }.joined(separator: ", ")
+            } ?? "-"
+        }
+        facts.append(("visitTypes", aliases(visitTypeCodes)))
+        facts.append(("serviceTypes", aliases(serviceTypeCodes)))
         facts.append(("content.strictAccept", String(strictAccept)))
         facts.append(("content.metadataXMLByDefault", String(metadataXMLByDefault)))
         facts.append(("content.utcTimes", String(utcTimes)))

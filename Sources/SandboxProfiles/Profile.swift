@@ -74,6 +74,9 @@ public struct Profile: Sendable, Equatable {
     public var patientRendering = PatientRendering.Rules()
     /// `visitTypes` — the vendor's code system and codes for the clinic's visit types.
     public var visitTypeCodes: CodeAliases?
+    /// `serviceTypes` — the vendor's code system, codes and displays for the schedules' service
+    /// types (SNOMED in the seed).
+    public var serviceTypeCodes: CodeAliases?
     /// `content.utcTimes` — Slot and Appointment times in UTC with `Z` (Cerner), not the clinic's offset.
     public var utcTimes = false
     /// `content.metadataXMLByDefault` — `/metadata` without `Accept` or `_format` answers in XML (Epic).

@@ -151,7 +151,7 @@ public struct SlotProvider: ResourceProvider {
             }
             filter.statuses = filter.statuses.map { $0.intersection(statuses) } ?? statuses
         case "service-type", "appointment-type":
-            let codes = tokenCodes(clause)
+            let codes = try serviceCodes(clause)
             let visitTypes = Set(codes.compactMap { code in seed.appointmentTypes.first { $0.code == code || $0.v2 == code }?.code })
             let services = Set(seed.schedules.filter { codes.contains($0.serviceType ?? "") }.map(\.id))
             if clause.modifier == "not" {
@@ -169,6 +169,27 @@ public struct SlotProvider: ResourceProvider {
             // identifier, service-category: slots carry neither, so nothing matches.
             filter.ids = []
         }
+    }
+
+    /// A `service-type` (or `appointment-type`) clause's codes in the clinic's terms: a vendor's
+    /// service-type codes (`renderer.serviceTypes`) become the schedules' SNOMED codes. A vendor
+    /// that has its own codes takes them or the standard ones, not both in one search (400).
+    private func serviceCodes(_ clause: SearchClause) throws(FHIRError) -> [String] {
+        guard let vendor = renderer.serviceTypes else { return tokenCodes(clause) }
+        var systems = Set<String>()
+        let codes = clause.values.compactMap { value -> String? in
+            guard case .token(let system, let code) = value, let code else { return nil }
+            if let system, !system.isEmpty { systems.insert(system == vendor.system ? "vendor" : "standard") }
+            if system == vendor.system { return vendor.codes[code] ?? "unknown:\(code)" }
+            return vendor.codes[code] ?? code
+        }
+        if systems.count > 1 {
+            throw FHIRError(
+                .invalidParameter,
+                "\(clause.parameter.name) takes \(vendor.system) codes or standard ones, not both in one search",
+                expression: [clause.parameter.name])
+        }
+        return codes
     }
 
     private func tokenCodes(_ clause: SearchClause) -> [String] {

@@ -1,4 +1,5 @@
 import FHIRCore
+import FHIRInteractions
 import FHIRStore
 import SandboxSeed
 
@@ -19,19 +20,25 @@ public struct SlotRenderer: Sendable {
     /// An extension (this URL) naming the schedule's Location on every slot (the profile's
     /// `render.Slot.locationExtension`); nil: none.
     public let locationExtension: String?
+    /// The vendor's codes for the schedules' service types (nil: SNOMED only): shown first in
+    /// `serviceType`, `userSelected`, and taken by `service-type` searches.
+    public let serviceTypes: CodeAliases?
 
-    public init(seed: Seed, displays: [String: String], utc: Bool = false, locationExtension: String? = nil) {
+    public init(
+        seed: Seed, displays: [String: String], utc: Bool = false, locationExtension: String? = nil, serviceTypes: CodeAliases? = nil
+    ) {
         self.seed = seed
         self.displays = displays
         self.utc = utc
         self.locationExtension = locationExtension
+        self.serviceTypes = serviceTypes
         templates = Dictionary(uniqueKeysWithValues: seed.schedules.map { ($0.id, $0) })
         var fragments: [String: [UInt8]] = [:]
         for template in seed.schedules {
             var typeLists = Set(template.week.values.flatMap { $0 }.map { template.types(of: $0).joined(separator: ",") })
             typeLists.insert(template.types.joined(separator: ","))
             for list in typeLists {
-                fragments[template.id + "|" + list] = Self.fragment(seed, displays, template, list, locationExtension)
+                fragments[template.id + "|" + list] = Self.fragment(seed, displays, template, list, locationExtension, serviceTypes)
             }
         }
         self.fragments = fragments
@@ -40,7 +47,8 @@ public struct SlotRenderer: Sendable {
     /// The members every slot of a schedule and visit-type list shares: `serviceType` (the
     /// schedule's service and each visit type), `specialty`, and `appointmentType` for one type.
     static func classification(
-        _ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String, _ locationExtension: String?
+        _ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String, _ locationExtension: String?,
+        _ serviceTypes: CodeAliases? = nil
     ) -> JSONObject {
         var object = JSONObject()
         if let locationExtension, let template {
@@ -54,6 +62,22 @@ public struct SlotRenderer: Sendable {
         }
         let types = typeList.split(separator: ",").map(String.init)
         var services = seed.concept(template?.serviceType, displays)?.arrayValue ?? []
+        // The vendor's code first and user-selected (a vendor's own code system), the standard one after.
+        if let vendor = serviceTypes, let service = template?.serviceType, let code = vendor.vendorCode(for: service),
+            case .object(var concept)? = services.first
+        {
+            let standard = (concept["coding"]?.arrayValue ?? []).map { coding -> JSON in
+                guard case .object(var object) = coding else { return coding }
+                object["userSelected"] = .bool(false)
+                return .object(object)
+            }
+            var coding = JSONObject(["system": .string(vendor.system), "code": .string(code)])
+            if let display = vendor.displays[code] { coding["display"] = .string(display) }
+            coding["userSelected"] = .bool(true)
+            concept["coding"] = .array([.object(coding)] + standard)
+            if let display = vendor.displays[code] { concept["text"] = .string(display) }
+            services[0] = .object(concept)
+        }
         for code in types {
             guard let type = seed.appointmentType(code) else { continue }
             services.append(
@@ -75,9 +99,10 @@ public struct SlotRenderer: Sendable {
 
     /// `"serviceType":[...],"specialty":[...],"appointmentType":{...},` (members present only).
     static func fragment(
-        _ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String, _ locationExtension: String?
+        _ seed: Seed, _ displays: [String: String], _ template: ScheduleTemplate?, _ typeList: String, _ locationExtension: String?,
+        _ serviceTypes: CodeAliases?
     ) -> [UInt8] {
-        let object = classification(seed, displays, template, typeList, locationExtension)
+        let object = classification(seed, displays, template, typeList, locationExtension, serviceTypes)
         guard !object.isEmpty else { return [] }
         var bytes = JSON.object(object).bytes
         bytes.removeFirst()
@@ -89,7 +114,7 @@ public struct SlotRenderer: Sendable {
     public func bytes(_ row: SlotRow, now: Int64) -> [UInt8] {
         let fragment =
             fragments[row.schedule + "|" + row.typeList]
-            ?? Self.fragment(seed, displays, templates[row.schedule], row.typeList, locationExtension)
+            ?? Self.fragment(seed, displays, templates[row.schedule], row.typeList, locationExtension, serviceTypes)
         var out: [UInt8] = []
         out.reserveCapacity(fragment.count + 320)
         func raw(_ text: StaticString) { text.withUTF8Buffer { out.append(contentsOf: $0) } }
@@ -129,7 +154,9 @@ public struct SlotRenderer: Sendable {
         meta["versionId"] = .string(String(row.version))
         meta["lastUpdated"] = .string(InstantFormat.iso(row.lastUpdated))
         object["meta"] = .object(meta)
-        for member in Self.classification(seed, displays, template, row.typeList, locationExtension) { object[member.key] = member.value }
+        for member in Self.classification(seed, displays, template, row.typeList, locationExtension, serviceTypes) {
+            object[member.key] = member.value
+        }
         object["schedule"] = .object(JSONObject(["reference": .string("Schedule/\(row.schedule)")]))
         object["status"] = .string(status(row, now: now))
         object["start"] = .string(time(row.start))

@@ -13,7 +13,7 @@ import Testing
 @Suite struct NewVendorTests {
     @Test func aYAMLFileAStrategyAndOneRegistryLine() throws {
         // The registry line.
-        Strategies.ids.register("acme") { _ in AcmeIDs() }
+        Strategies.ids.register("acme") { _, _ in AcmeIDs() }
         // The YAML file.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("acme-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -250,7 +250,7 @@ def test_composite_dashed_slot_schedule_and_coverage_ids(cerner, client):
     assert cerner.get(f"Slot/{first['id']}").json()["start"] == first["start"]
     assert cerner.search("Slot", {"_id": first["id"]})["entry"][0]["resource"]["id"] == first["id"]
     compared = client.admin("GET", "/_admin/compare?type=Schedule&seedId=sched-okafor-main").json()
-    assert re.fullmatch(r"394814009-\d{8}-\d{8}-0", compared["profiles"]["cerner"]["id"])
+    assert re.fullmatch(r"24477854-\d{8}-\d{8}-0", compared["profiles"]["cerner"]["id"])
     coverage = client.admin("GET", "/_admin/compare?type=Coverage&seedId=cov-0001").json()["profiles"]["cerner"]
     assert coverage["id"] == "127240001-490000001-490000001" and coverage["status"] == 200
 
@@ -288,7 +288,7 @@ def test_every_id_is_numeric_and_the_composites_use_the_same_numbers(client):
     assert okafor == cerner_id("Practitioner", "pract-okafor") and main == cerner_id("Location", "loc-main")
     assert c.get("Practitioner/pract-okafor").status_code == 404, "the seed's names are not Cerner ids"
     schedule = c.search("Schedule", {"_id": cerner_id("Schedule", "sched-okafor-main")})["entry"][0]["resource"]
-    assert schedule["id"] == f"394814009-{main}-{okafor}-0"
+    assert schedule["id"] == f"24477854-{main}-{okafor}-0"
     assert f"Practitioner/{okafor}" in [a["reference"] for a in schedule["actor"]]
     appointment = c.search("Appointment", {"_id": cerner_id("Appointment", "appt-0001")})["entry"][0]["resource"]
     assert appointment["id"].isdigit()
@@ -416,3 +416,27 @@ def test_include_needs_the_included_types_scope_and_comes_once(client):
     assert any(e["search"]["mode"] == "include" and e["resource"]["resourceType"] == "Schedule" for e in included["entry"])
     twice = both.get("Slot", params=window + [("_include", "Slot:schedule"), ("_include", "Slot:schedule")])
     assert twice.status_code == 400 and "_include" in twice.json()["issue"][0]["diagnostics"]
+
+
+CODESET_14249 = "https://fhir.cerner.com/ec2458f2-1e24-41c8-b71b-0e701af7583d/codeSet/14249"
+
+
+def test_service_types_are_codeset_14249_codes_and_not_mixed_with_snomed(cerner):
+    """Issue 13, §2.3/§2.10: Millennium service types are codeSet 14249 codes (24477854
+    Established Patient): Slot.serviceType carries that coding first (userSelected) with the
+    SNOMED one after; Slot and Schedule ids begin with it; service-type takes either system, but
+    "standard codes and proprietary codes must not be mixed" in one search (400)."""
+    window = [("start", "ge2026-04-14T13:00:00Z"), ("start", "lt2026-04-15T00:00:00Z")]
+    by_codeset = cerner.search("Slot", [("service-type", f"{CODESET_14249}|24477854")] + window)
+    slots = [e["resource"] for e in by_codeset["entry"]]
+    assert slots and all(s["id"].startswith("24477854-") for s in slots)
+    concept = slots[0]["serviceType"][0]
+    assert concept["coding"][0] == {"system": CODESET_14249, "code": "24477854", "display": "Established Patient", "userSelected": True}
+    assert concept["coding"][1]["system"] == "http://snomed.info/sct" and concept["coding"][1]["userSelected"] is False
+    assert concept["text"] == "Established Patient"
+    by_snomed = cerner.search("Slot", [("service-type", "http://snomed.info/sct|394814009")] + window)
+    assert [s["resource"]["id"] for s in by_snomed["entry"]] == [s["id"] for s in slots]
+    mixed = cerner.get("Slot", params=[("service-type", f"{CODESET_14249}|24477854,http://snomed.info/sct|394609007")] + window)
+    assert mixed.status_code == 400 and "not both" in mixed.json()["issue"][0]["diagnostics"]
+    unknown = cerner.search("Slot", [("service-type", f"{CODESET_14249}|394814009")] + window)
+    assert [e for e in unknown.get("entry", []) if e["search"]["mode"] == "match"] == [], "a SNOMED code is not a 14249 code"

@@ -23,6 +23,7 @@ from fhirvalidation import ROOT
 
 KEYS = os.path.join(ROOT, "Seeds", "default", "keys")
 SEED = os.path.join(ROOT, "Seeds", "default")
+PROFILES = os.path.join(ROOT, "Profiles")
 TYPES = ["Appointment", "Communication", "Condition", "Coverage", "DocumentReference", "Encounter", "HealthcareService",
          "Location", "Observation", "Organization", "Patient", "Practitioner", "PractitionerRole", "Provenance", "Schedule", "Slot"]
 USUAL_TARGETS = {"patient": "Patient", "beneficiary": "Patient", "subscriber": "Patient", "schedule": "Schedule", "slot": "Slot",
@@ -86,7 +87,10 @@ class CernerIds:
         self.numbers = {type_: {i: fnv(i) for i in ids} for type_, ids in seeded.items() if type_ != "Patient"}
         self.numbers_back = {type_: {v: k for k, v in table.items()} for type_, table in self.numbers.items()}
         self.templates = [t["id"] for t in templates]
-        self.schedules = {t["id"]: f"{t.get('serviceType', '0')}-{fnv(t['location'])}-{fnv(t['practitioner'])}" for t in templates}
+        with open(os.path.join(PROFILES, "cerner.yaml")) as f:
+            services = yaml.safe_load(f).get("serviceTypes", {}).get("codes", {})
+        service = lambda code: (lambda v: v["code"] if isinstance(v, dict) else v)(services[code]) if code in services else code
+        self.schedules = {t["id"]: f"{service(t.get('serviceType', '0'))}-{fnv(t['location'])}-{fnv(t['practitioner'])}" for t in templates}
         self.back = {v: k for k, v in self.schedules.items()}
         self.coverages = {}
         with open(os.path.join(SEED, "resources", "Coverage.ndjson")) as f:

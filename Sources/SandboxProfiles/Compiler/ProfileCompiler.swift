@@ -15,7 +15,8 @@ public enum ProfileCompiler {
         let context = StrategyContext(seed: seed, displays: environment.displays, profile: profile, random: environment.random)
         let slots = SlotProvider(
             renderer: SlotRenderer(
-                seed: seed, displays: environment.displays, utc: profile.utcTimes, locationExtension: profile.slotLocationExtension),
+                seed: seed, displays: environment.displays, utc: profile.utcTimes, locationExtension: profile.slotLocationExtension,
+                serviceTypes: profile.serviceTypeCodes),
             holdsByPatch: profile.rules.interactions["Slot"]?.contains("patch") ?? false)
         let appointments = Strategies.appointments[profile.writes.appointments]?(context) ?? nil
         var hooks: [String: any WriteHook] = ["Appointment": AppointmentBooking(seed: seed, registry: registry, policy: appointments)]

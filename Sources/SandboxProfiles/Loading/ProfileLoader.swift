@@ -45,7 +45,7 @@ public enum ProfileLoader {
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
-            "otherTenants", "otherBases", "render", "deviations", "rateLimits", "latency", "visitTypes",
+            "otherTenants", "otherBases", "render", "deviations", "rateLimits", "latency", "visitTypes", "serviceTypes",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -195,16 +195,8 @@ public enum ProfileLoader {
             if let item = entry["onlyListedOperationParameters"] { other.onlyListedOperationParameters = try item.bool() }
             profile.otherBases.append(other)
         }
-        if let item = map["visitTypes"] {
-            let visitTypes = try item.mapping(keys: ["system", "codes"])
-            var codes: [String: String] = [:]
-            for (clinic, vendor) in try visitTypes.required("codes").entries() {
-                let code = try vendor.string()
-                guard codes[code] == nil else { throw vendor.fail("'\(code)' already names \(codes[code]!)") }
-                codes[code] = clinic
-            }
-            profile.visitTypeCodes = CodeAliases(system: try visitTypes.required("system").string(), codes: codes)
-        }
+        if let item = map["visitTypes"] { profile.visitTypeCodes = try parseCodeAliases(item) }
+        if let item = map["serviceTypes"] { profile.serviceTypeCodes = try parseCodeAliases(item) }
         if let content = try map["content"]?.mapping(keys: ["strictAccept", "metadataXMLByDefault", "utcTimes"]) {
             if let item = content["utcTimes"] { profile.utcTimes = try item.bool() }
             if let strict = content["strictAccept"] { profile.strictAccept = try strict.bool() }
@@ -352,6 +344,26 @@ public enum ProfileLoader {
             rules[type] = rule
         }
         return rules
+    }
+
+    /// `{system, codes: {clinic code: vendor code, or {code, display}}}`.
+    static func parseCodeAliases(_ value: YAMLValue) throws(YAMLError) -> CodeAliases {
+        let map = try value.mapping(keys: ["system", "codes"])
+        var codes: [String: String] = [:]
+        var displays: [String: String] = [:]
+        for (clinic, vendor) in try map.required("codes").entries() {
+            let code: String
+            if let text = try? vendor.string() {
+                code = text
+            } else {
+                let entry = try vendor.mapping(keys: ["code", "display"])
+                code = try entry.required("code").string()
+                if let display = try entry["display"]?.string() { displays[code] = display }
+            }
+            guard codes[code] == nil else { throw vendor.fail("'\(code)' already names \(codes[code]!)") }
+            codes[code] = clinic
+        }
+        return CodeAliases(system: try map.required("system").string(), codes: codes, displays: displays)
     }
 
     /// `errors`: `system` for `issue.details.coding`, and `codes` by error kind.

@@ -44,10 +44,10 @@ public final class StrategyRegistry<Factory: Sendable>: Sendable {
 public enum Strategies {
     /// `ids` — how resource ids are shown. Built without a seed for `profiles show` (tables
     /// that need the seed are then empty).
-    public static let ids = StrategyRegistry<@Sendable (Seed?) -> any IDScheme>([
-        "identity": { _ in IdentityIDs() },
-        "epic": { _ in EpicIDs() },
-        "cerner": { seed in CernerIDs(seed: seed) },
+    public static let ids = StrategyRegistry<@Sendable (Seed?, Profile) -> any IDScheme>([
+        "identity": { _, _ in IdentityIDs() },
+        "epic": { _, _ in EpicIDs() },
+        "cerner": { seed, profile in CernerIDs(seed: seed, serviceTypes: profile.serviceTypeCodes) },
     ])
 
     /// `writes.appointments` — Appointment write rules (nil: R4's status model).
@@ -78,6 +78,6 @@ public enum Strategies {
 
     /// The profile's id scheme.
     public static func idScheme(_ profile: Profile, seed: Seed?) -> any IDScheme {
-        (ids[profile.ids] ?? { _ in IdentityIDs() })(seed)
+        (ids[profile.ids] ?? { _, _ in IdentityIDs() })(seed, profile)
     }
 }

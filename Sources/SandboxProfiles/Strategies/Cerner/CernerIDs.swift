@@ -1,11 +1,13 @@
 import FHIRCore
+import FHIRInteractions
 import Foundation
 import SandboxSeed
 
 /// Oracle Health (Cerner) ids (vendor-quirks §2.3-§2.6, §2.9 (5), §2.10), numeric like every
 /// Millennium example, and reversible:
-/// - Schedule `{serviceType}-{location}-{practitioner}-0` (a schedule template's SNOMED service
-///   type and the 8-digit numbers of its Location and Practitioner);
+/// - Schedule `{serviceType}-{location}-{practitioner}-0` (a schedule template's service type —
+///   its codeSet 14249 code when the profile has one, else SNOMED — and the 8-digit numbers of
+///   its Location and Practitioner);
 /// - Slot `{serviceType}-{location}-{practitioner}-{yyyyMMddHHmm}` (its schedule's parts and
 ///   its local start);
 /// - Coverage `{beneficiary's Patient id}-{490000000 + n}-{490000000 + n}` for the seed's
@@ -25,7 +27,9 @@ struct CernerIDs: IDScheme {
     let coveragesBack: [String: String]
 
     /// `seed` with its resources; without one, only the algorithmic numbers are mapped.
-    init(seed: Seed?) {
+    /// `serviceTypes`: the vendor's codes for the schedules' service types (codeSet 14249), used
+    /// in the composite ids in place of the SNOMED code when there is one.
+    init(seed: Seed?, serviceTypes: CodeAliases? = nil) {
         let resources = seed?.resources ?? []
         var seeded: [String: Set<String>] = [:]
         for resource in resources {
@@ -44,12 +48,13 @@ struct CernerIDs: IDScheme {
         for template in seed?.schedules ?? [] {
             let location = numbers.external(template.location, type: "Location")
             let practitioner = numbers.external(template.practitioner, type: "Practitioner")
-            var prefix = "\(template.serviceType ?? "0")-\(location)-\(practitioner)"
+            let service = template.serviceType.flatMap { serviceTypes?.vendorCode(for: $0) } ?? template.serviceType ?? "0"
+            var prefix = "\(service)-\(location)-\(practitioner)"
             // Two templates of one practitioner, location and service: tell them apart.
             var suffix = 1
             while back[prefix] != nil {
                 suffix += 1
-                prefix = "\(template.serviceType ?? "0")-\(location)-\(practitioner)\(suffix)"
+                prefix = "\(service)-\(location)-\(practitioner)\(suffix)"
             }
             schedules[template.id] = prefix
             back[prefix] = template.id
