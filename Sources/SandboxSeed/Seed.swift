@@ -48,6 +48,17 @@ public struct AppointmentType: Sendable, Equatable {
     public let maximumDaysAhead: Int
     /// Locations where the type may be booked; empty means any.
     public let locations: [String]
+    /// An insurance prerequisite: the patient needs an active Coverage on the visit's date, from
+    /// one of these payers (Organization ids; empty: any payer). Nil: none.
+    public var coverage: CoverageRequirement?
+}
+
+/// A visit type's insurance prerequisite (`requiresCoverage` in appointment-types.yaml).
+public struct CoverageRequirement: Sendable, Equatable {
+    /// Organization ids of the payers whose coverage counts; empty: any.
+    public let payers: [String]
+
+    public init(payers: [String]) { self.payers = payers }
 }
 
 extension AppointmentType {

@@ -39,7 +39,8 @@ public enum SeedLoader {
         for resource in resources {
             ids[resource["resourceType"]?.stringValue ?? "", default: []].insert(resource["id"]?.stringValue ?? "")
         }
-        let types = try loadAppointmentTypes("\(directory)/appointment-types.yaml", locations: ids["Location"] ?? [])
+        let types = try loadAppointmentTypes(
+            "\(directory)/appointment-types.yaml", locations: ids["Location"] ?? [], organizations: ids["Organization"] ?? [])
         let (schedules, closures, vacations) = try loadSchedules(
             "\(directory)/schedules.yaml", ids: ids, typeCodes: Set(types.map(\.code)))
         let appointments =
@@ -99,13 +100,23 @@ public enum SeedLoader {
         return resources
     }
 
-    static func loadAppointmentTypes(_ file: String, locations: Set<String>) throws -> [AppointmentType] {
+    static func loadAppointmentTypes(_ file: String, locations: Set<String>, organizations: Set<String> = []) throws -> [AppointmentType] {
         let root = try YAMLValue.load(file: file).mapping(keys: ["appointmentTypes"])
         var result: [AppointmentType] = []
         for item in try root.required("appointmentTypes").list() {
             let map = try item.mapping(keys: [
                 "code", "display", "v2", "minutes", "newPatientsOnly", "minimumLeadHours", "maximumDaysAhead", "locations",
+                "requiresCoverage",
             ])
+            var coverage: CoverageRequirement?
+            if let item = map["requiresCoverage"] {
+                let requirement = try item.mapping(keys: ["payers"])
+                let payers = try requirement["payers"]?.strings() ?? []
+                for payer in payers where !organizations.contains(payer) {
+                    throw try requirement.required("payers").fail("unknown Organization '\(payer)'")
+                }
+                coverage = CoverageRequirement(payers: payers)
+            }
             let minutes = try map.required("minutes").int()
             guard minutes > 0 && minutes <= 480 else { throw try map.required("minutes").fail("must be between 1 and 480") }
             let allowed = try map["locations"]?.strings() ?? []
@@ -118,7 +129,7 @@ public enum SeedLoader {
                 AppointmentType(
                     code: code, display: try map.required("display").string(), v2: try map.required("v2").string(), minutes: minutes,
                     newPatientsOnly: try map["newPatientsOnly"]?.bool() ?? false, minimumLeadHours: try map["minimumLeadHours"]?.int() ?? 0,
-                    maximumDaysAhead: try map["maximumDaysAhead"]?.int() ?? 90, locations: allowed))
+                    maximumDaysAhead: try map["maximumDaysAhead"]?.int() ?? 90, locations: allowed, coverage: coverage))
         }
         return result
     }

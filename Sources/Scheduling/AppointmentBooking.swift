@@ -53,12 +53,16 @@ public struct AppointmentBooking: WriteHook {
                 known[row.id] = SlotState(spec: spec, status: held.contains(row.id) || patchHeld ? "free" : row.status)
             }
             let visitType = try Self.visitType(resource)
-            // Whether the patient is new only matters for new-patient-only visit types.
-            let needsNew = visitType.flatMap { rules.seed.appointmentType($0) }?.newPatientsOnly ?? false
+            // Whether the patient is new only matters for new-patient-only visit types, and their
+            // coverage only for types with an insurance prerequisite.
+            let type = visitType.flatMap { rules.seed.appointmentType($0) }
+            let needsNew = type?.newPatientsOnly ?? false
+            let day = known.values.map(\.spec.start).min()
             let request = BookingRequest(
                 slots: slots, start: Self.instant(resource["start"], rules.seed), end: Self.instant(resource["end"], rules.seed),
                 minutesDuration: resource["minutesDuration"]?.numberText.flatMap { Int($0) }, visitType: visitType,
-                patientIsNew: needsNew ? try isNew(patient: Self.patient(resource), excluding: id, tx: tx) : false)
+                patientIsNew: needsNew ? try isNew(patient: Self.patient(resource), excluding: id, tx: tx) : false,
+                patientPayers: type?.coverage != nil && day != nil ? try payers(of: Self.patient(resource), on: day!, tx: tx) : nil)
             if let error = rules.check(request, slots: known, now: now) { throw error }
         }
         _ = try tx.setSlotStatus(Array(release), from: ["busy", "busy-tentative"], to: "free", at: now)
@@ -146,6 +150,43 @@ public struct AppointmentBooking: WriteHook {
     }
 
     /// A patient is new when no other appointment of theirs is booked, attended or fulfilled.
+    /// The payers (Organization ids) of `patient`'s active coverages whose period holds `instant`.
+    func payers(of patient: String?, on instant: Int64, tx: StoreTransaction) throws(FHIRError) -> [String] {
+        guard let query = try coverages(of: patient) else { return [] }
+        var bodies: [[UInt8]] = []
+        for key in try tx.search(query) { if let body = try tx.current("Coverage", key.id)?.body { bodies.append(body) } }
+        return payers(in: bodies, on: instant)
+    }
+
+    func payers(of patient: String?, on instant: Int64, reader: StoreReader) throws(FHIRError) -> [String] {
+        guard let query = try coverages(of: patient) else { return [] }
+        return payers(in: try reader.bodies(try reader.search(query)).map(\.1), on: instant)
+    }
+
+    private func coverages(of patient: String?) throws(FHIRError) -> SearchQuery? {
+        guard let patient else { return nil }
+        return try parser.parse(
+            type: "Coverage", parameters: [(name: "beneficiary", value: "Patient/\(patient)"), (name: "status", value: "active")],
+            strict: true, now: 0)
+    }
+
+    private func payers(in bodies: [[UInt8]], on instant: Int64) -> [String] {
+        let zone = rules.seed.zone
+        var payers: [String] = []
+        for body in bodies {
+            guard let object = (try? JSONParser.parse(body))?.objectValue else { continue }
+            let starts = object["period"]?["start"]?.stringValue.flatMap { FHIRDateTime.parse($0, form: .search) }?.range(in: zone).lo
+            let ends = object["period"]?["end"]?.stringValue.flatMap { FHIRDateTime.parse($0, form: .search) }?.range(in: zone).hi
+            guard (starts ?? .min) <= instant, instant < (ends ?? .max) else { continue }
+            for payor in object["payor"]?.arrayValue ?? [] {
+                if let reference = payor["reference"]?.stringValue.flatMap(ReferenceSyntax.parse), reference.type == "Organization" {
+                    payers.append(reference.id)
+                }
+            }
+        }
+        return payers
+    }
+
     func isNew(patient: String?, excluding id: String, tx: StoreTransaction) throws(FHIRError) -> Bool {
         guard let query = try activeAppointments(of: patient) else { return false }
         return try tx.search(query).allSatisfy { $0.id == id }

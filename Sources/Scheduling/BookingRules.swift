@@ -23,11 +23,15 @@ public struct BookingRequest: Sendable {
     public var visitType: String?
     /// Whether the patient has no earlier visits at the clinic.
     public var patientIsNew: Bool
+    /// The payers (Organization ids) of the patient's coverages active on the visit's date, for a
+    /// visit type with an insurance prerequisite (nil: not known, so not checked).
+    public var patientPayers: [String]?
 
     public init(
         slots: [String], start: Int64? = nil, end: Int64? = nil, minutesDuration: Int? = nil, visitType: String? = nil,
-        patientIsNew: Bool = false
+        patientIsNew: Bool = false, patientPayers: [String]? = nil
     ) {
+        self.patientPayers = patientPayers
         self.slots = slots
         self.start = start
         self.end = end
@@ -104,6 +108,16 @@ public struct BookingRules: Sendable {
                 !type.locations.contains(template.location)
             {
                 fail("\(type.display) is not offered at Location/\(template.location)", "Appointment.appointmentType")
+            }
+            if let requirement = type.coverage, let payers = request.patientPayers {
+                let counted = requirement.payers.isEmpty ? payers : payers.filter(requirement.payers.contains)
+                if counted.isEmpty {
+                    let from =
+                        requirement.payers.isEmpty ? "" : " from " + requirement.payers.map { "Organization/\($0)" }.joined(separator: ", ")
+                    fail(
+                        "\(type.display) needs an active Coverage\(from) on \(seed.format(first.start).prefix(10)) "
+                            + "(insurance prerequisite of the visit type); the patient has none", "Appointment.appointmentType")
+                }
             }
             if first.start - now < Int64(type.minimumLeadHours) * 3_600_000 {
                 fail("\(type.display) must be booked at least \(type.minimumLeadHours) hours ahead", "Appointment.start")

@@ -225,7 +225,17 @@ public struct FindOperation: OperationHandler {
                                         status: "free")
                                 )
                             })
-                        let request = BookingRequest(slots: run.map(\.id), visitType: type?.code, patientIsNew: isNew)
+                        // An insured-only visit type is offered to a known patient only with the coverage.
+                        var payers: [String]?
+                        if type?.coverage != nil, let patient {
+                            payers = try service.read { reader throws(FHIRError) in
+                                // The full registry: a scheduling-only base does not serve Coverage search.
+                                try AppointmentBooking(seed: seed, registry: .r4).payers(
+                                    of: patient, on: run.first!.start, reader: reader)
+                            }
+                        }
+                        let request = BookingRequest(
+                            slots: run.map(\.id), visitType: type?.code, patientIsNew: isNew, patientPayers: payers)
                         guard context.rules.check(request, slots: states, now: now) == nil else { continue }
                         firstSlots.insert(run.first!.id)
                         let id = service.random.uuid()

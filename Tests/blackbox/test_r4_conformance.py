@@ -127,3 +127,39 @@ def test_included_resources_are_bounded_by_the_tokens_scopes(client):
     assert [e["search"]["mode"] for e in narrow["entry"]] == ["match"] * 3
     wide = client.get("Slot", params=params, headers=token("system/Slot.read system/Schedule.read")).json()
     assert [e["resource"]["resourceType"] for e in wide["entry"] if e["search"]["mode"] == "include"] == ["Schedule"]
+
+
+def procedure_slot(client):
+    bundle = client.search("Slot", {"schedule": "sched-nguyen-main", "status": "free", "start": "ge2026-04-16",
+                                    "appointment-type": "PROCEDURE_CONSULT", "_count": 1})
+    return bundle["entry"][0]["resource"]["id"]
+
+
+def test_an_insured_only_visit_type_needs_an_active_coverage_from_its_payers(client):
+    """Issue 13 (insurance prerequisites): Seeds/default/appointment-types.yaml gives
+    PROCEDURE_CONSULT an insurance prerequisite (active Coverage from Prairie, Heartland or
+    Lakeshore on the visit's date). Booking it for a patient without one (pat-0015 has no
+    coverage, pat-0008 is a Medicare patient) is a 422 naming the rule; Maria Garcia (Lakeshore)
+    books it; $find offers it only to patients who could book it."""
+    slot = procedure_slot(client)
+    concept = {"system": VISIT_TYPES, "code": "PROCEDURE_CONSULT"}
+    for patient in ("pat-0015", "pat-0008"):
+        body = booked(slot, concept)
+        body["participant"][0]["actor"]["reference"] = f"Patient/{patient}"
+        refused = client.post("Appointment", body)
+        assert refused.status_code == 422, refused.text
+        issue = issues(refused.json())[0]
+        assert issue["expression"] == ["Appointment.appointmentType"]
+        assert "needs an active Coverage" in issue["diagnostics"] and "org-payer-lakeshore" in issue["diagnostics"]
+    assert client.get(f"Slot/{slot}").json()["status"] == "free"
+    def offered(patient):
+        found = client.post("Appointment/$find", {"resourceType": "Parameters", "parameter": [
+            {"name": "start", "valueDateTime": "2026-04-15T00:00:00-05:00"}, {"name": "end", "valueDateTime": "2026-04-23T00:00:00-05:00"},
+            {"name": "visit-type", "valueString": f"{VISIT_TYPES}|PROCEDURE_CONSULT"},
+            {"name": "patient-reference", "valueString": f"Patient/{patient}"}]})
+        assert found.status_code == 200
+        return [e["resource"] for e in found.json().get("entry", []) if e["resource"]["resourceType"] == "Appointment"]
+    assert offered("pat-0008") == [] and offered("pat-0001")
+    body = booked(slot, concept)
+    body["participant"][0]["actor"]["reference"] = "Patient/pat-0001"
+    assert client.post("Appointment", body).status_code == 201

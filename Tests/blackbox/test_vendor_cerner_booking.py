@@ -240,3 +240,18 @@ def test_a_booked_slot_is_found_by_id_only(cerner):
     assert [s["id"] for s in found] == [slot["id"]] and found[0]["status"] == "busy"
     listed = [e["resource"]["id"] for e in cerner.search("Slot", [("service-type", "394814009")] + WINDOW + [("_count", "500")])["entry"]]
     assert slot["id"] not in listed
+
+
+def test_an_insured_only_visit_needs_the_patients_coverage(cerner):
+    """Issue 13 (insurance prerequisites) on Cerner: a booked create of the seed's
+    PROCEDURE_CONSULT (which needs an active Coverage from Prairie, Heartland or Lakeshore) is a
+    422 (§2.8 business rule) for a Medicare patient, and books for an insured one."""
+    window = [("service-type", "4047611"), ("start", "ge2026-04-15T13:00:00Z"), ("start", "lt2026-04-15T17:00:00Z")]
+    slot = cerner.search("Slot", window)["entry"][0]["resource"]["id"]
+    procedure = {"coding": [{"system": "http://riverbend.example.org/fhir/CodeSystem/visit-type", "code": "PROCEDURE_CONSULT"}]}
+    refused = cerner.post("Appointment", booked_body(slot, patient="pat-0008", appointmentType=procedure))
+    assert refused.status_code == 422, refused.text
+    assert "needs an active Coverage" in refused.json()["issue"][0]["diagnostics"]
+    assert cerner.get(f"Slot/{slot}").json()["status"] == "free"
+    create(cerner, booked_body(slot, patient="pat-0001", appointmentType=procedure))
+    assert cerner.get(f"Slot/{slot}").json()["status"] == "busy"

@@ -263,3 +263,23 @@ def test_find_takes_epic_visit_type_codes_and_ignores_other_systems_with_59109(s
         outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
         assert epic_codes(outcome) == [("information", "59109", EPIC_SYSTEM)]
         assert coding["code"] in outcome["issue"][0]["diagnostics"]
+
+
+def test_book_refuses_an_insured_only_visit_for_a_patient_without_that_coverage(stu3):
+    """Issue 13 (insurance prerequisites) on Epic: the seed's PROCEDURE_CONSULT (Epic visit type
+    95015) needs an active Coverage from Prairie, Heartland or Lakeshore. $find for a Medicare
+    patient offers no such slot; booking one found for an insured patient on the Medicare
+    patient's behalf is refused with Epic's business-rule error (59159)."""
+    system = "urn:oid:1.2.840.114350.1.13.0.1.7.3.808267.11"
+    def find(patient):
+        body = find_parameters("2026-04-15T00:00:00-05:00", "2026-04-23T00:00:00-05:00", visit_type=None)
+        body["parameter"] += [{"name": "serviceType", "valueCodeableConcept": {"coding": [{"system": system, "code": "95015"}]}},
+                              {"name": "patient", "valueReference": {"reference": f"Patient/{epic_id(patient)}"}}]
+        return proposals(stu3.post("Appointment/$find", body).json())
+    assert find("pat-0008") == []
+    option = find("pat-0001")[0]
+    refused = stu3.post("Appointment/$book", book_parameters(option["id"], epic_id("pat-0008")))
+    assert refused.status_code == 422, refused.text
+    assert epic_codes(refused.json()) == [("fatal", "59159", EPIC_SYSTEM)]
+    assert "needs an active Coverage" in refused.json()["issue"][0]["diagnostics"]
+    assert stu3.post("Appointment/$book", book_parameters(find("pat-0001")[0]["id"], epic_id("pat-0001"))).status_code == 200
