@@ -16,7 +16,8 @@ import sys
 RESOURCES = [
     "Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "HealthcareService",
     "Schedule", "Slot", "Appointment", "Coverage", "Condition", "Observation", "Communication",
-    "DocumentReference", "Encounter", "Provenance", "Bundle", "Parameters", "OperationOutcome",
+    "DocumentReference", "Encounter", "Provenance", "CoverageEligibilityRequest", "CoverageEligibilityResponse", "Bundle",
+    "Parameters", "OperationOutcome",
 ]
 
 # R4 elements with min 1 whose type is primitive (or a choice), per the R4 StructureDefinitions.
@@ -50,6 +51,8 @@ PRIMITIVE_REQUIRED = {
     "Observation_ReferenceRange": [],
     "Identifier": [],
     "Provenance": ["recorded"],
+    "CoverageEligibilityRequest": ["status", "purpose", "created"],
+    "CoverageEligibilityResponse": ["status", "purpose", "created", "outcome"],
     "Provenance_Entity": ["role"],
 }
 

@@ -16,6 +16,8 @@ extension FHIRService {
         "Communication": ["subject", "sender", "recipient"],
         "Condition": ["patient", "asserter"],
         "Coverage": ["policy-holder", "subscriber", "beneficiary", "payor"],
+        "CoverageEligibilityRequest": ["patient"],
+        "CoverageEligibilityResponse": ["patient"],
         "DocumentReference": ["subject", "author"],
         "Encounter": ["patient"],
         "MedicationRequest": ["subject"],

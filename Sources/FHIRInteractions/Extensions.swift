@@ -36,4 +36,11 @@ public protocol WriteHook: Sendable {
     /// `old` is the current live version, nil for a create. Returns the resource to store.
     func willStore(_ resource: JSONObject, old: JSONObject?, id: String, tx: StoreTransaction, now: Int64) throws(FHIRError) -> JSONObject
     func willDelete(_ old: JSONObject, id: String, tx: StoreTransaction, now: Int64) throws(FHIRError)
+    /// After a create of its type is stored, in the same transaction: writes that follow from it
+    /// (an eligibility request's response) go through `writer`.
+    func didCreate(_ resource: JSONObject, id: String, writer: FHIRWriter) throws(FHIRError)
+}
+
+extension WriteHook {
+    public func didCreate(_ resource: JSONObject, id: String, writer: FHIRWriter) throws(FHIRError) {}
 }

@@ -196,6 +196,8 @@ public struct FHIRWriter {
 
     /// The underlying store transaction, for reads hooks share (e.g. "is this patient new").
     public var transaction: StoreTransaction { tx }
+    /// The sandbox clock's now.
+    public var now: Int64 { service.clock.now() }
 
     /// The current live version of a resource, or nil.
     public func current(_ type: String, _ id: String) throws(FHIRError) -> (resource: JSONObject, version: Int)? {

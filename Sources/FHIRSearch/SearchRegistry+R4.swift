@@ -297,6 +297,36 @@ enum R4SearchParameters {
         P("when", .date, ["occurredDateTime"], "When the activity occurred"),
     ]
 
+    /// Eligibility (the generic profile answers a CoverageEligibilityRequest with a
+    /// CoverageEligibilityResponse computed from the seed's payer rules).
+    static let eligibilityRequest: [P] = [
+        P("created", .date, ["created"], "The creation date for the EOB"),
+        P(
+            "enterer", .reference, ["enterer"], targets: ["Practitioner", "PractitionerRole"],
+            "The party who is responsible for the request"),
+        P("facility", .reference, ["facility"], targets: ["Location"], "Facility responsible for the goods and services"),
+        P("identifier", .token, ["identifier"], "The business identifier of the Eligibility"),
+        P("patient", .reference, ["patient"], targets: ["Patient"], "The reference to the patient"),
+        P(
+            "provider", .reference, ["provider"], targets: ["Practitioner", "PractitionerRole", "Organization"],
+            "The reference to the provider"),
+        P("status", .token, ["status"], "The status of the EligibilityRequest"),
+    ]
+
+    static let eligibilityResponse: [P] = [
+        P("created", .date, ["created"], "The creation date"),
+        P("disposition", .string, ["disposition"], "The contents of the disposition message"),
+        P("identifier", .token, ["identifier"], "The business identifier"),
+        P("insurer", .reference, ["insurer"], targets: ["Organization"], "The organization which generated this resource"),
+        P("outcome", .token, ["outcome"], "The processing outcome"),
+        P("patient", .reference, ["patient"], targets: ["Patient"], "The reference to the patient"),
+        P("request", .reference, ["request"], targets: ["CoverageEligibilityRequest"], "The EligibilityRequest reference"),
+        P(
+            "requestor", .reference, ["requestor"], targets: ["Practitioner", "PractitionerRole", "Organization"],
+            "The EligibilityRequest provider"),
+        P("status", .token, ["status"], "The EligibilityRequest status"),
+    ]
+
     static let table: [String: [P]] = [
         "Patient": common + patient,
         "Practitioner": common + practitioner,
@@ -314,5 +344,7 @@ enum R4SearchParameters {
         "DocumentReference": common + documentReference,
         "Encounter": common + encounter,
         "Provenance": common + provenance,
+        "CoverageEligibilityRequest": common + eligibilityRequest,
+        "CoverageEligibilityResponse": common + eligibilityResponse,
     ]
 }

@@ -18,6 +18,8 @@ public struct Seed: Sendable {
     public let closures: [Closure]
     public let vacations: [Vacation]
     public let appointments: [SeedAppointment]
+    /// Payer rules for eligibility checks (`payers.yaml`; empty: none).
+    public var payers: [PayerRule] = []
 
     public func appointmentType(_ code: String) -> AppointmentType? { appointmentTypes.first { $0.code == code } }
 
@@ -29,6 +31,7 @@ public struct Seed: Sendable {
             resources: [], appointmentTypes: appointmentTypes, schedules: schedules, closures: closures, vacations: vacations,
             appointments: appointments)
         copy.holdMinutes = holdMinutes
+        copy.payers = payers
         return copy
     }
 }
@@ -51,6 +54,22 @@ public struct AppointmentType: Sendable, Equatable {
     /// An insurance prerequisite: the patient needs an active Coverage on the visit's date, from
     /// one of these payers (Organization ids; empty: any payer). Nil: none.
     public var coverage: CoverageRequirement?
+}
+
+/// One payer's rules for eligibility (`payers.yaml`): the practitioners outside its network and
+/// the visit types it covers, with the copay (USD).
+public struct PayerRule: Sendable, Equatable {
+    /// The payer's Organization id.
+    public let organization: String
+    public let outOfNetwork: [String]
+    /// Visit-type code → copay in USD; a type not listed is not covered.
+    public let copays: [String: Int]
+
+    public init(organization: String, outOfNetwork: [String], copays: [String: Int]) {
+        self.organization = organization
+        self.outOfNetwork = outOfNetwork
+        self.copays = copays
+    }
 }
 
 /// A visit type's insurance prerequisite (`requiresCoverage` in appointment-types.yaml).

@@ -56,6 +56,9 @@ public enum SeedLoader {
             directory: directory, zone: zone, planningHorizonDays: horizon, resources: resources, appointmentTypes: types,
             schedules: schedules, closures: closures, vacations: vacations, appointments: appointments)
         seed.holdMinutes = holdMinutes
+        if FileManager.default.fileExists(atPath: "\(directory)/payers.yaml") {
+            seed.payers = try loadPayers("\(directory)/payers.yaml", ids: ids, typeCodes: Set(types.map(\.code)))
+        }
         try checkReferences(seed.render(at: 0))
         return seed
     }
@@ -98,6 +101,33 @@ public enum SeedLoader {
             }
         }
         return resources
+    }
+
+    /// `payers.yaml`: per payer Organization, the practitioners out of its network and the
+    /// visit types it covers with their copays.
+    static func loadPayers(_ file: String, ids: [String: Set<String>], typeCodes: Set<String>) throws -> [PayerRule] {
+        let root = try YAMLValue.load(file: file).mapping(keys: ["payers"])
+        var result: [PayerRule] = []
+        for item in try root.required("payers").list() {
+            let map = try item.mapping(keys: ["organization", "outOfNetwork", "visitTypes"])
+            let organization = try map.required("organization").string()
+            guard ids["Organization"]?.contains(organization) == true else {
+                throw try map.required("organization").fail("unknown Organization '\(organization)'")
+            }
+            let outside = try map["outOfNetwork"]?.strings() ?? []
+            for practitioner in outside where ids["Practitioner"]?.contains(practitioner) != true {
+                throw try map.required("outOfNetwork").fail("unknown Practitioner '\(practitioner)'")
+            }
+            var copays: [String: Int] = [:]
+            for (code, value) in try map["visitTypes"]?.entries() ?? [] {
+                guard typeCodes.contains(code) else { throw value.fail("unknown visit type '\(code)'") }
+                let copay = try value.int()
+                guard copay >= 0 else { throw value.fail("a copay cannot be negative") }
+                copays[code] = copay
+            }
+            result.append(PayerRule(organization: organization, outOfNetwork: outside, copays: copays))
+        }
+        return result
     }
 
     static func loadAppointmentTypes(_ file: String, locations: Set<String>, organizations: Set<String> = []) throws -> [AppointmentType] {

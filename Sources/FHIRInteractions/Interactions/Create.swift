@@ -39,7 +39,9 @@ extension FHIRService {
         let newID = id ?? random.uuid()
         var stored = resource
         if let hook = hooks[type] { stored = try hook.willStore(resource, old: nil, id: newID, tx: tx, now: clock.now()) }
-        return try storeVersion(tx, type: type, id: newID, resource: stored, version: 1, method: method, status: 201)
+        let result = try storeVersion(tx, type: type, id: newID, resource: stored, version: 1, method: method, status: 201)
+        if let hook = hooks[type] { try hook.didCreate(stored, id: newID, writer: FHIRWriter(service: self, tx: tx, access: nil)) }
+        return result
     }
 
     /// Runs conditional search criteria (`identifier=x|y`) strictly: unknown parameters are errors.

@@ -42,7 +42,7 @@ public struct CompiledProfile: Sendable {
     /// server. Holds of a persisted tenant are re-registered.
     public func bind(_ state: TenantState) throws(FHIRError) -> ProfileRuntime {
         let environment = environment
-        let operationHandlers = state.scheduling.operations() + [PatientMatch()]
+        let operationHandlers = state.scheduling.operations() + [PatientMatch(), EligibilitySubmit()]
         var pipelines: [FHIRPipeline] = []
         for base in bases {
             let operations = operationHandlers.filter { operation in

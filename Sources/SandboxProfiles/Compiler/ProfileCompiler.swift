@@ -19,7 +19,10 @@ public enum ProfileCompiler {
                 serviceTypes: profile.serviceTypeCodes),
             holdsByPatch: profile.rules.interactions["Slot"]?.contains("patch") ?? false)
         let appointments = Strategies.appointments[profile.writes.appointments]?(context) ?? nil
-        var hooks: [String: any WriteHook] = ["Appointment": AppointmentBooking(seed: seed, registry: registry, policy: appointments)]
+        var hooks: [String: any WriteHook] = [
+            "Appointment": AppointmentBooking(seed: seed, registry: registry, policy: appointments),
+            "CoverageEligibilityRequest": EligibilityDesk(seed: seed, registry: registry),
+        ]
         if let score = profile.duplicatePatientScore {
             hooks["Patient"] = DuplicatePatients(threshold: score, parser: SearchQueryParser(registry: registry, zone: seed.zone))
         }
