@@ -120,6 +120,39 @@ public struct PatientMatch: OperationHandler {
         return scored
     }
 
+    /// A demographic Patient search answered as a weighted match (a vendor's "close to $match,
+    /// not an exact AND filter"): the search's `family`, `given`, `birthdate`, `phone` make a
+    /// patient to match; candidates scoring at least `minimum` come back best first, narrowed by
+    /// `gender` when given (ids, best first). Nil when the search is not demographic (it names `_id` or
+    /// `identifier`, or none of those elements).
+    public static func weighted(
+        _ parameters: [(name: String, value: String)], minimum: Int, parser: SearchQueryParser,
+        search: (SearchQuery) throws(FHIRError) -> [(VersionKey, [UInt8])]
+    ) throws(FHIRError) -> [String]? {
+        func value(_ name: String) -> String? { parameters.last { $0.name == name }?.value }
+        guard !parameters.contains(where: { ["_id", "identifier"].contains($0.name) }) else { return nil }
+        var patient = JSONObject()
+        var name = JSONObject()
+        if let family = value("family") { name["family"] = .string(family) }
+        if let given = value("given") { name["given"] = .array([.string(given)]) }
+        if !name.isEmpty { patient["name"] = .array([.object(name)]) }
+        if let birthDate = value("birthdate") { patient["birthDate"] = .string(birthDate) }
+        if let phone = value("phone") ?? value("telecom") {
+            patient["telecom"] = .array([.object(JSONObject(["system": .string("phone"), "value": .string(phone)]))])
+        }
+        guard patient["name"]?.arrayValue?.first?["family"] != nil || patient["birthDate"] != nil || patient["telecom"] != nil else {
+            return nil
+        }
+        let gender = value("gender")
+        return try scores(of: patient, parser: parser, minimum: minimum, search: search)
+            .filter { match in
+                guard let gender else { return true }
+                return (try? JSONParser.parse(match.body))?.objectValue?["gender"]?.stringValue == gender
+            }
+            .sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+            .map(\.id)
+    }
+
     static func digits(_ text: String) -> String { String(text.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init)) }
 }
 

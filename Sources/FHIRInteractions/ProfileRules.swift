@@ -53,6 +53,9 @@ public struct ProfileRules: Sendable, Equatable {
         public var maxMatches: Int?
         /// The order of results when the search has no `_sort` (a `_sort` value, e.g. `date`).
         public var sort: String?
+        /// A demographic search (no `_id` or `identifier`) answered as a weighted match scoring at
+        /// least this (`Patient/$match` points: family 35, given 25, birth date 30, phone 20).
+        public var weightedMatch: Int?
         /// A vendor's own parameters as standard ones: name → the parameter it stands for and,
         /// for a reference, the type a bare id names (`-location=32216049` →
         /// `schedule.actor=Location/32216049`).
@@ -77,6 +80,7 @@ public struct ProfileRules: Sendable, Equatable {
                 && lhs.impliedWith.map { "\($0.trigger):\($0.name)=\($0.value)" }
                     == rhs.impliedWith.map { "\($0.trigger):\($0.name)=\($0.value)" }
                 && lhs.maxMatches == rhs.maxMatches && lhs.sort == rhs.sort && lhs.aliases == rhs.aliases
+                && lhs.weightedMatch == rhs.weightedMatch
         }
     }
 

@@ -55,6 +55,7 @@ extension Profile {
             for (trigger, name, value) in rule.impliedWith { parts.append("with \(trigger): \(name)=\(value)") }
             if let limit = rule.maxMatches { parts.append("max \(limit) matches") }
             if let order = rule.sort { parts.append("sorted by \(order)") }
+            if let minimum = rule.weightedMatch { parts.append("demographics as a weighted match (score ≥ \(minimum))") }
             for (name, alias) in rule.aliases.sorted(by: { $0.key < $1.key }) {
                 parts.append("\(name) = \(alias.parameter)\(alias.type.map { " (bare ids: \($0))" } ?? "")")
             }

@@ -19,9 +19,11 @@ def test_capability_statement_shape(capability, client):
     assert capability["implementation"]["url"] == client.base
     assert "application/fhir+json" in capability["format"]
     types = sorted(r["type"] for r in capability["rest"][0]["resource"])
+    # Eligibility is the generic profile's own (no vendor offers it: issue 13, §1.5, §2.5).
+    eligibility = [] if getattr(client, "profile", None) else ["CoverageEligibilityRequest", "CoverageEligibilityResponse"]
     assert types == sorted(["Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "HealthcareService",
                             "Schedule", "Slot", "Appointment", "Coverage", "Condition", "Observation", "Communication",
-                            "DocumentReference", "Encounter", "Provenance"])
+                            "DocumentReference", "Encounter", "Provenance"] + eligibility)
     # Whole-system interactions are the profile's: each listed one is served, the others are 405.
     system = {i["code"] for i in capability["rest"][0].get("interaction", [])}
     assert system <= {"transaction", "batch", "history-system"}

@@ -261,3 +261,32 @@ def test_reading_a_merged_patient_redirects_to_the_survivor_with_4107(epic):
     followed = epic.get(f"Patient/{epic_id('pat-0018')}")
     assert followed.status_code == 200 and followed.json()["id"] == epic_id("pat-0019")
     assert epic.get(f"Patient/{epic_id('pat-0019')}").status_code == 200
+
+
+def test_epic_patient_parameters_legal_sex_and_own_name(epic):
+    """Issue 13, §1.4: legal-sex (preferred over gender since Aug 2021) counts as gender in the
+    minimum data sets; own-name searches the patient's own names."""
+    with_legal_sex = epic.search("Patient", {"given": "Maria", "family": "Garcia", "legal-sex": "female", "phone": "3095550162"})
+    assert [e["resource"]["id"] for e in with_legal_sex["entry"] if e["search"]["mode"] == "match"] == [epic_id("pat-0001")]
+    male = epic.search("Patient", {"given": "Maria", "family": "Garcia", "legal-sex": "male", "phone": "3095550162"})
+    assert [e for e in male["entry"] if e["search"]["mode"] == "match"] == []
+    own = epic.search("Patient", {"own-name": "Garcia", "given": "Maria", "birthdate": "1984-03-12", "family": "Garcia"})
+    assert [e["resource"]["id"] for e in own["entry"] if e["search"]["mode"] == "match"] == [epic_id("pat-0001")]
+    assert not any(e["search"]["mode"] == "outcome" and "own-name" in e["resource"]["issue"][0].get("diagnostics", "")
+                   for e in own["entry"]), "own-name is not ignored as unknown"
+
+
+def test_demographic_search_is_a_weighted_match_not_an_exact_and(epic, client):
+    """Issue 13, §1.4: "demographic search behaves like a weighted match (close to $match), not an
+    exact AND filter". A caller the agent misheard ("Mariah" for Maria Garcia, born 1984-03-12)
+    still finds her, best match first — where an exact AND (generic) finds nobody; a wrong birth
+    date with the right name does not reach the threshold (4101)."""
+    assert client.search("Patient", {"given": "Mariah", "family": "Garcia", "birthdate": "1984-03-12"}).get("total", 0) == 0
+    misheard = epic.search("Patient", {"given": "Mariah", "family": "Garcia", "birthdate": "1984-03-12"})
+    matches = [e["resource"]["id"] for e in misheard["entry"] if e["search"]["mode"] == "match"]
+    assert matches and matches[0] == epic_id("pat-0001")
+    exact = epic.search("Patient", {"given": "Maria", "family": "Garcia", "birthdate": "1984-03-12"})
+    assert [e["resource"]["id"] for e in exact["entry"] if e["search"]["mode"] == "match"][0] == epic_id("pat-0001")
+    wrong_date = epic.search("Patient", {"given": "Maria", "family": "Garcia", "birthdate": "1984-03-13"})
+    assert [e["search"]["mode"] for e in wrong_date["entry"]] == ["outcome"]
+    assert ("warning", "4101", EPIC_SYSTEM) in epic_codes(wrong_date["entry"][0]["resource"])

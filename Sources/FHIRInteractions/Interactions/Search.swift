@@ -61,6 +61,12 @@ extension FHIRService {
                     keys = []
                 } else if let provider = providers[type] {
                     keys = try provider.search(query, reader: reader, now: now)
+                } else if let minimum = rules.search[type]?.weightedMatch, type == "Patient",
+                    let ids = try PatientMatch.weighted(
+                        parameters, minimum: minimum, parser: searchParser(),
+                        search: { query throws(FHIRError) in try reader.bodies(try reader.search(query)) })
+                {
+                    keys = try reader.keys("Patient", ids: ids)
                 } else {
                     keys = try reader.search(query)
                 }

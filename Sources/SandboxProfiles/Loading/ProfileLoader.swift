@@ -281,7 +281,7 @@ public enum ProfileLoader {
             guard registry.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
             let map = try item.mapping(keys: [
                 "requireOneOf", "exactlyOneOf", "requires", "once", "oneValue", "ranges", "dateOnly", "implied", "impliedWith",
-                "maxMatches", "sort", "aliases",
+                "maxMatches", "sort", "aliases", "weightedMatch",
             ])
             var rule = ProfileRules.SearchRule()
             func known(_ names: [String], _ at: YAMLValue) throws(YAMLError) -> [String] {
@@ -331,6 +331,11 @@ public enum ProfileLoader {
                     throw alias["type"]!.fail("'\(referenceType)' is not a resource type")
                 }
                 rule.aliases[name] = .init(parameter: parameter, type: referenceType)
+            }
+            if let item = map["weightedMatch"] {
+                guard type == "Patient" else { throw item.fail("weightedMatch is for Patient searches") }
+                rule.weightedMatch = try item.int()
+                guard (45...100).contains(rule.weightedMatch!) else { throw item.fail("must be between 45 and 100") }
             }
             if let item = map["sort"] {
                 let order = try item.string()
