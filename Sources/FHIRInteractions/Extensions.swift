@@ -20,6 +20,11 @@ public protocol ResourceProvider: Sendable {
     /// transaction, once `ifMatch` (when given) holds against the current version.
     func patch(_ id: String, operations: [JSONPatch.Operation], ifMatch: IfMatch?, tx: StoreTransaction, now: Int64) throws(FHIRError)
         -> StoredResource
+    /// Create, update (`id` given: created when absent) and delete, when `interactions` lists them;
+    /// inside the write transaction, the resource already validated.
+    func put(_ resource: JSONObject, id: String?, ifMatch: IfMatch?, tx: StoreTransaction, now: Int64) throws(FHIRError)
+        -> (stored: StoredResource, created: Bool)
+    func delete(_ id: String, ifMatch: IfMatch?, tx: StoreTransaction, now: Int64) throws(FHIRError) -> StoredResource
 }
 
 extension ResourceProvider {
@@ -27,6 +32,16 @@ extension ResourceProvider {
         _ id: String, operations: [JSONPatch.Operation], ifMatch: IfMatch?, tx: StoreTransaction, now: Int64
     ) throws(FHIRError) -> StoredResource {
         throw FHIRError(.methodNotAllowed, "PATCH is not offered for this type")
+    }
+
+    public func put(
+        _ resource: JSONObject, id: String?, ifMatch: IfMatch?, tx: StoreTransaction, now: Int64
+    ) throws(FHIRError) -> (stored: StoredResource, created: Bool) {
+        throw FHIRError(.methodNotAllowed, "writes are not offered for this type")
+    }
+
+    public func delete(_ id: String, ifMatch: IfMatch?, tx: StoreTransaction, now: Int64) throws(FHIRError) -> StoredResource {
+        throw FHIRError(.methodNotAllowed, "DELETE is not offered for this type")
     }
 }
 

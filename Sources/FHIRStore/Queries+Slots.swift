@@ -11,6 +11,21 @@ extension Queries {
         }
     }
 
+    /// Writes one slot row, replacing the row with its id (a written slot over a generated one).
+    static func putSlot(_ db: SQLiteConnection, _ row: SlotRow) throws(StoreError) {
+        try db.prepare(
+            "INSERT OR REPLACE INTO slot (id, schedule, start, end, status, types, version, last_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        .run([
+            .text(row.id), .text(row.schedule), .int(row.start), .int(row.end), .text(row.status), .text(row.typeList),
+            .int(Int64(row.version)), .int(row.lastUpdated),
+        ])
+    }
+
+    static func deleteSlot(_ db: SQLiteConnection, id: String) throws(StoreError) {
+        try db.prepare("DELETE FROM slot WHERE id = ?").run([.text(id)])
+    }
+
     static func slotRow(_ statement: Statement) -> SlotRow {
         SlotRow(
             id: statement.text(0), schedule: statement.text(1), start: statement.int(2), end: statement.int(3), status: statement.text(4),

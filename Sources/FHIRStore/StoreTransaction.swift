@@ -51,6 +51,16 @@ public struct StoreTransaction {
         do { try Queries.insertSlots(db, rows) } catch { throw error.fhir }
     }
 
+    /// Writes one slot row (replacing the row with its id).
+    public func putSlot(_ row: SlotRow) throws(FHIRError) {
+        do { try Queries.putSlot(db, row) } catch { throw error.fhir }
+    }
+
+    /// Removes one slot row.
+    public func deleteSlot(_ id: String) throws(FHIRError) {
+        do { try Queries.deleteSlot(db, id: id) } catch { throw error.fhir }
+    }
+
     /// The stored rows of these slot ids (unknown ids are skipped).
     public func slots(_ ids: [String]) throws(FHIRError) -> [SlotRow] {
         do { return try Queries.slots(db, ids: ids) } catch { throw error.fhir }

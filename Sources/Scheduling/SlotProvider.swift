@@ -6,9 +6,9 @@ import SandboxSeed
 
 /// Serves Slot from the slot table: read and search (the R4 Slot parameters, one-level chains
 /// through `schedule`, `_include=Slot:schedule`), sorted by start. Slots are generated from
-/// the templates, so create, update and delete are not offered; booking changes them. With
-/// `holdsByPatch`, a JSON Patch `replace /status` between `free` and `busy-tentative`
-/// holds and releases a slot.
+/// the templates; booking changes them; with `writable`, a client creates, updates and deletes
+/// them too. With `holdsByPatch`, a JSON Patch `replace /status` between `free` and
+/// `busy-tentative` holds and releases a slot.
 public struct SlotProvider: ResourceProvider {
     /// The Slot search parameters implemented here.
     public static let parameters: Set<String> = [
@@ -19,11 +19,16 @@ public struct SlotProvider: ResourceProvider {
     public let renderer: SlotRenderer
     /// Whether PATCH of `/status` holds and releases slots.
     public let holdsByPatch: Bool
-    public var interactions: [String] { holdsByPatch ? ["read", "search-type", "patch"] : ["read", "search-type"] }
+    /// Whether slots can be created, updated and deleted (`SlotProvider+Writes`).
+    public let writable: Bool
+    public var interactions: [String] {
+        ["read", "search-type"] + (holdsByPatch ? ["patch"] : []) + (writable ? ["vread", "create", "update", "delete"] : [])
+    }
 
-    public init(renderer: SlotRenderer, holdsByPatch: Bool = false) {
+    public init(renderer: SlotRenderer, holdsByPatch: Bool = false, writable: Bool = false) {
         self.renderer = renderer
         self.holdsByPatch = holdsByPatch
+        self.writable = writable
     }
 
     /// The hold: only `replace /status` with `busy-tentative` (from `free`) or `free` (from a

@@ -163,3 +163,53 @@ def test_an_insured_only_visit_type_needs_an_active_coverage_from_its_payers(cli
     body = booked(slot, concept)
     body["participant"][0]["actor"]["reference"] = "Patient/pat-0001"
     assert client.post("Appointment", body).status_code == 201
+
+
+def written_slot(start="2026-04-18T09:00:00-05:00", end="2026-04-18T09:20:00-05:00", **extra):
+    return {"resourceType": "Slot", "schedule": {"reference": "Schedule/sched-okafor-main"}, "status": "free",
+            "start": start, "end": end, "appointmentType": {"coding": [{"system": VISIT_TYPES, "code": "FOLLOW_UP"}]}, **extra}
+
+
+def test_slots_can_be_created_updated_and_deleted(client):
+    """R4 Slot is a writable resource: the CapabilityStatement lists create, update and delete;
+    a written slot is searchable and bookable at once; an element the server cannot keep is a 422
+    (not silently dropped); a slot an appointment holds cannot be changed (409); delete removes it."""
+    statement = client.get("metadata", headers={"Accept": "application/fhir+json"}).json()
+    slot_type = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Slot")
+    assert {"create", "update", "delete", "vread"} <= {i["code"] for i in slot_type["interaction"]}
+    created = client.post("Slot", written_slot())
+    assert created.status_code == 201, created.text
+    slot = created.json()
+    assert client.get(created.headers["Location"]).status_code == 200
+    assert slot["start"] == "2026-04-18T09:00:00-05:00" and slot["status"] == "free"
+    found = client.search("Slot", {"schedule": "sched-okafor-main", "start": "2026-04-18T09:00:00-05:00"})
+    assert [e["resource"]["id"] for e in found["entry"]] == [slot["id"]]
+    refused = client.post("Slot", written_slot(comment="only for Mrs. Lee"))
+    assert refused.status_code == 422 and issues(refused.json())[0]["expression"] == ["Slot.comment"]
+    assert client.post("Slot", {**written_slot(), "schedule": {"reference": "Schedule/nope"}}).status_code == 422
+    moved = client.put(f"Slot/{slot['id']}", {**written_slot("2026-04-18T10:00:00-05:00", "2026-04-18T10:20:00-05:00"), "id": slot["id"]},
+                       headers={"If-Match": created.headers["ETag"]})
+    assert moved.status_code == 200 and moved.json()["meta"]["versionId"] == "2"
+    assert client.put(f"Slot/{slot['id']}", {**written_slot(), "id": slot["id"]}, headers={"If-Match": 'W/"1"'}).status_code == 412
+    appointment = client.post("Appointment", booked(slot["id"], {"system": VISIT_TYPES, "code": "FOLLOW_UP"}))
+    assert appointment.status_code == 201, appointment.text
+    held = client.delete(f"Slot/{slot['id']}")
+    assert held.status_code == 409 and "Appointment/" in issues(held.json())[0]["diagnostics"]
+    cancel = [{"op": "replace", "path": "/status", "value": "cancelled"}]
+    assert client.patch(f"Appointment/{appointment.json()['id']}", cancel).status_code == 200
+    assert client.delete(f"Slot/{slot['id']}").status_code == 204
+    assert client.get(f"Slot/{slot['id']}").status_code == 404
+
+
+def test_a_written_slot_overrides_the_generated_one_until_a_reset(client):
+    """A written slot with a generated slot's id replaces it (an update creates nothing new); a
+    reset restores the templates' slot."""
+    generated = free_slot(client)
+    original = client.get(f"Slot/{generated}").json()
+    blocked = client.put(f"Slot/{generated}", {**original, "status": "busy-unavailable"})
+    assert blocked.status_code == 200 and blocked.json()["status"] == "busy-unavailable"
+    assert client.get(f"Slot/{generated}").json()["status"] == "busy-unavailable"
+    free = client.search("Slot", {"schedule": "sched-okafor-main", "status": "free", "start": "ge2026-04-15", "_count": 500})
+    assert generated not in [e["resource"]["id"] for e in free["entry"]]
+    assert client.admin("POST", "/_admin/reset").status_code == 200
+    assert client.get(f"Slot/{generated}").json()["status"] == "free"

@@ -36,6 +36,10 @@ extension FHIRService {
                     .tooManyMatches, "If-None-Exist '\(ifNoneExist)' matches \(matches.count) \(type) resources; it must match at most one")
             }
         }
+        if let provider = providers[type] {
+            let written = try provider.put(resource, id: id ?? random.uuid(), ifMatch: nil, tx: tx, now: clock.now())
+            return WriteResult(status: 201, stored: written.stored)
+        }
         let newID = id ?? random.uuid()
         var stored = resource
         if let hook = hooks[type] { stored = try hook.willStore(resource, old: nil, id: newID, tx: tx, now: clock.now()) }

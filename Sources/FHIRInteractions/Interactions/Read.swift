@@ -33,6 +33,17 @@ extension FHIRService {
         guard let number = Int(version), number >= 1 else {
             throw FHIRError(.malformedRequest, "version '\(version)' is not a version number")
         }
+        if let provider = providers[type] {
+            // A provider keeps the current version only.
+            let now = clock.now()
+            guard let current = try store.read({ reader throws(FHIRError) in try provider.read(id, reader: reader, now: now) }) else {
+                throw FHIRError(.notFound, "\(type)/\(id) does not exist")
+            }
+            guard current.version == number else {
+                throw FHIRError(.notFound, "\(type)/\(id) keeps its current version (\(current.version)) only, not \(version)")
+            }
+            return .json(200, current.body ?? [], headers: Self.versionHeaders(current, baseURL: request.baseURL, location: false))
+        }
         guard let stored = try store.read(type, id, version: number) else {
             throw FHIRError(.notFound, "\(type)/\(id) has no version \(version)")
         }

@@ -24,6 +24,13 @@ extension FHIRService {
         guard bodyID == id else {
             throw FHIRError(.malformedRequest, "the body's id '\(bodyID)' does not match the URL's id '\(id)'", expression: ["\(type).id"])
         }
+        if let provider = providers[type] {
+            let expected = try ifMatch.map { text throws(FHIRError) in
+                IfMatch(version: try Self.version(fromETag: text), versionOffset: settings.versionOffset)
+            }
+            let written = try provider.put(resource, id: id, ifMatch: expected, tx: tx, now: clock.now())
+            return WriteResult(status: written.created ? 201 : 200, stored: written.stored)
+        }
         let current = try tx.current(type, id)
         try checkIfMatch(ifMatch, current: current, type: type, id: id)
         let exists = current.map { !$0.deleted } ?? false

@@ -17,7 +17,9 @@ public enum ProfileCompiler {
             renderer: SlotRenderer(
                 seed: seed, displays: environment.displays, utc: profile.utcTimes, locationExtension: profile.slotLocationExtension,
                 serviceTypes: profile.serviceTypeCodes),
-            holdsByPatch: profile.rules.interactions["Slot"]?.contains("patch") ?? false)
+            holdsByPatch: profile.rules.interactions["Slot"]?.contains("patch") ?? false,
+            // Slot writes (R4): every profile's slot table takes them; its interactions decide.
+            writable: true)
         let appointments = Strategies.appointments[profile.writes.appointments]?(context) ?? nil
         var hooks: [String: any WriteHook] = [
             "Appointment": AppointmentBooking(seed: seed, registry: registry, policy: appointments),
