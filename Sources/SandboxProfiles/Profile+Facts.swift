@@ -131,6 +131,7 @@ extension Profile {
                     + vendor.codes.sorted(by: { $0.value < $1.value }).map { "\($0.value)=\($0.key)" }.joined(separator: ", ")
             } ?? "-"
         }
+        facts.append(("render.Appointment.identifier", appointmentIdentifier.map { "\($0.label) in \($0.system)" } ?? "-"))
         facts.append(("visitTypes", aliases(visitTypeCodes)))
         facts.append(("serviceTypes", aliases(serviceTypeCodes)))
         facts.append(("content.strictAccept", String(strictAccept)))

@@ -72,6 +72,8 @@ public struct Profile: Sendable, Equatable {
     public var slotLocationExtension: String?
     /// `render.Patient` — how patients are shown (identifiers, extensions, names, telecom).
     public var patientRendering = PatientRendering.Rules()
+    /// `render.Appointment.identifier` — an identifier every Appointment shows (Epic's CSN).
+    public var appointmentIdentifier: AppointmentIdentifiers.Rule?
     /// `visitTypes` — the vendor's code system and codes for the clinic's visit types.
     public var visitTypeCodes: CodeAliases?
     /// `serviceTypes` — the vendor's code system, codes and displays for the schedules' service

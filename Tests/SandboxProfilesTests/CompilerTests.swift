@@ -14,8 +14,8 @@ import Testing
         // Changing this order changes what every vendor base answers: see EdgeStep's notes.
         #expect(
             EdgeStep.order == [
-                .ids, .stu3, .patientRendering, .utcTimes, .paging, .createRules, .writes, .contentNegotiation, .slotHorizon,
-                .holdSweeper, .slotRace, .provenance,
+                .ids, .stu3, .patientRendering, .utcTimes, .appointmentIdentifiers, .paging, .createRules, .writes, .contentNegotiation,
+                .slotHorizon, .holdSweeper, .slotRace, .provenance,
             ])
     }
 
@@ -24,9 +24,16 @@ import Testing
         #expect(generic.steps == [[.writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace, .provenance]])
         let epic = try Fixture.runtime("epic")
         #expect(
-            epic.steps[0] == [.ids, .patientRendering, .writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace, .provenance])
+            epic.steps[0] == [
+                .ids, .patientRendering, .appointmentIdentifiers, .writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace,
+                .provenance,
+            ])
         // The STU3 base serves no Provenance.
-        #expect(epic.steps[1] == [.ids, .stu3, .patientRendering, .writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace])
+        #expect(
+            epic.steps[1] == [
+                .ids, .stu3, .patientRendering, .appointmentIdentifiers, .writes, .contentNegotiation, .slotHorizon, .holdSweeper,
+                .slotRace,
+            ])
         let cerner = try Fixture.runtime("cerner")
         #expect(
             cerner.steps == [

@@ -76,10 +76,17 @@ def test_slot_search_parameters_and_include(client):
     assert starts == sorted(starts, reverse=True)
 
 
-def test_slots_are_not_created_or_deleted_directly(client):
+def test_slot_writes_keep_the_schedule_consistent(client):
+    """Slots are writable (R4), but only on an existing Schedule, and a slot an appointment holds
+    is neither deleted nor changed under it (issue 13)."""
     slot = free_slots(client, schedule="sched-reyes-main")[0]
-    assert client.post("Slot", dict(slot, id=None)).status_code == 405
-    assert client.delete(f"Slot/{slot['id']}").status_code == 405
+    orphan = dict(slot, schedule={"reference": "Schedule/none-such"})
+    orphan.pop("id")
+    assert client.post("Slot", orphan).status_code == 422
+    booked = client.post("Appointment", appointment([slot], patient="pat-0004", practitioner="pract-reyes"))
+    assert booked.status_code == 201, booked.text
+    assert client.delete(f"Slot/{slot['id']}").status_code == 409
+    assert client.put(f"Slot/{slot['id']}", dict(slot, status="free")).status_code == 409
     assert client.get("Slot/none-such").status_code == 404
 
 

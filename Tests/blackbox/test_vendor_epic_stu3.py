@@ -283,3 +283,17 @@ def test_book_refuses_an_insured_only_visit_for_a_patient_without_that_coverage(
     assert epic_codes(refused.json()) == [("fatal", "59159", EPIC_SYSTEM)]
     assert "needs an active Coverage" in refused.json()["issue"][0]["diagnostics"]
     assert stu3.post("Appointment/$book", book_parameters(find("pat-0001")[0]["id"], epic_id("pat-0001"))).status_code == 200
+
+
+def test_appointments_carry_a_csn(client, stu3):
+    """Issue 13, §1.3: "identifier on Appointment is the Epic CSN (contact serial number)": every
+    Appointment (a booked one on both bases, a seeded one) shows a stable numeric CSN."""
+    option = proposals(stu3.post("Appointment/$find", find_parameters(patient=MARIA)).json())[0]
+    booked = stu3.post("Appointment/$book", book_parameters(option["id"], epic_id("pat-0001"))).json()["entry"][0]["resource"]
+    r4 = epic_client(client, EPIC_BASE)
+    for appointment in (booked, stu3.get(f"Appointment/{booked['id']}").json(), r4.get(f"Appointment/{booked['id']}").json(),
+                        r4.get(f"Appointment/{epic_id('appt-0001')}").json()):
+        csn = [i for i in appointment["identifier"] if i.get("type", {}).get("text") == "CSN"]
+        assert len(csn) == 1 and csn[0]["value"].isdigit() and csn[0]["system"].startswith("urn:oid:1.2.840.114350.")
+    first = r4.get(f"Appointment/{booked['id']}").json()["identifier"][0]["value"]
+    assert first == stu3.get(f"Appointment/{booked['id']}").json()["identifier"][0]["value"]

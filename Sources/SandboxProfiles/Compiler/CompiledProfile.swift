@@ -81,6 +81,8 @@ public struct CompiledProfile: Sendable {
         case .stu3: return STU3Rendering()
         case .patientRendering: return PatientRendering(rules: profile.patientRendering, dialect: base.settings.rules.dialect)
         case .utcTimes: return UTCTimes()
+        case .appointmentIdentifiers:
+            return AppointmentIdentifiers(rule: profile.appointmentIdentifier ?? .init(system: "", label: ""))
         case .paging:
             return PagingStyle(
                 settings: profile.paging ?? .init(), random: environment.random, contexts: state.pageContexts)

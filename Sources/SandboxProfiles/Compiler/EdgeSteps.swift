@@ -11,18 +11,19 @@ import FHIRInteractions
 ///    have shaped the R4 response.
 /// 3. `patientRendering` — the vendor's Patient (identifiers, extensions, names, telecom).
 /// 4. `utcTimes` — Appointment times in UTC `Z` on the way out.
-/// 5. `paging` — the vendor's page links and context ids (in: context id to the engine's page).
-/// 6. `createRules` — what a create must look like (422 before the engine sees it).
-/// 7. `writes` — empty write bodies, `If-Match` requirements, version numbering.
-/// 8. `contentNegotiation` — `Accept`/`_format` (406), XML metadata by default.
-/// 9. `slotHorizon` — slots reach the planning horizon before the request runs.
-/// 10. `holdSweeper` — expired `$hold`s are cancelled before the request runs.
-/// 11. `slotRace` — test control's `slot-taken`: the front desk books the request's slot first.
-/// 12. `provenance` — a Provenance for each write made with a client's token (last in, first
+/// 5. `appointmentIdentifiers` — the vendor's identifier on every Appointment (Epic's CSN).
+/// 6. `paging` — the vendor's page links and context ids (in: context id to the engine's page).
+/// 7. `createRules` — what a create must look like (422 before the engine sees it).
+/// 8. `writes` — empty write bodies, `If-Match` requirements, version numbering.
+/// 9. `contentNegotiation` — `Accept`/`_format` (406), XML metadata by default.
+/// 10. `slotHorizon` — slots reach the planning horizon before the request runs.
+/// 11. `holdSweeper` — expired `$hold`s are cancelled before the request runs.
+/// 12. `slotRace` — test control's `slot-taken`: the front desk books the request's slot first.
+/// 13. `provenance` — a Provenance for each write made with a client's token (last in, first
 ///     out: it sees the response on stored ids).
 public enum EdgeStep: String, Sendable, CaseIterable {
-    case ids, stu3, patientRendering, utcTimes, paging, createRules, writes, contentNegotiation, slotHorizon, holdSweeper, slotRace,
-        provenance
+    case ids, stu3, patientRendering, utcTimes, appointmentIdentifiers, paging, createRules, writes, contentNegotiation, slotHorizon,
+        holdSweeper, slotRace, provenance
 
     /// Every step in edge order.
     public static let order: [EdgeStep] = allCases

@@ -80,6 +80,7 @@ public enum ProfileCompiler {
             case .stu3: return release == .stu3
             case .patientRendering: return !profile.patientRendering.isEmpty
             case .utcTimes: return profile.utcTimes
+            case .appointmentIdentifiers: return profile.appointmentIdentifier != nil
             case .paging: return profile.paging != nil
             case .createRules: return !profile.createRules.isEmpty
             case .writes, .contentNegotiation, .slotHorizon, .holdSweeper, .slotRace: return true

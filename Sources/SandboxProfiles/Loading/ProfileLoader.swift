@@ -159,7 +159,13 @@ public enum ProfileLoader {
             profile.deviations.append(
                 .init(id: id, reference: try entry.required("reference").string(), what: try entry.required("what").string()))
         }
-        if let render = try map["render"]?.mapping(keys: ["Patient", "Slot"]) {
+        if let render = try map["render"]?.mapping(keys: ["Patient", "Slot", "Appointment"]) {
+            if let appointment = try render["Appointment"]?.mapping(keys: ["identifier"]),
+                let identifier = try appointment["identifier"]?.mapping(keys: ["system", "label"])
+            {
+                profile.appointmentIdentifier = .init(
+                    system: try identifier.required("system").string(), label: try identifier.required("label").string())
+            }
             if let patient = render["Patient"] { profile.patientRendering = try parsePatientRendering(patient) }
             if let slot = try render["Slot"]?.mapping(keys: ["locationExtension"]), let url = slot["locationExtension"] {
                 profile.slotLocationExtension = try url.string()
