@@ -29,31 +29,21 @@ public struct AppointmentIdentifiers: FHIRRequestStep {
         response.setJSONBody(.object(render(object)))
     }
 
-    func render(_ resource: JSONObject) -> JSONObject {
-        var object = resource
-        switch resource["resourceType"]?.stringValue {
-        case "Bundle":
-            guard let entries = object["entry"]?.arrayValue else { return object }
-            object["entry"] = .array(
-                entries.map { entry in
-                    guard case .object(var item) = entry, case .object(let inner)? = item["resource"] else { return entry }
-                    item["resource"] = .object(render(inner))
-                    return .object(item)
-                })
-        case "Appointment":
-            guard let id = resource["id"]?.stringValue else { return object }
-            var identifiers = resource["identifier"]?.arrayValue ?? []
-            guard !identifiers.contains(where: { $0["system"]?.stringValue == rule.system }) else { return object }
+    func render(_ body: JSONObject) -> JSONObject {
+        ResourceWalk.map(body, type: "Appointment") { appointment in
+            guard let id = appointment["id"]?.stringValue else { return appointment }
+            var identifiers = appointment["identifier"]?.arrayValue ?? []
+            guard !identifiers.contains(where: { $0["system"]?.stringValue == rule.system }) else { return appointment }
             identifiers.insert(
                 .object(
                     JSONObject([
                         "use": .string("usual"), "type": .object(JSONObject(["text": .string(rule.label)])),
                         "system": .string(rule.system), "value": .string(Self.number(id)),
                     ])), at: 0)
+            var object = appointment
             object.set("identifier", .array(identifiers), after: "meta")
-        default: break
+            return object
         }
-        return object
     }
 
     /// A 10-digit number for a stored id (FNV-1a), stable across calls and profiles' restarts.

@@ -18,18 +18,9 @@ public struct UTCTimes: FHIRRequestStep {
         if rendered != object { response.setJSONBody(.object(rendered)) }
     }
 
-    static func render(_ resource: JSONObject) -> JSONObject {
-        var object = resource
-        switch resource["resourceType"]?.stringValue {
-        case "Bundle":
-            guard let entries = object["entry"]?.arrayValue else { return object }
-            object["entry"] = .array(
-                entries.map { entry in
-                    guard case .object(var item) = entry, case .object(let inner)? = item["resource"] else { return entry }
-                    item["resource"] = .object(render(inner))
-                    return .object(item)
-                })
-        case "Appointment":
+    static func render(_ body: JSONObject) -> JSONObject {
+        ResourceWalk.map(body, type: "Appointment") { appointment in
+            var object = appointment
             for key in ["start", "end"] { object[key] = object[key].map(utc) }
             if let periods = object["requestedPeriod"]?.arrayValue {
                 object["requestedPeriod"] = .array(
@@ -39,9 +30,8 @@ public struct UTCTimes: FHIRRequestStep {
                         return .object(value)
                     })
             }
-        default: break
+            return object
         }
-        return object
     }
 
     /// An instant (with an offset) as UTC `Z`; anything else (a date, no offset) as it is.
