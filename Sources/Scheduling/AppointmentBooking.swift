@@ -158,9 +158,10 @@ public struct AppointmentBooking: WriteHook {
         return payers(in: bodies, on: instant)
     }
 
-    func payers(of patient: String?, on instant: Int64, reader: StoreReader) throws(FHIRError) -> [String] {
+    /// The bodies of `patient`'s active coverages (for `payers(in:on:)` at several instants).
+    func coverageBodies(of patient: String?, reader: StoreReader) throws(FHIRError) -> [[UInt8]] {
         guard let query = try coverages(of: patient) else { return [] }
-        return payers(in: try reader.bodies(try reader.search(query)).map(\.1), on: instant)
+        return try reader.bodies(try reader.search(query)).map(\.1)
     }
 
     private func coverages(of patient: String?) throws(FHIRError) -> SearchQuery? {
@@ -170,7 +171,8 @@ public struct AppointmentBooking: WriteHook {
             strict: true, now: 0)
     }
 
-    private func payers(in bodies: [[UInt8]], on instant: Int64) -> [String] {
+    /// The payers of those of `bodies` (Coverages) whose period holds `instant`.
+    func payers(in bodies: [[UInt8]], on instant: Int64) -> [String] {
         let zone = rules.seed.zone
         var payers: [String] = []
         for body in bodies {

@@ -195,6 +195,13 @@ public struct FindOperation: OperationHandler {
         } else {
             isNew = false
         }
+        // An insured-only visit type is offered to a known patient only with the coverage: their
+        // active coverages are read once (the full registry: a scheduling-only base does not
+        // serve Coverage search) and checked at each option's start.
+        let insured = AppointmentBooking(seed: seed, registry: .r4)
+        let coverages: [[UInt8]]? =
+            patient != nil && visitTypes.contains(where: { $0.coverage != nil })
+            ? try service.read { reader throws(FHIRError) in try insured.coverageBodies(of: patient, reader: reader) } : nil
         // Proposals come in (actor preference, visit-type preference, start) order, so the
         // window is read a day at a time in that order and the search stops at `_count`.
         let types: [AppointmentType?] = visitTypes.isEmpty ? [nil] : visitTypes
@@ -226,14 +233,7 @@ public struct FindOperation: OperationHandler {
                                 )
                             })
                         // An insured-only visit type is offered to a known patient only with the coverage.
-                        var payers: [String]?
-                        if type?.coverage != nil, let patient {
-                            payers = try service.read { reader throws(FHIRError) in
-                                // The full registry: a scheduling-only base does not serve Coverage search.
-                                try AppointmentBooking(seed: seed, registry: .r4).payers(
-                                    of: patient, on: run.first!.start, reader: reader)
-                            }
-                        }
+                        let payers = type?.coverage == nil ? nil : coverages.map { insured.payers(in: $0, on: run.first!.start) }
                         let request = BookingRequest(
                             slots: run.map(\.id), visitType: type?.code, patientIsNew: isNew, patientPayers: payers)
                         guard context.rules.check(request, slots: states, now: now) == nil else { continue }
