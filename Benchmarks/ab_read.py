@@ -35,9 +35,11 @@ def token(origin, binary, extra=()):
 def measure(directory, seconds):
     binary = os.path.join(directory, "fhir-sandbox")
     port = free_port()
-    # Each binary reads the profile files of its own checkout (DIR is <checkout>/.build/release).
+    # Each binary reads the profile files and the seed of its own checkout (DIR is
+    # <checkout>/.build/release): a seed or profile key the other binary lacks would stop it.
     profiles = os.path.normpath(os.path.join(directory, "..", "..", "Profiles"))
-    extra = ["--profiles-dir", profiles] if os.path.isdir(profiles) else []
+    seed = os.path.normpath(os.path.join(directory, "..", "..", "Seeds", "default"))
+    extra = (["--profiles-dir", profiles] if os.path.isdir(profiles) else []) + (["--seed", seed] if os.path.isdir(seed) else [])
     process, _ = start([binary, "serve", "--port", str(port), "--clock", CLOCK] + extra, "ready ")
     origin = f"http://127.0.0.1:{port}"
     try:
