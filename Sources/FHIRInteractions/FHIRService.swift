@@ -22,9 +22,9 @@ public struct FHIRServiceSettings: Sendable {
     /// A vendor's codes for the clinic's visit types: its code system and, per vendor code, the
     /// clinic's code (nil: the clinic's own codes only).
     public var visitTypeCodes: CodeAliases?
-    /// How far the versions a client sees are from the stored ones (a profile that counts from
-    /// 0: -1); messages quote the client's numbers.
-    public var versionOffset = 0
+    /// How the versions a client sees relate to the stored ones (a profile that counts from 0,
+    /// or shows `10-1`); `If-Match` is read through them and messages quote the client's labels.
+    public var versions = VersionLabels()
     /// Most entries one batch or transaction Bundle may carry.
     public var maxBundleEntries = 500
     /// Largest batch or transaction response, in bytes.

@@ -32,17 +32,6 @@ extension FHIRService {
         return headers
     }
 
-    /// Parses an `If-Match` value (`W/"3"`, `"3"` or `3`) into a version number.
-    static func version(fromETag etag: String) throws(FHIRError) -> Int {
-        var text = etag.trimmingCharacters(in: " ")
-        if text.hasPrefix("W/") { text = String(text.dropFirst(2)) }
-        text = text.trimmingCharacters(in: "\"")
-        guard let version = Int(text) else {
-            throw FHIRError(.malformedRequest, "If-Match must be an ETag such as W/\"3\", not '\(etag)'")
-        }
-        return version
-    }
-
     /// The response to a successful write, honouring `Prefer: return=`.
     static func writeResponse(
         status: Int, stored: StoredResource, prefer: Prefer, baseURL: String, location: Bool

@@ -142,7 +142,13 @@ extension Profile {
         facts.append(("writes.emptyUpdateContentType", writes.emptyUpdateContentType ?? "-"))
         facts.append(
             ("writes.requireIfMatch", writes.requireIfMatch.isEmpty ? "-" : writes.requireIfMatch.sorted().joined(separator: ", ")))
-        facts.append(("writes.versionOffset", String(writes.versionOffset)))
+        facts.append(("writes.versionOffset", String(writes.versions.offset)))
+        facts.append(
+            (
+                "writes.versionSuffix",
+                writes.versions.suffixed.isEmpty
+                    ? "-" : "\(writes.versions.suffix) on \(writes.versions.suffixed.sorted().joined(separator: ", "))"
+            ))
         facts.append(("writes.versionInLocation", String(writes.versionInLocation)))
         if rateLimits.isEmpty { facts.append(("rateLimits", "none")) }
         for limit in rateLimits {

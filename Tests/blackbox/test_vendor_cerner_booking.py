@@ -103,7 +103,7 @@ def test_book_a_held_slot_then_cancel_frees_it(cerner):
     # No PUT (§2.3: updates are JSON Patch only).
     assert cerner.put(path, appointment, headers={"If-Match": 'W/"0"'}).status_code == 405
     cancelled = cerner.patch(path, CANCEL, headers={"If-Match": 'W/"0"'})
-    assert cancelled.status_code == 200 and cancelled.content == b"" and etag(cancelled) == 'W/"1"'
+    assert cancelled.status_code == 200 and cancelled.content == b"" and etag(cancelled) == 'W/"1-1"'
     after = cerner.get(path).json()
     assert after["status"] == "cancelled" and extension(after, "is-cancelable") is False
     assert cerner.get(f"Slot/{slot['id']}").json()["status"] == "free"
@@ -166,12 +166,12 @@ def test_status_transitions_and_cancel_reason_rules(cerner):
     assert alone.status_code == 422 and alone.json()["issue"][0]["expression"] == ["Appointment.cancelationReason"]
     back = cerner.patch(path, [{"op": "replace", "path": "/status", "value": "proposed"}], headers={"If-Match": 'W/"0"'})
     assert back.status_code == 422
-    version = 0
+    current = 'W/"0"'
     for status in ("arrived", "checked-in"):
-        step = cerner.patch(path, [{"op": "replace", "path": "/status", "value": status}], headers={"If-Match": f'W/"{version}"'})
+        step = cerner.patch(path, [{"op": "replace", "path": "/status", "value": status}], headers={"If-Match": current})
         assert step.status_code == 200, (status, step.text)
-        version += 1
-    with_reason = cerner.patch(path, CANCEL + [reason], headers={"If-Match": f'W/"{version}"'})
+        current = etag(step)  # §2.9 (2): echo the ETag; it is not always an integer
+    with_reason = cerner.patch(path, CANCEL + [reason], headers={"If-Match": current})
     assert with_reason.status_code == 200
     after = cerner.get(path).json()
     assert after["status"] == "cancelled" and after["cancelationReason"]["coding"][0]["code"] == "oth-err"
@@ -255,3 +255,29 @@ def test_an_insured_only_visit_needs_the_patients_coverage(cerner):
     assert cerner.get(f"Slot/{slot}").json()["status"] == "free"
     create(cerner, booked_body(slot, patient="pat-0001", appointmentType=procedure))
     assert cerner.get(f"Slot/{slot}").json()["status"] == "busy"
+
+
+def test_appointment_etags_are_not_always_integers(cerner):
+    """§2.3, §2.9 (2): a patch answers a new weak ETag "such as W/"10" or W/"10-1"" — not always
+    an integer. ASSUMPTION (profile: writes.versionSuffix): every Appointment version after the
+    first shows as n-1. A client that echoes the ETag works; one that builds If-Match from an
+    integer gets 409, as in production; meta.versionId and If-None-Match agree with the ETag."""
+    path, created = create(cerner, booked_body(free_slot(cerner, 1)["id"]))
+    assert created["meta"]["versionId"] == "0"
+    arrived = cerner.patch(path, [{"op": "replace", "path": "/status", "value": "arrived"}], headers={"If-Match": 'W/"0"'})
+    assert arrived.status_code == 200 and etag(arrived) == 'W/"1-1"'
+    read = cerner.get(path)
+    assert read.headers["ETag"] == 'W/"1-1"' and read.json()["meta"]["versionId"] == "1-1"
+    assert cerner.get(path, headers={"If-None-Match": 'W/"1-1"'}).status_code == 304
+    # A client that parses the version as an integer and counts on: W/"1" names no version.
+    naive = cerner.patch(path, [{"op": "replace", "path": "/status", "value": "checked-in"}], headers={"If-Match": 'W/"1"'})
+    assert naive.status_code == 409, naive.text
+    assert 'If-Match is W/"1" but' in naive.json()["issue"][0]["diagnostics"]
+    assert 'is at W/"1-1"' in naive.json()["issue"][0]["diagnostics"]
+    echoed = cerner.patch(path, [{"op": "replace", "path": "/status", "value": "checked-in"}], headers={"If-Match": etag(read)})
+    assert echoed.status_code == 200 and etag(echoed) == 'W/"2-1"'
+    assert cerner.get(path).json()["status"] == "checked-in"
+    # Types without the suffix keep integer ETags (a Slot hold below counts 0, 1, ...).
+    slot = free_slot(cerner, 2)
+    held = cerner.patch(f"Slot/{slot['id']}", PATCH_HOLD, headers={"If-Match": f'W/"{slot["meta"]["versionId"]}"'})
+    assert held.status_code == 200 and etag(held).strip('W/"').isdigit()

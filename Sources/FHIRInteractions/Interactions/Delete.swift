@@ -16,9 +16,7 @@ extension FHIRService {
 
     func deleteCore(_ tx: StoreTransaction, type: String, id: String, ifMatch: String?) throws(FHIRError) -> WriteResult {
         if let provider = providers[type] {
-            let expected = try ifMatch.map { text throws(FHIRError) in
-                IfMatch(version: try Self.version(fromETag: text), versionOffset: settings.versionOffset)
-            }
+            let expected = try ifMatch.map { text throws(FHIRError) in try IfMatch.parse(text, type: type, labels: settings.versions) }
             return WriteResult(status: 204, stored: try provider.delete(id, ifMatch: expected, tx: tx, now: clock.now()))
         }
         guard let current = try tx.current(type, id) else {

@@ -19,9 +19,7 @@ extension FHIRService {
         let operations = try JSONPatch.operations(document)
         let ifMatch = request.headers.ifMatch
         if let provider = providers[type] {
-            let expected = try ifMatch.map { text throws(FHIRError) in
-                IfMatch(version: try Self.version(fromETag: text), versionOffset: settings.versionOffset)
-            }
+            let expected = try ifMatch.map { text throws(FHIRError) in try IfMatch.parse(text, type: type, labels: settings.versions) }
             let stored = try store.write { tx throws(FHIRError) in
                 try provider.patch(id, operations: operations, ifMatch: expected, tx: tx, now: clock.now())
             }

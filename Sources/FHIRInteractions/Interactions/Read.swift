@@ -22,7 +22,9 @@ extension FHIRService {
                 body: OperationOutcome.from(FHIRError(.gone, "\(type)/\(id) was deleted (version \(stored.version))")).bytes)
         }
         let headers = Self.versionHeaders(stored, baseURL: request.baseURL, location: false)
-        if let ifNoneMatch = request.headers.ifNoneMatch, (try? Self.version(fromETag: ifNoneMatch)) == stored.version {
+        if let ifNoneMatch = request.headers.ifNoneMatch,
+            (try? settings.versions.stored(fromLabel: VersionLabels.label(ofETag: ifNoneMatch), type: type)) == stored.version
+        {
             return FHIRResponse(status: 304, headers: headers)
         }
         return .json(200, stored.body ?? [], headers: headers)

@@ -25,9 +25,7 @@ extension FHIRService {
             throw FHIRError(.malformedRequest, "the body's id '\(bodyID)' does not match the URL's id '\(id)'", expression: ["\(type).id"])
         }
         if let provider = providers[type] {
-            let expected = try ifMatch.map { text throws(FHIRError) in
-                IfMatch(version: try Self.version(fromETag: text), versionOffset: settings.versionOffset)
-            }
+            let expected = try ifMatch.map { text throws(FHIRError) in try IfMatch.parse(text, type: type, labels: settings.versions) }
             let written = try provider.put(resource, id: id, ifMatch: expected, tx: tx, now: clock.now())
             return WriteResult(status: written.created ? 201 : 200, stored: written.stored)
         }
@@ -52,32 +50,8 @@ extension FHIRService {
     /// 412 unless `ifMatch` (when given) names the current, live version.
     func checkIfMatch(_ ifMatch: String?, current: StoredResource?, type: String, id: String) throws(FHIRError) {
         guard let ifMatch else { return }
-        let expected = IfMatch(version: try Self.version(fromETag: ifMatch), versionOffset: settings.versionOffset)
-        guard let current, !current.deleted else {
-            throw FHIRError(.preconditionFailed, "If-Match \(expected.shown(expected.version)) given but \(type)/\(id) does not exist")
-        }
+        let expected = try IfMatch.parse(ifMatch, type: type, labels: settings.versions)
+        guard let current, !current.deleted else { throw expected.missing(type: type, id: id) }
         try expected.check(current: current.version, type: type, id: id)
-    }
-}
-
-/// An `If-Match` version, checked against the current one; messages quote versions as the
-/// client sees them (`FHIRServiceSettings.versionOffset`), never the stored numbers.
-public struct IfMatch: Sendable {
-    public let version: Int
-    public let versionOffset: Int
-
-    public init(version: Int, versionOffset: Int = 0) {
-        self.version = version
-        self.versionOffset = versionOffset
-    }
-
-    /// A stored version as the client's ETag.
-    public func shown(_ stored: Int) -> String { "W/\"\(stored + versionOffset)\"" }
-
-    /// 412 (`preconditionFailed`) unless `current` is the version named.
-    public func check(current: Int, type: String, id: String) throws(FHIRError) {
-        guard current != version else { return }
-        throw FHIRError(
-            .preconditionFailed, "version conflict: If-Match is \(shown(version)) but \(type)/\(id) is at \(shown(current)) (its ETag)")
     }
 }

@@ -33,7 +33,7 @@ public enum ProfileCompiler {
         settings.maxPageSize = profile.maxPageSize
         settings.strictByDefault = profile.unknownParameters == .strict
         settings.rules = profile.rules
-        settings.versionOffset = profile.writes.versionOffset
+        settings.versions = profile.writes.versions
         settings.visitTypeCodes = profile.visitTypeCodes
 
         var bases = [

@@ -103,7 +103,7 @@ public enum ProfileLoader {
         }
         if let writes = try map["writes"]?.mapping(keys: [
             "emptyCreate", "emptyUpdateContentType", "requireIfMatch", "versionOffset", "appointments", "createRules", "duplicatePatients",
-            "versionInLocation",
+            "versionInLocation", "versionSuffix",
         ]) {
             for (type, item) in try writes["createRules"]?.entries() ?? [] {
                 guard SearchRegistry.r4.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
@@ -128,8 +128,17 @@ public enum ProfileLoader {
                 profile.writes.requireIfMatch = Set(names)
             }
             if let item = writes["versionOffset"] {
-                profile.writes.versionOffset = try item.int()
-                guard (-1...0).contains(profile.writes.versionOffset) else { throw item.fail("must be 0 or -1") }
+                profile.writes.versions.offset = try item.int()
+                guard (-1...0).contains(profile.writes.versions.offset) else { throw item.fail("must be 0 or -1") }
+            }
+            if let item = writes["versionSuffix"] {
+                let suffix = try item.mapping(keys: ["suffix", "types"])
+                let text = try suffix.required("suffix").string()
+                guard let first = text.first, !first.isNumber, !text.contains("\""), !text.contains(" ") else {
+                    throw try suffix.required("suffix").fail("must be a non-empty suffix that does not start with a digit (like -1)")
+                }
+                profile.writes.versions.suffix = text
+                profile.writes.versions.suffixed = Set(try knownTypes(try suffix.required("types")))
             }
         }
         if let resources = try map["resources"]?.mapping(keys: ["exclude", "interactions", "operations", "system"]) {

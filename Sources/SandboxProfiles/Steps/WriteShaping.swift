@@ -13,9 +13,10 @@ public struct WriteShaping: FHIRRequestStep {
         public var emptyUpdateContentType: String?
         /// Interactions (`update`, `patch`) refused with 412 without `If-Match`.
         public var requireIfMatch: Set<String> = []
-        /// Added to stored version numbers in ETags, `Location`s and `meta.versionId`
-        /// (Cerner: -1, so a new resource is `W/"0"`); subtracted from `If-Match`.
-        public var versionOffset = 0
+        /// How stored version numbers show in ETags, `Location`s and `meta.versionId` (an offset:
+        /// -1, so a new resource is `W/"0"`; a suffix on some types: `W/"10-1"`). The engine reads
+        /// `If-Match` through the same labels (`FHIRServiceSettings.versions`).
+        public var versions = VersionLabels()
         /// Whether a create's `Location` names the version (`…/Type/id/_history/n`, R4) or
         /// only the resource (`…/Type/id`, as Cerner documents it).
         public var versionInLocation = true
@@ -53,11 +54,6 @@ public struct WriteShaping: FHIRRequestStep {
         }
     }
 
-    public func rewrite(_ request: inout FHIRRequest) {
-        guard settings.versionOffset != 0, let ifMatch = request.headers.ifMatch, let version = Self.number(in: ifMatch) else { return }
-        request.headers.ifMatch = "W/\"\(version - settings.versionOffset)\""
-    }
-
     public func check(_ request: FHIRRequest) -> FHIRResponse? {
         guard let interaction = Self.interaction(request), settings.requireIfMatch.contains(interaction), request.headers.ifMatch == nil,
             interactions[request.segments[0]].map({ $0.contains(interaction) }) ?? true
@@ -67,10 +63,10 @@ public struct WriteShaping: FHIRRequestStep {
 
     public func finish(_ response: inout FHIRResponse, for request: FHIRRequest) {
         guard !settings.isDefault, let interaction = Self.interaction(request) else {
-            if settings.versionOffset != 0 { shift(&response) }
+            if !settings.versions.isIdentity { shift(&response, for: request) }
             return
         }
-        shift(&response)
+        shift(&response, for: request)
         guard (200...299).contains(response.status) else { return }
         if interaction == "create", !settings.versionInLocation {
             response.headers = response.headers.map { header in
@@ -89,46 +85,56 @@ public struct WriteShaping: FHIRRequestStep {
         }
     }
 
-    /// Applies the version offset to ETag, Location and the body's `meta.versionId`s.
-    func shift(_ response: inout FHIRResponse) {
-        let offset = settings.versionOffset
-        guard offset != 0 else { return }
+    /// Relabels versions (`VersionLabels`) in ETag, Location and the body's `meta.versionId`s
+    /// and entry ETags.
+    func shift(_ response: inout FHIRResponse, for request: FHIRRequest) {
+        let labels = settings.versions
+        guard !labels.isIdentity else { return }
+        let requestType = request.segments.first.flatMap { $0.first?.isUppercase == true ? $0 : nil } ?? ""
         response.headers = response.headers.map { header in
             switch header.name.lowercased() {
             case "etag":
-                guard let version = Self.number(in: header.value) else { return header }
-                return (header.name, "W/\"\(version + offset)\"")
+                guard let version = Int(VersionLabels.label(ofETag: header.value)) else { return header }
+                return (header.name, labels.etag(version, type: requestType))
             case "location", "content-location":
-                guard let range = header.value.range(of: "/_history/"), let version = Int(header.value[range.upperBound...]) else {
-                    return header
-                }
-                return (header.name, String(header.value[..<range.upperBound]) + String(version + offset))
+                guard let (path, type, version) = Self.historyPath(header.value) else { return header }
+                return (header.name, path + labels.label(version, type: type))
             default: return header
             }
         }
         guard let json = response.jsonBody() else { return }
-        response.setJSONBody(Self.shiftVersions(json, by: offset))
+        response.setJSONBody(Self.relabel(json, labels: labels, type: requestType))
     }
 
-    static func shiftVersions(_ json: JSON, by offset: Int) -> JSON {
+    /// `…/Type/id/_history/` with the type and stored version of a versioned URL.
+    static func historyPath(_ url: String) -> (String, String, Int)? {
+        guard let range = url.range(of: "/_history/"), let version = Int(url[range.upperBound...]) else { return nil }
+        let parts = url[..<range.lowerBound].split(separator: "/")
+        let type = parts.count >= 2 ? String(parts[parts.count - 2]) : ""
+        return (String(url[..<range.upperBound]), type, version)
+    }
+
+    /// Relabels `versionId`s (in the type of the resource around them) and entry ETags (in the
+    /// type their `location` names).
+    static func relabel(_ json: JSON, labels: VersionLabels, type: String) -> JSON {
         switch json {
         case .object(var object):
+            let here = object["resourceType"]?.stringValue ?? type
+            let entryType = object["location"]?.stringValue.flatMap(historyPath).map(\.1) ?? here
             for member in object {
                 if member.key == "versionId", let version = member.value.stringValue.flatMap({ Int($0) }) {
-                    object[member.key] = .string(String(version + offset))
-                } else if member.key == "etag", let version = member.value.stringValue.flatMap(number) {
-                    object[member.key] = .string("W/\"\(version + offset)\"")
+                    object[member.key] = .string(labels.label(version, type: here))
+                } else if member.key == "etag", let version = member.value.stringValue.flatMap({ Int(VersionLabels.label(ofETag: $0)) }) {
+                    object[member.key] = .string(labels.etag(version, type: entryType))
+                } else if member.key == "location", let text = member.value.stringValue, let (path, type, version) = historyPath(text) {
+                    object[member.key] = .string(path + labels.label(version, type: type))
                 } else {
-                    object[member.key] = shiftVersions(member.value, by: offset)
+                    object[member.key] = relabel(member.value, labels: labels, type: here)
                 }
             }
             return .object(object)
-        case .array(let items): return .array(items.map { shiftVersions($0, by: offset) })
+        case .array(let items): return .array(items.map { relabel($0, labels: labels, type: type) })
         default: return json
         }
-    }
-
-    static func number(in etag: String) -> Int? {
-        Int(etag.replacing("W/", with: "").trimmingCharacters(in: "\" "))
     }
 }
