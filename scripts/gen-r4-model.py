@@ -17,12 +17,15 @@ RESOURCES = [
     "Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "HealthcareService",
     "Schedule", "Slot", "Appointment", "Coverage", "Condition", "Observation", "Communication",
     "DocumentReference", "Encounter", "Provenance", "CoverageEligibilityRequest", "CoverageEligibilityResponse", "Bundle",
-    "Parameters", "OperationOutcome",
+    "Parameters", "OperationOutcome", "Endpoint", "Subscription",
 ]
 
 # R4 elements with min 1 whose type is primitive (or a choice), per the R4 StructureDefinitions.
 PRIMITIVE_REQUIRED = {
     "Extension": ["url"],
+    "Endpoint": ["status", "address"],
+    "Subscription": ["status", "reason", "criteria"],
+    "Subscription_Channel": ["type"],
     "Narrative": ["status"],
     "Appointment": ["status"],
     "Appointment_Participant": ["status"],

@@ -281,3 +281,41 @@ def test_appointment_etags_are_not_always_integers(cerner):
     slot = free_slot(cerner, 2)
     held = cerner.patch(f"Slot/{slot['id']}", PATCH_HOLD, headers={"If-Match": f'W/"{slot["meta"]["versionId"]}"'})
     assert held.status_code == 200 and etag(held).strip('W/"').isdigit()
+
+
+def test_video_visit_links_are_patched_into_contained(cerner):
+    """§2.3 "Patch an appointment": video-visit links go in contained[0] (the provider's) and
+    contained[1] (the patient's); patching add operations again on an appointment already patched
+    for links is 409. ASSUMPTION (profile comment): each link is an R4 Endpoint; only appointments
+    at a virtual location take links; a replace of the address changes it."""
+    virtual = [("-location", cerner_id("Location", "loc-telehealth"))]
+    slot = cerner.search("Slot", [("service-type", "394814009")] + virtual + WINDOW)["entry"][0]["resource"]
+    path, _ = create(cerner, booked_body(slot["id"]))
+
+    def link(role):
+        return {"resourceType": "Endpoint", "id": f"{role}-link", "status": "active",
+                "connectionType": {"system": "http://terminology.hl7.org/CodeSystem/endpoint-connection-type",
+                                   "code": "hl7-fhir-rest"},
+                "payloadType": [{"text": "video visit"}], "address": f"https://video.example.org/visit/{role}"}
+
+    # RFC 6902: the first patch adds the array (an add at /contained/0 needs it to exist).
+    adds = [{"op": "add", "path": "/contained", "value": [link("provider"), link("patient")]}]
+    patched = cerner.patch(path, adds, headers={"If-Match": 'W/"0"'})
+    assert patched.status_code == 200, patched.text
+    read = cerner.get(path).json()
+    assert [c["address"] for c in read["contained"]] == ["https://video.example.org/visit/provider",
+                                                         "https://video.example.org/visit/patient"]
+    again = cerner.patch(path, [{"op": "add", "path": "/contained/0", "value": link("provider")}], headers={"If-Match": etag(patched)})
+    assert again.status_code == 409 and again.json()["issue"][0]["expression"] == ["Appointment.contained"]
+    moved = [{"op": "replace", "path": "/contained/1/address", "value": "https://video.example.org/visit/patient-2"}]
+    replaced = cerner.patch(path, moved, headers={"If-Match": etag(patched)})
+    assert replaced.status_code == 200, replaced.text
+    assert cerner.get(path).json()["contained"][1]["address"] == "https://video.example.org/visit/patient-2"
+    # Not an Endpoint with a URL: 422 naming the link.
+    bad = [{"op": "replace", "path": "/contained/0/address", "value": "tel:+15555550100"}]
+    refused = cerner.patch(path, bad, headers={"If-Match": etag(replaced)})
+    assert refused.status_code == 422 and refused.json()["issue"][0]["expression"] == ["Appointment.contained[0]"]
+    # An in-person appointment takes no links.
+    office, _ = create(cerner, booked_body(free_slot(cerner, 3)["id"]))
+    in_person = cerner.patch(office, adds, headers={"If-Match": 'W/"0"'})
+    assert in_person.status_code == 422 and in_person.json()["issue"][0]["expression"] == ["Appointment.contained"]

@@ -12,7 +12,8 @@ import Scheduling
 ///   `needs-action`, one `requestedPeriod` with start and end.
 /// - update (JSON Patch): Cerner's status transitions; `slot` must accompany proposed → booked;
 ///   `cancelationReason` only together with `cancelled`; a replaced slot (reschedule) moves
-///   time, practitioner and location with it.
+///   time, practitioner and location with it; video-visit links in `contained` (see
+///   `checkVideoLinks`).
 /// - every version: the `is-cancelable` and `is-reschedulable` extensions, and the Patient
 ///   participant's type (codeSet 14250 `4572`).
 struct CernerAppointments: AppointmentPolicy {
@@ -46,6 +47,7 @@ struct CernerAppointments: AppointmentPolicy {
         let status = appointment["status"]?.stringValue ?? ""
         if let old {
             try checkUpdate(appointment, old: old)
+            try checkVideoLinks(appointment, old: old, tx: tx)
             if (old["slot"]?.arrayValue ?? []) != (appointment["slot"]?.arrayValue ?? []), !(appointment["slot"]?.arrayValue ?? []).isEmpty
             {
                 try fillFromSlot(&appointment, tx: tx)
