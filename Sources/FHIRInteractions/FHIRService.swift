@@ -22,6 +22,8 @@ public struct FHIRServiceSettings: Sendable {
     /// A vendor's codes for the clinic's visit types: its code system and, per vendor code, the
     /// clinic's code (nil: the clinic's own codes only).
     public var visitTypeCodes: CodeAliases?
+    /// Per type, an identifier derived from the id that searches by `identifier` find.
+    public var derivedIdentifiers: [String: DerivedIdentifier] = [:]
     /// How the versions a client sees relate to the stored ones (a profile that counts from 0,
     /// or shows `10-1`); `If-Match` is read through them and messages quote the client's labels.
     public var versions = VersionLabels()

@@ -297,3 +297,12 @@ def test_appointments_carry_a_csn(client, stu3):
         assert len(csn) == 1 and csn[0]["value"].isdigit() and csn[0]["system"].startswith("urn:oid:1.2.840.114350.")
     first = r4.get(f"Appointment/{booked['id']}").json()["identifier"][0]["value"]
     assert first == stu3.get(f"Appointment/{booked['id']}").json()["identifier"][0]["value"]
+    # §1.3, §7 (sched.appointmentSearch): Appointments are found by their CSN, as system|value or
+    # with the CSN label; an unknown CSN finds nothing (Epic's empty search: one 4101 outcome).
+    system = csn[0]["system"]
+    for token in (f"{system}|{first}", f"CSN|{first}"):
+        found = stu3.search("Appointment", [("identifier", token)])
+        ids = [e["resource"]["id"] for e in found.get("entry", []) if e["resource"]["resourceType"] == "Appointment"]
+        assert ids == [booked["id"]], (token, found)
+    nothing = stu3.search("Appointment", [("identifier", f"{system}|1000000000")])
+    assert [e["resource"]["resourceType"] for e in nothing["entry"]] == ["OperationOutcome"]

@@ -22,6 +22,7 @@ extension FHIRService {
         let token = parameters.last { $0.name == Self.pageToken }?.value
         if token == nil {
             parameters = settings.rules.resolvingAliases(type, parameters)
+            parameters = try resolvingDerivedIdentifiers(type, parameters)
             parameters = settings.rules.implied(type, given: parameters) + parameters
         }
         let offsetText = parameters.last { $0.name == Self.pageOffset }?.value

@@ -34,6 +34,7 @@ public enum ProfileCompiler {
         settings.strictByDefault = profile.unknownParameters == .strict
         settings.rules = profile.rules
         settings.versions = profile.writes.versions
+        if let identifier = profile.appointmentIdentifier { settings.derivedIdentifiers["Appointment"] = identifier }
         settings.visitTypeCodes = profile.visitTypeCodes
 
         var bases = [

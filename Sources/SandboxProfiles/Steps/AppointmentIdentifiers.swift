@@ -5,16 +5,8 @@ import FHIRInteractions
 /// contact serial number, §1.3): a stable number derived from the stored id, in the vendor's
 /// system with a type label, added on the way out. Bundles are walked entry by entry.
 public struct AppointmentIdentifiers: FHIRRequestStep {
-    public struct Rule: Sendable, Equatable {
-        public var system: String
-        /// `type.text` of the identifier (e.g. `CSN`).
-        public var label: String
-
-        public init(system: String, label: String) {
-            self.system = system
-            self.label = label
-        }
-    }
+    /// The identifier's system and `type.text` label; searches find it (`FHIRServiceSettings.derivedIdentifiers`).
+    public typealias Rule = DerivedIdentifier
 
     public let rule: Rule
 
@@ -38,18 +30,11 @@ public struct AppointmentIdentifiers: FHIRRequestStep {
                 .object(
                     JSONObject([
                         "use": .string("usual"), "type": .object(JSONObject(["text": .string(rule.label)])),
-                        "system": .string(rule.system), "value": .string(Self.number(id)),
+                        "system": .string(rule.system), "value": .string(DerivedIdentifier.value(for: id)),
                     ])), at: 0)
             var object = appointment
             object.set("identifier", .array(identifiers), after: "meta")
             return object
         }
-    }
-
-    /// A 10-digit number for a stored id (FNV-1a), stable across calls and profiles' restarts.
-    static func number(_ id: String) -> String {
-        var hash: UInt64 = 1_469_598_103_934_665_603
-        for byte in id.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
-        return String(1_000_000_000 + hash % 9_000_000_000)
     }
 }
