@@ -72,12 +72,16 @@ let package = Package(
         ),
         // Fault rules, rate limits and latency models: the pure decision of what to inject.
         .target(name: "SandboxFaults", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
+        // R4 Subscriptions (rest-hook) fed by the store's committed changes.
+        .target(
+            name: "ChangeFeeds", dependencies: ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions"],
+            swiftSettings: swiftSettings),
         // The vendor layer: profile files, the edge steps, and the strategies profiles name.
         .target(
             name: "SandboxProfiles",
             dependencies: [
                 "SandboxFaults", "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth",
-                "YAMLReader",
+                "YAMLReader", "ChangeFeeds",
             ],
             swiftSettings: swiftSettings
         ),
@@ -85,7 +89,7 @@ let package = Package(
             name: "SandboxServer",
             dependencies: [
                 "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed", "SandboxProfiles", "Scheduling", "SandboxAuth",
-                "SandboxFaults",
+                "SandboxFaults", "ChangeFeeds",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -151,6 +155,11 @@ let package = Package(
             dependencies: [
                 "SandboxAuth", "FHIRCore", "FuzzSupport", .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChangeFeedsTests",
+            dependencies: ["ChangeFeeds", "FHIRInteractions", "FHIRStore", "FHIRSearch", "FHIRCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SandboxFaultsTests", dependencies: ["SandboxFaults", "FHIRCore"], swiftSettings: swiftSettings),

@@ -26,17 +26,19 @@ ALLOWED = {
     "Scheduling": {"FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed"},
     "SandboxAuth": {"FHIRCore", "Crypto", "_CryptoExtras"},
     "SandboxFaults": {"FHIRCore"},
+    "ChangeFeeds": {"FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions"},
     "SandboxProfiles": {
         "SandboxFaults", "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "YAMLReader",
+        "ChangeFeeds",
     },
     "SandboxServer": {
         "SandboxFaults", "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "SandboxProfiles",
-        "Hummingbird", "HummingbirdCore", "Logging", "NIOCore", "NIOPosix", "NIOHTTP1", "HTTPTypes", "NIOHTTPTypes",
+        "ChangeFeeds", "Hummingbird", "HummingbirdCore", "Logging", "NIOCore", "NIOPosix", "NIOHTTP1", "HTTPTypes", "NIOHTTPTypes",
         "ServiceLifecycle", "UnixSignals",
     },
     "fhir-sandbox": {"SandboxServer", "SandboxProfiles", "SandboxAuth", "FHIRCore", "ArgumentParser"},
 }
-ENGINE = ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxAuth", "SandboxFaults"]
+ENGINE = ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxAuth", "SandboxFaults", "ChangeFeeds"]
 VENDORS = re.compile(r"epic|cerner|millennium|athena|eclinicalworks|\becw\b|nextgen|oracle health|acme", re.IGNORECASE)
 IMPORT = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*import\s+(?:(?:struct|enum|class|func|protocol|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)")
 

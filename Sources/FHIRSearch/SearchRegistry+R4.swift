@@ -285,6 +285,16 @@ enum R4SearchParameters {
 
     /// Provenance: who made a write (the sandbox records one for each write made with a
     /// client's token; `_revinclude=Provenance:target` finds them).
+    /// R4 Subscription (rest-hook change notifications).
+    static let subscription: [P] = [
+        P("contact", .token, ["contact"], "Contact details for the subscription"),
+        P("criteria", .string, ["criteria"], "The search rules used to determine when to send a notification"),
+        P("payload", .token, ["channel.payload"], "The mime-type of the notification payload"),
+        P("status", .token, ["status"], "The current state of the subscription"),
+        P("type", .token, ["channel.type"], "The type of channel for the sent notifications"),
+        P("url", .uri, ["channel.endpoint"], "The uri that will receive the notifications"),
+    ]
+
     static let provenance: [P] = [
         P("agent", .reference, ["agent.who"], "Who participated"),
         P("agent-role", .token, ["agent.role"], "What the agents role was"),
@@ -344,6 +354,7 @@ enum R4SearchParameters {
         "DocumentReference": common + documentReference,
         "Encounter": common + encounter,
         "Provenance": common + provenance,
+        "Subscription": common + subscription,
         "CoverageEligibilityRequest": common + eligibilityRequest,
         "CoverageEligibilityResponse": common + eligibilityResponse,
     ]

@@ -1,6 +1,7 @@
 import CSQLite
 import FHIRCore
 import FHIRSearch
+import Synchronization
 
 /// One tenant's resources in SQLite: every version kept, search indexes in side tables.
 /// All access is serialised by a lock around one connection; calls are synchronous so the
@@ -10,6 +11,11 @@ public final class ResourceStore: Sendable {
     public let extractor: IndexExtractor
     /// The database file, or nil in memory.
     public let path: String?
+    /// Who is told of commits (a change feed), if anyone.
+    private let watch = Mutex<CommitWatch?>(nil)
+
+    /// Sets (or, with nil, removes) the store's commit watch.
+    public func watchCommits(_ commitWatch: CommitWatch?) { watch.withLock { $0 = commitWatch } }
 
     /// Opens (and migrates) a store at `path`, or in memory when nil. `maxBytes` bounds what the
     /// database may hold (in memory, what it may take of RAM): a write past it fails with
@@ -71,11 +77,13 @@ public final class ResourceStore: Sendable {
 
     /// Runs `body` atomically under the store lock: all its writes land, or none.
     public func write<T: Sendable>(_ body: (StoreTransaction) throws(FHIRError) -> T) throws(FHIRError) -> T {
+        let commitWatch = watch.withLock { $0 }
         let outcome: Result<T, FHIRError> = try locked { db throws(StoreError) -> Result<T, FHIRError> in
             try db.execute("SAVEPOINT tx")
             let result: Result<T, FHIRError>
+            let collector = commitWatch.map(ChangeCollector.init)
             do {
-                result = .success(try body(StoreTransaction(db: db, extractor: extractor)))
+                result = .success(try body(StoreTransaction(db: db, extractor: extractor, collector: collector)))
             } catch let error as FHIRError {
                 result = .failure(error)
             } catch {
@@ -92,6 +100,7 @@ public final class ResourceStore: Sendable {
                     }
                     throw error
                 }
+                if let collector, !collector.changes.isEmpty { collector.watch.committed(collector.changes) }
             case .failure:
                 // SQLite may already have rolled back on a full database: then there is nothing to undo.
                 if sqlite3_get_autocommit(db.handle) == 0 {

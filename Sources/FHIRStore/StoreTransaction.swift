@@ -6,6 +6,8 @@ import FHIRSearch
 public struct StoreTransaction {
     let db: SQLiteConnection
     let extractor: IndexExtractor
+    /// Collects the versions written for the store's commit watch (nil: nobody watches).
+    var collector: ChangeCollector? = nil
 
     /// The current version of `type/id` (possibly a deletion marker), or nil.
     public func current(_ type: String, _ id: String) throws(FHIRError) -> StoredResource? {
@@ -32,10 +34,24 @@ public struct StoreTransaction {
         } catch {
             throw error.fhir
         }
+        record(type, id, version: version, deleted: false, lastUpdated: lastUpdated, body: body)
+    }
+
+    /// Tells the watch (if any) of a new version; it matches against this transaction's state.
+    private func record(_ type: String, _ id: String, version: Int, deleted: Bool, lastUpdated: Int64, body: [UInt8]?) {
+        guard let collector else { return }
+        let db = db
+        let matched = collector.watch.match(type, id) { query throws(FHIRError) in
+            do throws(StoreError) { return try Queries.search(db, query) } catch { throw error.fhir }
+        }
+        collector.changes.append(
+            StoreChange(type: type, id: id, version: version, deleted: deleted, lastUpdated: lastUpdated, body: body, matched: matched))
     }
 
     /// Records the deletion of `type/id` as a new version without a body.
     public func delete(_ type: String, _ id: String, version: Int, lastUpdated: Int64) throws(FHIRError) {
+        // Matched while the last live version is still indexed.
+        record(type, id, version: version, deleted: true, lastUpdated: lastUpdated, body: nil)
         do {
             let rid = try upsert(type, id, version: version, lastUpdated: lastUpdated, deleted: true, body: nil)
             try db.prepare("INSERT INTO resource_version (rid, version, last_updated, method, body) VALUES (?, ?, ?, 'DELETE', NULL)")

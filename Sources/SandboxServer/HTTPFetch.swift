@@ -2,9 +2,10 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A small HTTP/1.1 GET over SwiftNIO (already linked through Hummingbird), for fetching
-/// clients' `jwksUri` key sets. Plain `http://` only: the sandbox is an offline tool, and
-/// Foundation's URLSession would pull libcurl and some thirty shared libraries into start-up.
+/// A small HTTP/1.1 client over SwiftNIO (already linked through Hummingbird), for fetching
+/// clients' `jwksUri` key sets and for webhook notifications. Plain `http://` only: the sandbox
+/// is an offline tool, and Foundation's URLSession would pull libcurl and some thirty shared
+/// libraries into start-up.
 enum HTTPFetch {
     struct Failure: Error, CustomStringConvertible {
         let description: String

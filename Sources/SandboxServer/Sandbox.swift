@@ -1,3 +1,4 @@
+import ChangeFeeds
 import FHIRCore
 import FHIRInteractions
 import FHIRSearch
@@ -121,9 +122,10 @@ public final class Sandbox: Sendable {
         (clients, signer) = try Self.loadAuth(seedDirectory: configuration.seedDirectory)
         jwksAllowList = FetchAllowList(urls: clients.all.compactMap(\.jwksURI), extra: configuration.jwksAllow)
         let jwksAllowList = jwksAllowList
-        let environment = CompileEnvironment(
+        var environment = CompileEnvironment(
             seed: loaded, registry: registry, clock: clock, random: random, clients: clients, signer: signer,
             remoteKeys: { RemoteKeys(allowed: jwksAllowList, fetch: HTTPFetch.get) }, softwareVersion: Self.version)
+        environment.webhooks = WebhookSender()
         self.environment = environment
         isolated = IsolatedSandboxes(limit: configuration.maxSandboxes)
         let control = Self.control(
@@ -217,6 +219,7 @@ public final class Sandbox: Sendable {
     static func reset(_ mounts: [Mount], from snapshot: ResourceStore) throws(FHIRError) {
         for mount in mounts {
             try mount.state.reset(from: snapshot)
+            mount.runtime.subscriptions?.reset()
             mount.auth.forgetFetchedKeys()
         }
     }

@@ -1,3 +1,4 @@
+import ChangeFeeds
 import FHIRCore
 import FHIRInteractions
 import Foundation
@@ -89,7 +90,11 @@ struct SandboxesController: Sendable {
         AdminController.refuseOtherMethods(router, path: "/_admin/sandboxes/{id}", declared: [.put, .get, .delete])
         admin("/_admin/sandboxes/{id}", .delete) { _, context throws(AdminError) in
             let id = context.parameters.get("id") ?? ""
-            guard registry.remove(id) else { throw AdminError(status: .notFound, "no sandbox '\(id)'", field: "id") }
+            guard let removed = registry.sandbox(id), registry.remove(id) else {
+                throw AdminError(status: .notFound, "no sandbox '\(id)'", field: "id")
+            }
+            // Its subscriptions stop delivering (queued notifications are dropped).
+            for mount in removed.mounts { mount.runtime.subscriptions?.stop() }
             return Response(status: .noContent)
         }
         // Everything under a sandbox's prefix goes to its own routes.

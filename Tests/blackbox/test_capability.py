@@ -20,7 +20,9 @@ def test_capability_statement_shape(capability, client):
     assert "application/fhir+json" in capability["format"]
     types = sorted(r["type"] for r in capability["rest"][0]["resource"])
     # Eligibility is the generic profile's own (no vendor offers it: issue 13, §1.5, §2.5).
-    eligibility = [] if getattr(client, "profile", None) else ["CoverageEligibilityRequest", "CoverageEligibilityResponse"]
+    # So are Subscriptions (issue 14; Epic and Cerner document none).
+    eligibility = [] if getattr(client, "profile", None) else [
+        "CoverageEligibilityRequest", "CoverageEligibilityResponse", "Subscription"]
     assert types == sorted(["Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "HealthcareService",
                             "Schedule", "Slot", "Appointment", "Coverage", "Condition", "Observation", "Communication",
                             "DocumentReference", "Encounter", "Provenance"] + eligibility)

@@ -87,6 +87,6 @@ def test_cerner_quickstart_books_moves_cancels_and_notes(server):
     appointment = cerner.get(f"Appointment/{appointment_id}").json()
     assert appointment["status"] == "cancelled"
     assert appointment["start"] != first_start, "rescheduled to the later slot before the cancel"
-    assert appointment["meta"]["versionId"] == "2", "created at 0, moved, cancelled"
+    assert appointment["meta"]["versionId"] == "2-1", "created at 0, moved, cancelled (§2.9: not always an integer)"
     slot = cerner.get(appointment["slot"][0]["reference"]).json()
     assert slot["status"] == "free"

@@ -1,3 +1,4 @@
+import ChangeFeeds
 import FHIRCore
 import FHIRSearch
 import SandboxAuth
@@ -21,6 +22,9 @@ public struct CompileEnvironment: Sendable {
     public let remoteKeys: @Sendable () -> RemoteKeys
     /// The `softwareVersion` CapabilityStatements carry.
     public let softwareVersion: String
+    /// Sends Subscription notifications (the server module's HTTP client); nil: a profile that
+    /// serves Subscription stores them but notifies nobody (tools that never serve traffic).
+    public var webhooks: (any WebhookTransport)?
 
     public init(
         seed: Seed, registry: SearchRegistry, clock: SandboxClock, random: RandomSource, clients: ClientRegistry, signer: TokenSigner,

@@ -1,3 +1,4 @@
+import ChangeFeeds
 import FHIRCore
 import FHIRInteractions
 import FHIRSearch
@@ -69,9 +70,15 @@ public struct CompiledProfile: Sendable {
                 return ClinicSnapshot.pickerPatients(store)
             }, remoteKeys: environment.remoteKeys(), shownPatient: { ids.external($0, type: "Patient") }, dialect: oauth,
             state: state.auth)
+        var subscriptions: SubscriptionHub?
+        if bases[0].surface.supports("Subscription"), let transport = environment.webhooks {
+            subscriptions = SubscriptionHub(service: pipelines[0].service, transport: transport)
+            try subscriptions?.start()
+        }
         return ProfileRuntime(
             compiled: self, state: state, pipeline: pipelines[0],
-            otherBases: zip(profile.otherBases, pipelines.dropFirst()).map { ($0, $1) }, auth: auth, steps: bases.map(\.steps))
+            otherBases: zip(profile.otherBases, pipelines.dropFirst()).map { ($0, $1) }, auth: auth, steps: bases.map(\.steps),
+            subscriptions: subscriptions)
     }
 
     /// One edge step of `base`, bound to the state where it keeps any.

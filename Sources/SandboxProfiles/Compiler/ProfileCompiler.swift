@@ -1,3 +1,4 @@
+import ChangeFeeds
 import FHIRCore
 import FHIRInteractions
 import FHIRSearch
@@ -24,6 +25,7 @@ public enum ProfileCompiler {
         var hooks: [String: any WriteHook] = [
             "Appointment": AppointmentBooking(seed: seed, registry: registry, policy: appointments),
             "CoverageEligibilityRequest": EligibilityDesk(seed: seed, registry: registry),
+            "Subscription": SubscriptionDesk(parser: SearchQueryParser(registry: registry, zone: seed.zone)),
         ]
         if let score = profile.duplicatePatientScore {
             hooks["Patient"] = DuplicatePatients(threshold: score, parser: SearchQueryParser(registry: registry, zone: seed.zone))

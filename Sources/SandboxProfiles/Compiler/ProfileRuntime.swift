@@ -1,3 +1,4 @@
+import ChangeFeeds
 import FHIRInteractions
 import SandboxAuth
 
@@ -14,6 +15,8 @@ public struct ProfileRuntime: Sendable {
     public let auth: AuthorizationServer
     /// Which steps each base runs, in order (the main base first).
     public let steps: [[EdgeStep]]
+    /// The sandbox's Subscriptions and their deliveries, when the main base serves Subscription.
+    public let subscriptions: SubscriptionHub?
 
     public var profile: Profile { compiled.profile }
     public var ids: any IDScheme { compiled.ids }

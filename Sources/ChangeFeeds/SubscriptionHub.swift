@@ -1,0 +1,204 @@
+import FHIRCore
+import FHIRInteractions
+import FHIRSearch
+import FHIRStore
+import Synchronization
+
+/// One sandbox's R4 Subscriptions (rest-hook): watches the tenant store's commits, matches each
+/// new version against every subscription's criteria with the server's own search engine (inside
+/// the committing transaction, so the version matched is the one committed), queues a
+/// notification per match in commit order, and delivers each subscription's queue from its own
+/// task: a slow or dead receiver delays only its own subscription, never the write that caused
+/// the change. A handshake (an empty POST) moves a `requested` subscription to `active`, or to
+/// `error`; a notification that fails every try (`DeliveryPolicy`) moves it to `error` and keeps
+/// its queue until a client sets `status: requested` again.
+public final class SubscriptionHub: Sendable {
+    let service: FHIRService
+    let transport: any WebhookTransport
+    let parser: SearchQueryParser
+    let state = Mutex(State())
+    /// Most delivery records kept (`GET /_admin/deliveries`).
+    static let logLimit = 1000
+
+    struct Channel {
+        enum Phase { case handshake, active, failed }
+        var criteria: Criteria
+        var endpoint: String
+        var headers: [(name: String, value: String)]
+        var payload: Bool
+        var phase = Phase.handshake
+        var queue: [Event] = []
+        var running = false
+    }
+
+    struct Event {
+        let type: String
+        let id: String
+        let version: Int
+        let deleted: Bool
+        let body: [UInt8]?
+        var label: String { deleted ? "\(type)/\(id) (deleted)" : "\(type)/\(id)/_history/\(version)" }
+    }
+
+    struct State {
+        var channels: [String: Channel] = [:]
+        var policy = DeliveryPolicy()
+        var log: [DeliveryRecord] = []
+        var sequence = 0
+        /// Bumped by `reset`: tasks of an earlier generation stop.
+        var generation = 0
+    }
+
+    public init(service: FHIRService, transport: any WebhookTransport) {
+        self.service = service
+        self.transport = transport
+        parser = service.searchParser()
+    }
+
+    /// Starts watching the tenant's commits and picks up subscriptions already stored (a
+    /// persisted sandbox): `requested` ones handshake again, `active` ones deliver.
+    public func start() throws(FHIRError) {
+        service.tenant.store.watchCommits(
+            CommitWatch(
+                match: { [weak self] type, id, search in self?.match(type, id, search) ?? [] },
+                committed: { [weak self] changes in self?.committed(changes) }))
+        guard !service.tenant.awaitsSeed else { return }
+        let all = try parser.parse(type: "Subscription", parameters: [], strict: false, now: service.clock.now())
+        let stored = try service.read { reader throws(FHIRError) in try reader.bodies(try reader.search(all)) }
+        for (key, body) in stored { register(key.id, body: body) }
+    }
+
+    /// Stops watching; queued notifications are dropped.
+    public func stop() {
+        service.tenant.store.watchCommits(nil)
+        reset()
+    }
+
+    /// Forgets every subscription and queue and the deliveries (the store was reset).
+    public func reset() {
+        state.withLock { state in
+            state.channels.removeAll()
+            state.log.removeAll()
+            state.generation += 1
+        }
+    }
+
+    public var policy: DeliveryPolicy {
+        get { state.withLock { $0.policy } }
+        set { state.withLock { $0.policy = newValue } }
+    }
+
+    /// The delivery records, newest first.
+    public func deliveries(subscription: String? = nil, limit: Int = 100) -> [DeliveryRecord] {
+        state.withLock { state in
+            Array(state.log.reversed().filter { subscription == nil || $0.subscription == subscription }.prefix(limit))
+        }
+    }
+
+    /// Per subscription: phase and queued notifications.
+    public func queues() -> [(subscription: String, phase: String, queued: Int)] {
+        state.withLock { state in
+            state.channels.sorted { $0.key < $1.key }.map { id, channel in
+                let phase =
+                    switch channel.phase {
+                    case .handshake: "handshake"
+                    case .active: "active"
+                    case .failed: "error"
+                    }
+                return (id, phase, channel.queue.count)
+            }
+        }
+    }
+
+    // MARK: - Commit side (under the store lock: quick, no store calls)
+
+    func match(_ type: String, _ id: String, _ search: CommitWatch.Search) -> [String] {
+        guard SubscriptionDesk.types.contains(type) else { return [] }
+        let candidates = state.withLock { state in
+            state.channels.compactMap { $0.value.criteria.type == type ? ($0.key, $0.value.criteria) : nil }
+        }
+        let now = service.clock.now()
+        return candidates.compactMap { subscription, criteria in
+            let parameters = criteria.parameters + [(name: "_id", value: id)]
+            guard let query = try? parser.parse(type: type, parameters: parameters, strict: false, now: now),
+                let found = try? search(query), !found.isEmpty
+            else { return nil }
+            return subscription
+        }
+    }
+
+    func committed(_ changes: [StoreChange]) {
+        var wake: [String] = []
+        for change in changes {
+            if change.type == "Subscription" {
+                if change.deleted {
+                    state.withLock { _ = $0.channels.removeValue(forKey: change.id) }
+                } else if let body = change.body {
+                    if register(change.id, body: body) { wake.append(change.id) }
+                }
+            }
+            guard !change.matched.isEmpty else { continue }
+            let event = Event(type: change.type, id: change.id, version: change.version, deleted: change.deleted, body: change.body)
+            let now = service.clock.now()
+            state.withLock { state in
+                for subscription in change.matched {
+                    guard state.channels[subscription] != nil else { continue }
+                    state.channels[subscription]!.queue.append(event)
+                    if state.channels[subscription]!.queue.count > state.policy.queueLimit {
+                        let dropped = state.channels[subscription]!.queue.removeFirst()
+                        Self.append(
+                            &state,
+                            subscription: subscription, kind: .dropped, event: dropped.label, attempt: 0, delivered: false, status: nil,
+                            milliseconds: 0, error: "the queue holds \(state.policy.queueLimit) notifications", at: now)
+                    }
+                    wake.append(subscription)
+                }
+            }
+        }
+        for subscription in Set(wake) { startIfIdle(subscription) }
+    }
+
+    /// Takes a stored Subscription version into account. Returns whether its channel should run.
+    @discardableResult
+    func register(_ id: String, body: [UInt8]) -> Bool {
+        guard let resource = (try? JSONParser.parse(body))?.objectValue else { return false }
+        let status = resource["status"]?.stringValue ?? ""
+        guard status != "off", let criteria = try? SubscriptionDesk.criteria(resource, parser: parser, now: service.clock.now()) else {
+            state.withLock { _ = $0.channels.removeValue(forKey: id) }
+            return false
+        }
+        let channel = resource["channel"]
+        let headers: [(name: String, value: String)] = (channel?["header"]?.arrayValue ?? []).compactMap { line in
+            guard let text = line.stringValue, let colon = text.firstIndex(of: ":") else { return nil }
+            return (
+                String(text[..<colon]).trimmingCharacters(in: " "), String(text[text.index(after: colon)...]).trimmingCharacters(in: " ")
+            )
+        }
+        return state.withLock { state in
+            var updated = state.channels[id] ?? Channel(criteria: criteria, endpoint: "", headers: [], payload: false)
+            updated.criteria = criteria
+            updated.endpoint = channel?["endpoint"]?.stringValue ?? ""
+            updated.headers = headers
+            updated.payload = channel?["payload"] != nil
+            switch status {
+            case "requested": updated.phase = .handshake
+            case "active": if state.channels[id] == nil { updated.phase = .active }
+            default: if state.channels[id] == nil { updated.phase = .failed }
+            }
+            state.channels[id] = updated
+            return updated.phase != .failed
+        }
+    }
+
+    static func append(
+        _ state: inout State, subscription: String, kind: DeliveryRecord.Kind, event: String?, attempt: Int, delivered: Bool,
+        status: Int?, milliseconds: Int, error: String?, at: Int64
+    ) {
+        state.sequence += 1
+        state.log.append(
+            DeliveryRecord(
+                sequence: state.sequence, subscription: subscription, kind: kind, event: event, attempt: attempt, delivered: delivered,
+                status: status, milliseconds: milliseconds, error: error, at: at))
+        if state.log.count > logLimit { state.log.removeFirst(state.log.count - logLimit) }
+    }
+}

@@ -1,0 +1,43 @@
+import FHIRCore
+import FHIRSearch
+
+/// One new version (or deletion) a transaction committed, with the watchers it matched.
+public struct StoreChange: Sendable {
+    public let type: String
+    public let id: String
+    public let version: Int
+    public let deleted: Bool
+    public let lastUpdated: Int64
+    /// The version's bytes (nil for a deletion).
+    public let body: [UInt8]?
+    /// What `CommitWatch.match` answered for this version (e.g. subscription ids).
+    public let matched: [String]
+}
+
+/// Watches a store's commits: a change feed's source. `match` runs inside the transaction for
+/// each new version (after its indexes are written; for a deletion, before they are cleared, so
+/// the last live version is what matches), with a search over the transaction's state;
+/// `committed` runs once the transaction has committed, still under the store lock, so calls
+/// come in commit order. Both must be quick and must not use the store.
+public struct CommitWatch: Sendable {
+    public typealias Search = (SearchQuery) throws(FHIRError) -> [VersionKey]
+
+    public let match: @Sendable (_ type: String, _ id: String, _ search: Search) -> [String]
+    public let committed: @Sendable ([StoreChange]) -> Void
+
+    public init(
+        match: @escaping @Sendable (_ type: String, _ id: String, _ search: Search) -> [String],
+        committed: @escaping @Sendable ([StoreChange]) -> Void
+    ) {
+        self.match = match
+        self.committed = committed
+    }
+}
+
+/// The changes one transaction made, collected for its `CommitWatch`.
+final class ChangeCollector {
+    let watch: CommitWatch
+    var changes: [StoreChange] = []
+
+    init(watch: CommitWatch) { self.watch = watch }
+}

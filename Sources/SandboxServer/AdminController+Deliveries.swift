@@ -1,0 +1,81 @@
+import ChangeFeeds
+import FHIRCore
+import HTTPTypes
+import Hummingbird
+import SandboxProfiles
+
+/// The change-feed routes of the admin API: Subscription deliveries and their retry policy.
+extension AdminController {
+    static let policySchema: JSON = object(
+        [
+            ("attempts", schema("integer", [("minimum", .int(1)), ("maximum", .int(20))])),
+            ("firstBackoffMilliseconds", schema("integer", [("minimum", .int(0)), ("maximum", .int(60000))])),
+            ("timeoutMilliseconds", schema("integer", [("minimum", .int(100)), ("maximum", .int(60000))])),
+            ("queueLimit", schema("integer", [("minimum", .int(1)), ("maximum", .int(100_000))])),
+        ])
+
+    static let deliveryRoutes: [Route] = [
+        Route(
+            method: .get, path: "/_admin/deliveries",
+            summary:
+                "Subscription notifications of this sandbox, newest first (the last 1000 tries): subscription, event, attempt, "
+                + "outcome, HTTP status, latency, error; and each subscription's state and queue. Query: subscription, limit",
+            requestSchema: nil
+        ) { controller, _, request throws(AdminError) in try controller.deliveries(request) },
+        Route(
+            method: .get, path: "/_admin/deliveries/policy", summary: "The retry policy of this sandbox's Subscription notifications",
+            requestSchema: nil
+        ) { controller, _, _ in controller.deliveryPolicy.json },
+        Route(
+            method: .put, path: "/_admin/deliveries/policy",
+            summary:
+                "Change the retry policy (any of attempts, firstBackoffMilliseconds, timeoutMilliseconds, queueLimit); the answer is the whole policy",
+            requestSchema: policySchema
+        ) { controller, body, _ throws(AdminError) in
+            let updated: DeliveryPolicy
+            do throws(FHIRError) {
+                updated = try controller.deliveryPolicy.updated(with: body ?? .null)
+            } catch {
+                throw AdminError(error.message, field: "policy")
+            }
+            for hub in controller.hubs { hub.policy = updated }
+            return updated.json
+        },
+    ]
+
+    /// The sandbox's subscription hubs (one per profile that serves Subscription).
+    var hubs: [SubscriptionHub] { scope.mounts.compactMap(\.runtime.subscriptions) }
+
+    var deliveryPolicy: DeliveryPolicy { hubs.first?.policy ?? DeliveryPolicy() }
+
+    func deliveries(_ request: Request) throws(AdminError) -> JSON {
+        let subscription = request.uri.queryParameters.get("subscription")
+        var limit = 100
+        if let text = request.uri.queryParameters.get("limit") {
+            guard let value = Int(text), (1...1000).contains(value) else { throw AdminError("limit must be 1-1000", field: "limit") }
+            limit = value
+        }
+        var records: [JSON] = []
+        var subscriptions: [JSON] = []
+        for mount in scope.mounts {
+            guard let hub = mount.runtime.subscriptions else { continue }
+            for record in hub.deliveries(subscription: subscription, limit: limit) {
+                guard case .object(var object) = record.json else { continue }
+                object.set("profile", .string(mount.profile.name), after: "sequence")
+                records.append(.object(object))
+            }
+            for queue in hub.queues() {
+                subscriptions.append(
+                    .object(
+                        JSONObject([
+                            "profile": .string(mount.profile.name), "subscription": .string(queue.subscription),
+                            "state": .string(queue.phase), "queued": .int(queue.queued),
+                        ])))
+            }
+        }
+        return .object(
+            JSONObject([
+                "policy": deliveryPolicy.json, "subscriptions": .array(subscriptions), "deliveries": .array(Array(records.prefix(limit))),
+            ]))
+    }
+}

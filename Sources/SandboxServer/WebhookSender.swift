@@ -1,0 +1,83 @@
+import ChangeFeeds
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Subscription notifications over HTTP/1.1 (plain `http://`, one connection per call): the
+/// answer's status, or why there was none. The body of the answer is read and discarded.
+struct WebhookSender: WebhookTransport {
+    func send(_ request: WebhookRequest, timeoutMilliseconds: Int) async -> Result<Int, WebhookFailure> {
+        guard let target = Target(request.url) else { return .failure(WebhookFailure("not an http:// URL: \(request.url)")) }
+        do {
+            let status = try await withThrowingTaskGroup(of: Int.self) { group in
+                group.addTask { try await Self.exchange(request, target: target, timeout: timeoutMilliseconds) }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(timeoutMilliseconds))
+                    throw WebhookFailure("no answer within \(timeoutMilliseconds) ms")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+            return .success(status)
+        } catch let failure as WebhookFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(WebhookFailure("\(error)"))
+        }
+    }
+
+    struct Target {
+        let host: String
+        let port: Int
+        let authority: String
+        let path: String
+
+        init?(_ url: String) {
+            guard url.hasPrefix("http://") else { return nil }
+            let rest = url.dropFirst("http://".count)
+            let authority = rest.prefix { $0 != "/" && $0 != "?" }
+            let path = rest.dropFirst(authority.count)
+            if let colon = authority.lastIndex(of: ":"), let number = Int(authority[authority.index(after: colon)...]) {
+                host = String(authority[..<colon])
+                port = number
+            } else {
+                host = String(authority)
+                port = 80
+            }
+            guard !host.isEmpty else { return nil }
+            self.authority = String(authority)
+            self.path = path.isEmpty ? "/" : String(path)
+        }
+    }
+
+    static func exchange(_ request: WebhookRequest, target: Target, timeout: Int) async throws -> Int {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.milliseconds(Int64(timeout)))
+            .connect(host: target.host, port: target.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: target.path)
+            head.headers.add(name: "Host", value: target.authority)
+            head.headers.add(name: "User-Agent", value: "fhir-sandbox/\(Sandbox.version)")
+            head.headers.add(name: "Connection", value: "close")
+            head.headers.add(name: "Content-Length", value: String(request.body.count))
+            for header in request.headers { head.headers.add(name: header.name, value: header.value) }
+            try await outbound.write(.head(head))
+            if !request.body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: request.body)))) }
+            try await outbound.write(.end(nil))
+            var status = 0
+            for try await part in inbound {
+                switch part {
+                case .head(let response): status = Int(response.status.code)
+                case .body: continue
+                case .end: return status
+                }
+            }
+            throw WebhookFailure("the connection closed before the answer ended")
+        }
+    }
+}
