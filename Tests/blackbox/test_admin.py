@@ -65,7 +65,8 @@ def test_openapi_lists_every_admin_route(client):
     assert set(document["paths"]) == {"/_admin/reset", "/_admin/clock", "/_admin/clock/advance", "/_admin/clients", "/_admin/compare",
                                       "/_admin/locks", "/_admin/openapi.json", "/_admin/sandboxes", "/_admin/sandboxes/{id}",
                                       "/_admin/requests", "/_admin/requests/{id}", "/_admin/faults", "/_admin/faults/{id}",
-                                      "/_admin/rate-limits", "/_admin/latency", "/_admin/actions"}
+                                      "/_admin/rate-limits", "/_admin/latency", "/_admin/actions", "/_admin/deliveries",
+                                      "/_admin/deliveries/policy"}
     assert set(document["paths"]["/_admin/faults"]) == {"get", "post", "delete"}
     assert set(document["paths"]["/_admin/faults/{id}"]) == {"get", "delete"}
     assert set(document["paths"]["/_admin/actions"]) == {"get", "post", "delete"}
