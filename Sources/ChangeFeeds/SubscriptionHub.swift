@@ -59,6 +59,7 @@ public final class SubscriptionHub: Sendable {
     /// persisted sandbox): `requested` ones handshake again, `active` ones deliver.
     public func start() throws(FHIRError) {
         service.tenant.store.watchCommits(
+            "subscriptions",
             CommitWatch(
                 match: { [weak self] type, id, search in self?.match(type, id, search) ?? [] },
                 committed: { [weak self] changes in self?.committed(changes) }))
@@ -70,7 +71,7 @@ public final class SubscriptionHub: Sendable {
 
     /// Stops watching; queued notifications are dropped.
     public func stop() {
-        service.tenant.store.watchCommits(nil)
+        service.tenant.store.watchCommits("subscriptions", nil)
         reset()
     }
 

@@ -10,7 +10,7 @@ public struct StoreChange: Sendable {
     public let lastUpdated: Int64
     /// The version's bytes (nil for a deletion).
     public let body: [UInt8]?
-    /// What `CommitWatch.match` answered for this version (e.g. subscription ids).
+    /// What the watches' `match` answered for this version (e.g. subscription ids), together.
     public let matched: [String]
 }
 
@@ -34,10 +34,10 @@ public struct CommitWatch: Sendable {
     }
 }
 
-/// The changes one transaction made, collected for its `CommitWatch`.
+/// The changes one transaction made, collected for the store's watches.
 final class ChangeCollector {
-    let watch: CommitWatch
+    let watches: [CommitWatch]
     var changes: [StoreChange] = []
 
-    init(watch: CommitWatch) { self.watch = watch }
+    init(watches: [CommitWatch]) { self.watches = watches }
 }

@@ -11,11 +11,11 @@ public final class ResourceStore: Sendable {
     public let extractor: IndexExtractor
     /// The database file, or nil in memory.
     public let path: String?
-    /// Who is told of commits (a change feed), if anyone.
-    private let watch = Mutex<CommitWatch?>(nil)
+    /// Who is told of commits (change feeds), by name.
+    private let watches = Mutex<[String: CommitWatch]>([:])
 
-    /// Sets (or, with nil, removes) the store's commit watch.
-    public func watchCommits(_ commitWatch: CommitWatch?) { watch.withLock { $0 = commitWatch } }
+    /// Sets (or, with nil, removes) the commit watch named `name`.
+    public func watchCommits(_ name: String, _ commitWatch: CommitWatch?) { watches.withLock { $0[name] = commitWatch } }
 
     /// Opens (and migrates) a store at `path`, or in memory when nil. `maxBytes` bounds what the
     /// database may hold (in memory, what it may take of RAM): a write past it fails with
@@ -77,11 +77,11 @@ public final class ResourceStore: Sendable {
 
     /// Runs `body` atomically under the store lock: all its writes land, or none.
     public func write<T: Sendable>(_ body: (StoreTransaction) throws(FHIRError) -> T) throws(FHIRError) -> T {
-        let commitWatch = watch.withLock { $0 }
+        let commitWatches = watches.withLock { watches in watches.keys.sorted().compactMap { watches[$0] } }
         let outcome: Result<T, FHIRError> = try locked { db throws(StoreError) -> Result<T, FHIRError> in
             try db.execute("SAVEPOINT tx")
             let result: Result<T, FHIRError>
-            let collector = commitWatch.map(ChangeCollector.init)
+            let collector = commitWatches.isEmpty ? nil : ChangeCollector(watches: commitWatches)
             do {
                 result = .success(try body(StoreTransaction(db: db, extractor: extractor, collector: collector)))
             } catch let error as FHIRError {
@@ -100,7 +100,9 @@ public final class ResourceStore: Sendable {
                     }
                     throw error
                 }
-                if let collector, !collector.changes.isEmpty { collector.watch.committed(collector.changes) }
+                if let collector, !collector.changes.isEmpty {
+                    for watch in collector.watches { watch.committed(collector.changes) }
+                }
             case .failure:
                 // SQLite may already have rolled back on a full database: then there is nothing to undo.
                 if sqlite3_get_autocommit(db.handle) == 0 {

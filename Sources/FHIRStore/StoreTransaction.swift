@@ -41,9 +41,10 @@ public struct StoreTransaction {
     private func record(_ type: String, _ id: String, version: Int, deleted: Bool, lastUpdated: Int64, body: [UInt8]?) {
         guard let collector else { return }
         let db = db
-        let matched = collector.watch.match(type, id) { query throws(FHIRError) in
+        let search: CommitWatch.Search = { query throws(FHIRError) in
             do throws(StoreError) { return try Queries.search(db, query) } catch { throw error.fhir }
         }
+        let matched = collector.watches.flatMap { $0.match(type, id, search) }
         collector.changes.append(
             StoreChange(type: type, id: id, version: version, deleted: deleted, lastUpdated: lastUpdated, body: body, matched: matched))
     }

@@ -11,6 +11,8 @@ public struct Seed: Sendable {
     public let planningHorizonDays: Int
     /// How long `$hold` keeps slots, in minutes of sandbox time.
     public var holdMinutes: Int = 10
+    /// The clinic's short name in HL7 v2 messages (MSH-4, assigning facility of MRNs).
+    public var facility = "CLINIC"
     /// Resources as written in the seed, in file order.
     public let resources: [JSON]
     public let appointmentTypes: [AppointmentType]
@@ -32,6 +34,7 @@ public struct Seed: Sendable {
             appointments: appointments)
         copy.holdMinutes = holdMinutes
         copy.payers = payers
+        copy.facility = facility
         return copy
     }
 }

@@ -26,7 +26,7 @@ public enum SeedLoader {
 
     private static func loadUnchecked(directory: String) throws -> Seed {
         let settings = try YAMLValue.load(file: "\(directory)/seed.yaml")
-            .mapping(keys: ["name", "description", "timeZone", "planningHorizonDays", "holdMinutes"])
+            .mapping(keys: ["name", "description", "timeZone", "planningHorizonDays", "holdMinutes", "facility"])
         let zoneName = try settings.required("timeZone").string()
         guard let zone = TimeZoneRule(identifier: zoneName) else {
             throw try settings.required("timeZone").fail("unknown time zone '\(zoneName)'")
@@ -56,6 +56,13 @@ public enum SeedLoader {
             directory: directory, zone: zone, planningHorizonDays: horizon, resources: resources, appointmentTypes: types,
             schedules: schedules, closures: closures, vacations: vacations, appointments: appointments)
         seed.holdMinutes = holdMinutes
+        if let item = settings["facility"] {
+            let facility = try item.string()
+            guard !facility.isEmpty, facility.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                throw item.fail("must be letters, digits, - or _ (an HL7 facility name)")
+            }
+            seed.facility = facility
+        }
         if FileManager.default.fileExists(atPath: "\(directory)/payers.yaml") {
             seed.payers = try loadPayers("\(directory)/payers.yaml", ids: ids, typeCodes: Set(types.map(\.code)))
         }

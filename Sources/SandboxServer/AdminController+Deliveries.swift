@@ -4,7 +4,8 @@ import HTTPTypes
 import Hummingbird
 import SandboxProfiles
 
-/// The change-feed routes of the admin API: Subscription deliveries and their retry policy.
+/// The change-feed routes of the admin API: Subscription deliveries and their retry policy, and
+/// the outbound HL7 v2 feeds.
 extension AdminController {
     static let policySchema: JSON = object(
         [
@@ -42,6 +43,55 @@ extension AdminController {
             return updated.json
         },
     ]
+
+    static let hl7DestinationSchema: JSON = object(
+        [
+            ("profile", schema("string", [("minLength", .int(1)), ("maxLength", .int(64))])),
+            ("destination", schema("string", [("pattern", .string("^[^:\\s]+:[0-9]{1,5}$"))])),
+        ], required: ["destination"])
+
+    static let hl7Routes: [Route] = [
+        Route(
+            method: .get, path: "/_admin/hl7/outbound",
+            summary:
+                "Each profile's outbound HL7 v2 destinations: queued, sent and failed counts, reconnects, and the latest messages "
+                + "(control id, type, event, state, attempts, ACK code, error)",
+            requestSchema: nil
+        ) { controller, _, _ in controller.hl7State() },
+        Route(
+            method: .post, path: "/_admin/hl7/outbound",
+            summary:
+                "Send a profile's HL7 v2 feed (SIU, ADT over MLLP) to HOST:PORT: {\"destination\": \"127.0.0.1:2575\", \"profile\": \"generic\"}",
+            requestSchema: hl7DestinationSchema, success: .created
+        ) { controller, body, _ throws(AdminError) in
+            guard let object = body?.objectValue, let text = object["destination"]?.stringValue,
+                let peer = SandboxConfiguration.HL7Peer.parse(text, portOnly: false)
+            else { throw AdminError("expected {\"destination\": \"HOST:PORT\", \"profile\": \"…\"}", field: "destination") }
+            for key in object.keys where key != "destination" && key != "profile" {
+                throw AdminError("unknown member '\(key)'", field: key)
+            }
+            let profile = object["profile"]?.stringValue ?? "generic"
+            guard let mount = controller.scope.mount(named: profile) else {
+                throw AdminError(
+                    "profile must name a profile of this sandbox: \(controller.scope.mounts.map(\.profile.name).joined(separator: ", "))",
+                    field: "profile")
+            }
+            _ = mount.feed.add(host: peer.host, port: peer.port)
+            return controller.hl7State()
+        },
+        Route(
+            method: .delete, path: "/_admin/hl7/outbound",
+            summary: "Stop every outbound HL7 v2 feed of this sandbox (unsent messages are dropped)",
+            requestSchema: nil
+        ) { controller, _, _ in
+            for mount in controller.scope.mounts { mount.feed.stop() }
+            return controller.hl7State()
+        },
+    ]
+
+    func hl7State() -> JSON {
+        .object(JSONObject(scope.mounts.map { JSONObject.Member(key: $0.profile.name, value: $0.feed.json()) }))
+    }
 
     /// The sandbox's subscription hubs (one per profile that serves Subscription).
     var hubs: [SubscriptionHub] { scope.mounts.compactMap(\.runtime.subscriptions) }

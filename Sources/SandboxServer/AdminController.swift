@@ -96,7 +96,7 @@ struct AdminController: Sendable {
             "additionalProperties": .bool(false),
         ]))
 
-    static let routes: [Route] = baseRoutes + controlRoutes + deliveryRoutes
+    static let routes: [Route] = baseRoutes + controlRoutes + deliveryRoutes + hl7Routes
 
     static let baseRoutes: [Route] = [
         Route(method: .post, path: "/_admin/reset", summary: "Reset every tenant to its seeded state", requestSchema: nil) {

@@ -21,6 +21,7 @@ public struct SandboxApplication: Sendable {
         var configuration = ServiceGroupConfiguration(
             services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: application.logger)
         configuration.maximumGracefulShutdownDuration = .seconds(grace)
+        try await sandbox.startHL7Listeners()
         let watchdog = ShutdownWatchdog(seconds: grace + 3) { [sandbox] in sandbox.flush() }
         defer { watchdog.cancel() }
         do {

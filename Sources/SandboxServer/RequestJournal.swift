@@ -1,3 +1,4 @@
+import ChangeFeeds
 import FHIRCore
 import Foundation
 import HTTPTypes
@@ -98,6 +99,33 @@ final class RequestJournal: Sendable {
                 state.entries[state.start] = entry
                 state.start = (state.start + 1) % Self.capacity
             }
+        }
+    }
+
+    /// An HL7 v2 exchange over MLLP: method `HL7`, path `/hl7/{in|out}/{peer}/{MSH-9}`, query
+    /// `controlId=…&ack=…`, status 200 for `AA`/`CA`, 422 for `AE`/`CE`, 400 for `AR`/`CR`, 0 when
+    /// no answer came; the message and the answer as the bodies.
+    func recordHL7(
+        profile: String, direction: String, peer: String, message: String, answer: String?, micros: Int, sandboxTime: Int64
+    ) {
+        let parsed = try? HL7Message.parse(message)
+        let reply = answer.flatMap { try? HL7Message.parse($0) }
+        let ack = reply?.segment("MSA")?[1].text ?? ""
+        let status =
+            switch ack {
+            case "AA", "CA": 200
+            case "AE", "CE": 422
+            case "AR", "CR": 400
+            default: 0
+            }
+        let type = parsed?.type ?? "unreadable"
+        record { id in
+            Entry(
+                id: id, wallTime: Int64(Date().timeIntervalSince1970 * 1000), sandboxTime: sandboxTime, profile: profile, method: "HL7",
+                path: "/hl7/\(direction)/\(peer)/\(type)",
+                query: "controlId=\(parsed?.controlID ?? "")&ack=\(ack)", status: status, durationMicros: micros, clientID: nil,
+                grants: nil, request: Message(headers: .list([]), body: Array(message.utf8)),
+                response: Message(headers: .list([]), body: answer.map { Array($0.utf8) }))
         }
     }
 

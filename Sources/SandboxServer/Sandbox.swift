@@ -9,6 +9,7 @@ import SandboxFaults
 import SandboxProfiles
 import SandboxSeed
 import Scheduling
+import Synchronization
 
 /// The composition root: loads the profiles, the seed and the OAuth clients, writes the seeded
 /// clinic once, and for each mounted profile compiles it (`ProfileCompiler`), makes its tenant
@@ -22,10 +23,22 @@ public final class Sandbox: Sendable {
         /// Test control of the sandbox this mount belongs to (shared by its mounts): faults,
         /// rate limits, latency, staff actions, the request journal.
         let control: SandboxControl
+        /// The tenant's outbound HL7 v2 feed (destinations added by `--hl7-out` or the admin API).
+        let feed: HL7Feed
 
-        init(runtime: ProfileRuntime, control: SandboxControl) {
+        init(runtime: ProfileRuntime, control: SandboxControl, seed: Seed) {
             self.runtime = runtime
             self.control = control
+            let journal = control.journal
+            let profile = runtime.compiled.profile.name
+            let clock = runtime.state.clock
+            feed = HL7Feed(
+                service: runtime.pipeline.service, builder: HL7Outbound(facility: seed.facility, zone: seed.zone), connector: MLLPClient(),
+                exchanged: { destination, message, answer, micros in
+                    journal.recordHL7(
+                        profile: profile, direction: "out", peer: destination, message: message, answer: answer, micros: micros,
+                        sandboxTime: clock.now())
+                })
         }
 
         /// The requests of the sandbox this mount belongs to.
@@ -146,10 +159,16 @@ public final class Sandbox: Sendable {
                 let store = try ResourceStore(path: path, extractor: extractor, maxBytes: configuration.maxSandboxBytes)
                 // An empty store is seeded from the snapshot on its first request.
                 let state = try TenantState(name: profile.name, store: store, snapshot: snapshot, environment: environment)
-                mounts.append(Mount(runtime: try profileCompiled.bind(state), control: control))
+                mounts.append(Mount(runtime: try profileCompiled.bind(state), control: control, seed: loaded))
             }
             self.mounts = mounts
             self.compiled = compiled
+            for peer in configuration.hl7Out {
+                guard let mount = mounts.first(where: { $0.profile.name == peer.profile }) else {
+                    throw SandboxError("--hl7-out names profile '\(peer.profile)', which is not mounted")
+                }
+                _ = mount.feed.add(host: peer.host, port: peer.port)
+            }
             control.link.scope = self
             // Seeding parses and renders the whole clinic; give the freed heap back to the OS.
             #if os(Linux)
@@ -195,7 +214,7 @@ public final class Sandbox: Sendable {
             let store = try ResourceStore(path: nil, extractor: extractor, maxBytes: configuration.maxSandboxBytes, schema: false)
             let state = try TenantState(
                 name: profile.profile.name, store: store, snapshot: snapshot, environment: environment, clock: clock, fresh: true)
-            var mount = Mount(runtime: try profile.bind(state), control: control)
+            var mount = Mount(runtime: try profile.bind(state), control: control, seed: environment.seed)
             mount.prefix = prefix
             mounts.append(mount)
         }
@@ -220,8 +239,54 @@ public final class Sandbox: Sendable {
         for mount in mounts {
             try mount.state.reset(from: snapshot)
             mount.runtime.subscriptions?.reset()
+            mount.feed.reset()
             mount.auth.forgetFetchedKeys()
         }
+    }
+
+    /// The MLLP listeners started for `--hl7-in-port` (profile, bound port).
+    public var hl7Listeners: [(profile: String, port: Int)] { listeners.withLock { $0 } }
+    let listeners = Mutex<[(profile: String, port: Int)]>([])
+
+    /// Binds an MLLP listener per `--hl7-in-port`: each inbound message is applied to its
+    /// profile's data (`HL7Inbound`) and answered on the same connection.
+    public func startHL7Listeners() async throws(SandboxError) {
+        for peer in configuration.hl7In {
+            guard let mount = mounts.first(where: { $0.profile.name == peer.profile }) else {
+                throw SandboxError("--hl7-in-port names profile '\(peer.profile)', which is not mounted")
+            }
+            let listener = MLLPListener(host: configuration.host, port: peer.port) { [mount, seed] text in
+                await Self.answerHL7(text, mount: mount, seed: seed)
+            }
+            do {
+                let port = try await listener.start()
+                listeners.withLock { $0.append((peer.profile, port)) }
+            } catch {
+                throw SandboxError("cannot listen for HL7 on \(configuration.host):\(peer.port): \(error)")
+            }
+        }
+    }
+
+    /// The answer to one inbound HL7 message (an ACK, SRR or NAK), journaled.
+    static func answerHL7(_ text: String, mount: Mount, seed: Seed) async -> String? {
+        let started = ContinuousClock.now
+        let inbound = HL7Inbound(
+            service: mount.pipeline.service, outbound: HL7Outbound(facility: seed.facility, zone: seed.zone),
+            visitTypeSystem: AppointmentType.system)
+        let controlID = mount.feed.nextControlID()
+        let reply: HL7Message
+        do {
+            reply = inbound.process(try HL7Message.parse(text), controlID: controlID)
+        } catch {
+            // Their control id, if MSH-10 can be found at all.
+            let fields = text.prefix { $0 != "\r" && $0 != "\n" }.split(separator: "|", omittingEmptySubsequences: false)
+            reply = inbound.rejection(error, controlID: controlID, theirs: fields.count > 9 ? String(fields[9]) : "")
+        }
+        let answer = reply.encoded
+        mount.journal.recordHL7(
+            profile: mount.profile.name, direction: "in", peer: "mllp", message: text, answer: answer,
+            micros: FHIRController.micros(ContinuousClock.now - started), sandboxTime: mount.state.clock.now())
+        return answer
     }
 
     /// Writes every tenant database's log into the database file (`--data-dir`), so the files

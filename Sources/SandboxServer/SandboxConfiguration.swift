@@ -45,6 +45,42 @@ public struct SandboxConfiguration: Sendable {
     public var rateLimits = true
     /// `--latency off|profile` / `FHIR_SANDBOX_LATENCY`: whether profiles' latency models apply.
     public var latencyProfile = false
+    /// `--hl7-out [PROFILE=]HOST:PORT` / `FHIR_SANDBOX_HL7_OUT`: where each profile's outbound
+    /// HL7 v2 feed sends (SIU, ADT over MLLP); the profile defaults to `generic`.
+    public var hl7Out: [HL7Peer] = []
+    /// `--hl7-in-port [PROFILE=]PORT` / `FHIR_SANDBOX_HL7_IN_PORT`: MLLP listeners for inbound
+    /// SRM and ADT, applied to that profile's data (0 picks a free port, printed at start-up).
+    public var hl7In: [HL7Peer] = []
+
+    /// An HL7 v2 peer of one profile: a destination (host and port) or a listening port.
+    public struct HL7Peer: Sendable, Equatable {
+        public var profile: String
+        public var host: String
+        public var port: Int
+
+        public init(profile: String, host: String, port: Int) {
+            self.profile = profile
+            self.host = host
+            self.port = port
+        }
+
+        /// `[PROFILE=]HOST:PORT`, or with `portOnly` `[PROFILE=]PORT`.
+        public static func parse(_ text: String, portOnly: Bool) -> HL7Peer? {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            let profile = parts.count == 2 ? parts[0] : "generic"
+            let address = parts.last ?? ""
+            guard !profile.isEmpty else { return nil }
+            if portOnly {
+                guard let port = Int(address), (0...65535).contains(port) else { return nil }
+                return HL7Peer(profile: profile, host: "", port: port)
+            }
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+                (1...65535).contains(port), colon != address.startIndex
+            else { return nil }
+            return HL7Peer(profile: profile, host: String(address[..<colon]), port: port)
+        }
+    }
+
     /// On SIGTERM, how long in-flight requests may take before the server exits anyway.
     public var shutdownGrace = 10
 

@@ -94,7 +94,10 @@ struct SandboxesController: Sendable {
                 throw AdminError(status: .notFound, "no sandbox '\(id)'", field: "id")
             }
             // Its subscriptions stop delivering (queued notifications are dropped).
-            for mount in removed.mounts { mount.runtime.subscriptions?.stop() }
+            for mount in removed.mounts {
+                mount.runtime.subscriptions?.stop()
+                mount.feed.stop()
+            }
             return Response(status: .noContent)
         }
         // Everything under a sandbox's prefix goes to its own routes.

@@ -21,6 +21,8 @@ enum Options {
         var idleTimeout: Int?
         var noRateLimits = false
         var latency: String?
+        var hl7Out: [String] = []
+        var hl7In: [String] = []
     }
 
     static func resolve(
@@ -93,6 +95,18 @@ enum Options {
         if let text = limits.latency ?? environment["FHIR_SANDBOX_LATENCY"] {
             guard ["off", "profile"].contains(text) else { throw Failure("--latency '\(text)' is not off or profile") }
             configuration.latencyProfile = text == "profile"
+        }
+        for text in limits.hl7Out.isEmpty ? list(environment["FHIR_SANDBOX_HL7_OUT"]) : limits.hl7Out {
+            guard let peer = SandboxConfiguration.HL7Peer.parse(text, portOnly: false) else {
+                throw Failure("--hl7-out '\(text)' is not [PROFILE=]HOST:PORT")
+            }
+            configuration.hl7Out.append(peer)
+        }
+        for text in limits.hl7In.isEmpty ? list(environment["FHIR_SANDBOX_HL7_IN_PORT"]) : limits.hl7In {
+            guard let peer = SandboxConfiguration.HL7Peer.parse(text, portOnly: true) else {
+                throw Failure("--hl7-in-port '\(text)' is not [PROFILE=]PORT (0-65535)")
+            }
+            configuration.hl7In.append(peer)
         }
         // Off loopback the admin API always needs a token: one is made up when none is given.
         if !configuration.listensOnLoopbackOnly, configuration.adminToken == nil {

@@ -86,6 +86,20 @@ struct ServeCommand: AsyncParsableCommand {
         help: "off, or profile: wait as each profile's latency model says before answering (env FHIR_SANDBOX_LATENCY; default off).")
     var latency: String?
 
+    @Option(
+        name: .customLong("hl7-out"), parsing: .singleValue,
+        help:
+            "Send the profile's HL7 v2 feed (SIU, ADT over MLLP) to HOST:PORT: [PROFILE=]HOST:PORT, profile generic by default; repeatable (env FHIR_SANDBOX_HL7_OUT, comma-separated)."
+    )
+    var hl7Out: [String] = []
+
+    @Option(
+        name: .customLong("hl7-in-port"), parsing: .singleValue,
+        help:
+            "Listen for inbound HL7 v2 (SRM, ADT over MLLP) for a profile: [PROFILE=]PORT, profile generic by default, 0 picks a port; repeatable (env FHIR_SANDBOX_HL7_IN_PORT)."
+    )
+    var hl7InPort: [String] = []
+
     func run() async throws {
         let configuration: SandboxConfiguration
         do {
@@ -96,7 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
                     adminToken: adminToken, allowedHosts: allowedHosts, jwksAllow: jwksAllow, maxSandboxMB: maxSandboxMB,
                     maxSandboxes: maxSandboxes,
                     headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout, noRateLimits: noRateLimits,
-                    latency: latency),
+                    latency: latency, hl7Out: hl7Out, hl7In: hl7InPort),
                 environment: ProcessInfo.processInfo.environment)
         } catch {
             Options.fail(error.message)
@@ -124,6 +138,15 @@ struct ServeCommand: AsyncParsableCommand {
                             "\(mount.profile.name.padding(toLength: 10, withPad: " ", startingAt: 0)) FHIR base \(origin)\(other.fhirBase)"
                             + "  (\(other.release.rawValue); same data and tokens)\n"
                     }
+                }
+                for listener in sandbox.hl7Listeners {
+                    lines +=
+                        "\(listener.profile.padding(toLength: 10, withPad: " ", startingAt: 0)) HL7 in mllp://\(configuration.host):\(listener.port)"
+                        + "  (SRM^S01/S03/S04, ADT^A04/A08)\n"
+                }
+                for peer in configuration.hl7Out {
+                    lines +=
+                        "\(peer.profile.padding(toLength: 10, withPad: " ", startingAt: 0)) HL7 out mllp://\(peer.host):\(peer.port)  (SIU, ADT)\n"
                 }
                 lines += "ready \(origin) (port \(port))"
                 if let token = configuration.adminToken, configuration.adminTokenGenerated {
