@@ -9,8 +9,9 @@ import FHIRStore
 /// (an empty POST per change) or `application/fhir+json` (a PUT of the resource); `status`
 /// `requested` or `off` (the server alone sets `active` and `error`). A write hook.
 public struct SubscriptionDesk: WriteHook {
-    /// Types whose changes notify (stored resources: their versions are committed changes).
-    public static let types: Set<String> = ["Appointment", "Patient", "Schedule", "Encounter", "Communication"]
+    /// Types whose changes notify: stored resources (their versions are committed changes) and
+    /// Slot (its rows' changes, matched once committed).
+    public static let types: Set<String> = ["Appointment", "Patient", "Schedule", "Encounter", "Communication", "Slot"]
     public static let payloads: Set<String> = ["application/fhir+json", "application/json"]
 
     let parser: SearchQueryParser

@@ -42,6 +42,9 @@ public final class SubscriptionHub: Sendable {
 
     struct State {
         var channels: [String: Channel] = [:]
+        /// Slot changes waiting to be matched (after commit, in commit order, by one task).
+        var slotChanges: [StoreChange] = []
+        var matchingSlots = false
         var policy = DeliveryPolicy()
         var log: [DeliveryRecord] = []
         var sequence = 0
@@ -114,15 +117,14 @@ public final class SubscriptionHub: Sendable {
     // MARK: - Commit side (under the store lock: quick, no store calls)
 
     func match(_ type: String, _ id: String, _ search: CommitWatch.Search) -> [String] {
-        guard SubscriptionDesk.types.contains(type) else { return [] }
+        guard SubscriptionDesk.types.contains(type), type != "Slot" else { return [] }
         let candidates = state.withLock { state in
             state.channels.compactMap { $0.value.criteria.type == type ? ($0.key, $0.value.criteria) : nil }
         }
         let now = service.clock.now()
         return candidates.compactMap { subscription, criteria in
-            let parameters = criteria.parameters + [(name: "_id", value: id)]
-            guard let query = try? parser.parse(type: type, parameters: parameters, strict: false, now: now),
-                let found = try? search(query), !found.isEmpty
+            guard let query = try? parser.parse(type: type, parameters: criteria.parameters, strict: false, now: now),
+                (try? search(query)) == true
             else { return nil }
             return subscription
         }
@@ -130,6 +132,8 @@ public final class SubscriptionHub: Sendable {
 
     func committed(_ changes: [StoreChange]) {
         var wake: [String] = []
+        let slots = changes.filter { $0.type == "Slot" && !$0.deleted }
+        if !slots.isEmpty { matchSlots(slots) }
         for change in changes {
             if change.type == "Subscription" {
                 if change.deleted {
@@ -142,21 +146,61 @@ public final class SubscriptionHub: Sendable {
             let event = Event(type: change.type, id: change.id, version: change.version, deleted: change.deleted, body: change.body)
             let now = service.clock.now()
             state.withLock { state in
-                for subscription in change.matched {
-                    guard state.channels[subscription] != nil else { continue }
-                    state.channels[subscription]!.queue.append(event)
-                    if state.channels[subscription]!.queue.count > state.policy.queueLimit {
-                        let dropped = state.channels[subscription]!.queue.removeFirst()
-                        Self.append(
-                            &state,
-                            subscription: subscription, kind: .dropped, event: dropped.label, attempt: 0, delivered: false, status: nil,
-                            milliseconds: 0, error: "the queue holds \(state.policy.queueLimit) notifications", at: now)
-                    }
+                for subscription in change.matched where Self.enqueue(event, for: subscription, in: &state, now: now) {
                     wake.append(subscription)
                 }
             }
         }
         for subscription in Set(wake) { startIfIdle(subscription) }
+    }
+
+    /// Queues slot changes for matching when a subscription watches Slot.
+    func matchSlots(_ changes: [StoreChange]) {
+        let start: Int? = state.withLock { state in
+            guard state.channels.values.contains(where: { $0.criteria.type == "Slot" }) else { return nil }
+            state.slotChanges += changes
+            guard !state.matchingSlots else { return nil }
+            state.matchingSlots = true
+            return state.generation
+        }
+        if let generation = start { Task { self.matchSlots(generation: generation) } }
+    }
+
+    /// Matches queued slot changes against Slot criteria with the engine's Slot search (the slot
+    /// as it is now: slot rows keep no history), in commit order; a match queues the slot as
+    /// rendered by that search.
+    func matchSlots(generation: Int) {
+        while true {
+            let (batch, subscriptions) = state.withLock { state in
+                let batch = state.slotChanges
+                state.slotChanges.removeAll()
+                if batch.isEmpty || state.generation != generation { state.matchingSlots = false }
+                let subscriptions = state.channels.compactMap { $0.value.criteria.type == "Slot" ? ($0.key, $0.value.criteria) : nil }
+                return (state.generation == generation ? batch : [], subscriptions)
+            }
+            guard !batch.isEmpty else { return }
+            var wake: Set<String> = []
+            for change in batch {
+                for (subscription, criteria) in subscriptions {
+                    var response = service.handle(
+                        FHIRRequest(
+                            method: "GET", segments: ["Slot"], query: criteria.parameters + [(name: "_id", value: change.id)],
+                            baseURL: "urn:subscription"))
+                    guard response.status == 200,
+                        let slot = response.jsonBody()?["entry"]?.arrayValue?.first(where: {
+                            $0["resource"]?["resourceType"]?.stringValue == "Slot"
+                        })?["resource"]
+                    else { continue }
+                    let event = Event(type: "Slot", id: change.id, version: change.version, deleted: false, body: slot.bytes)
+                    let now = service.clock.now()
+                    let queued = state.withLock { state in
+                        state.generation == generation && Self.enqueue(event, for: subscription, in: &state, now: now)
+                    }
+                    if queued { wake.insert(subscription) }
+                }
+            }
+            for subscription in wake { startIfIdle(subscription) }
+        }
     }
 
     /// Takes a stored Subscription version into account. Returns whether its channel should run.
@@ -189,6 +233,20 @@ public final class SubscriptionHub: Sendable {
             state.channels[id] = updated
             return updated.phase != .failed
         }
+    }
+
+    /// Queues a notification (dropping the oldest past the policy's limit, listed as dropped);
+    /// false when the subscription is gone.
+    static func enqueue(_ event: Event, for subscription: String, in state: inout State, now: Int64) -> Bool {
+        guard state.channels[subscription] != nil else { return false }
+        state.channels[subscription]!.queue.append(event)
+        if state.channels[subscription]!.queue.count > state.policy.queueLimit {
+            let dropped = state.channels[subscription]!.queue.removeFirst()
+            append(
+                &state, subscription: subscription, kind: .dropped, event: dropped.label, attempt: 0, delivered: false, status: nil,
+                milliseconds: 0, error: "the queue holds \(state.policy.queueLimit) notifications", at: now)
+        }
+        return true
     }
 
     static func append(

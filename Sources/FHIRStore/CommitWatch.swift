@@ -16,11 +16,13 @@ public struct StoreChange: Sendable {
 
 /// Watches a store's commits: a change feed's source. `match` runs inside the transaction for
 /// each new version (after its indexes are written; for a deletion, before they are cleared, so
-/// the last live version is what matches), with a search over the transaction's state;
+/// the last live version is what matches), with a probe over the transaction's state (does this
+/// resource match a query: cheap whatever the store holds);
 /// `committed` runs once the transaction has committed, still under the store lock, so calls
 /// come in commit order. Both must be quick and must not use the store.
 public struct CommitWatch: Sendable {
-    public typealias Search = (SearchQuery) throws(FHIRError) -> [VersionKey]
+    /// Whether the resource being written matches `query` (its clauses; the type is the query's).
+    public typealias Search = (SearchQuery) throws(FHIRError) -> Bool
 
     public let match: @Sendable (_ type: String, _ id: String, _ search: Search) -> [String]
     public let committed: @Sendable ([StoreChange]) -> Void

@@ -78,6 +78,15 @@ enum Queries {
         }
     }
 
+    /// Whether the current version of `query.type`/`id` matches the query (one resource's
+    /// probe: no clause reads more than that resource's index rows).
+    static func matches(_ db: SQLiteConnection, _ query: SearchQuery, id: String) throws(StoreError) -> Bool {
+        var compiler = SearchSQL()
+        let statement = try db.prepare(compiler.match(query, id: id))
+        try statement.bind(compiler.bindings)
+        return try statement.step()
+    }
+
     static func search(_ db: SQLiteConnection, _ query: SearchQuery) throws(StoreError) -> [VersionKey] {
         var compiler = SearchSQL()
         let sql = compiler.select(query)

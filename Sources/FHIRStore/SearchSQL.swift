@@ -5,6 +5,20 @@ import FHIRSearch
 /// `r.rid IN (SELECT rid FROM idx_... WHERE ...)`, so SQLite can drive from the index tables.
 struct SearchSQL {
     private(set) var bindings: [SQLValue] = []
+    /// Clauses on `r.rid` as correlated `EXISTS` probes of the index tables' `(rid, param)`
+    /// index: cheap for one resource (`match`), where `IN (SELECT …)` would read every value.
+    private var correlated = false
+
+    /// Whether the current version of `type/id` matches the query: one row or none.
+    mutating func match(_ query: SearchQuery, id: String) -> String {
+        correlated = true
+        var sql = "SELECT 1 FROM resource r WHERE r.type = ? AND r.id = ? AND r.deleted = 0"
+        bindings += [.text(query.type), .text(id)]
+        for clause in query.clauses {
+            sql += " AND " + condition(clause)
+        }
+        return sql + " LIMIT 1"
+    }
 
     mutating func select(_ query: SearchQuery) -> String {
         var sql = "SELECT r.rid, r.id, r.version FROM resource r WHERE r.type = ? AND r.deleted = 0"
@@ -34,24 +48,28 @@ struct SearchSQL {
     /// A condition on `r.rid` for one clause (its values ORed).
     private mutating func condition(_ clause: SearchClause, column: String = "r.rid") -> String {
         let table = Self.table(clause.parameter.type)
+        let probe = correlated && column == "r.rid"
         if let missing = clause.missing {
             bindings.append(.text(clause.parameter.name))
+            if probe { return "\(missing ? "NOT " : "")EXISTS (SELECT 1 FROM \(table) WHERE rid = r.rid AND param = ?)" }
             return "\(column) \(missing ? "NOT IN" : "IN") (SELECT rid FROM \(table) WHERE param = ?)"
         }
         if let chained = clause.chain.first {
             bindings.append(.text(clause.parameter.name))
             bindings.append(.text(chained.targetType))
             let inner = condition(chained.clause, column: "t.rid")
+            let head = probe ? "EXISTS (SELECT 1" : "\(column) IN (SELECT ref.rid"
             return """
-                \(column) IN (SELECT ref.rid FROM idx_reference ref JOIN resource t
+                \(head) FROM idx_reference ref JOIN resource t
                 ON t.type = ref.target_type AND t.id = ref.target_id
-                WHERE ref.param = ? AND t.type = ? AND t.deleted = 0 AND \(inner))
+                WHERE \(probe ? "ref.rid = r.rid AND " : "")ref.param = ? AND t.type = ? AND t.deleted = 0 AND \(inner))
                 """
         }
         let negate = clause.modifier == "not"
         bindings.append(.text(clause.parameter.name))
         let alternatives = clause.values.map { valueCondition($0, modifier: clause.modifier, parameter: clause.parameter) }
         let filter = alternatives.isEmpty ? "0" : alternatives.map { "(\($0))" }.joined(separator: " OR ")
+        if probe { return "\(negate ? "NOT " : "")EXISTS (SELECT 1 FROM \(table) WHERE rid = r.rid AND param = ? AND (\(filter)))" }
         return "\(column) \(negate ? "NOT IN" : "IN") (SELECT rid FROM \(table) WHERE param = ? AND (\(filter)))"
     }
 

@@ -42,7 +42,7 @@ public struct StoreTransaction {
         guard let collector else { return }
         let db = db
         let search: CommitWatch.Search = { query throws(FHIRError) in
-            do throws(StoreError) { return try Queries.search(db, query) } catch { throw error.fhir }
+            do throws(StoreError) { return try Queries.matches(db, query, id: id) } catch { throw error.fhir }
         }
         let matched = collector.watches.flatMap { $0.match(type, id, search) }
         collector.changes.append(
@@ -71,11 +71,20 @@ public struct StoreTransaction {
     /// Writes one slot row (replacing the row with its id).
     public func putSlot(_ row: SlotRow) throws(FHIRError) {
         do { try Queries.putSlot(db, row) } catch { throw error.fhir }
+        recordSlot(row.id, version: row.version, deleted: false, lastUpdated: row.lastUpdated)
     }
 
     /// Removes one slot row.
     public func deleteSlot(_ id: String) throws(FHIRError) {
         do { try Queries.deleteSlot(db, id: id) } catch { throw error.fhir }
+        recordSlot(id, version: 0, deleted: true, lastUpdated: 0)
+    }
+
+    /// Tells the watch (if any) of a slot row's change. Slots are rendered from their rows, so
+    /// the change carries no body and is not matched here (a watch evaluates it after commit).
+    private func recordSlot(_ id: String, version: Int, deleted: Bool, lastUpdated: Int64) {
+        collector?.changes.append(
+            StoreChange(type: "Slot", id: id, version: version, deleted: deleted, lastUpdated: lastUpdated, body: nil, matched: []))
     }
 
     /// The stored rows of these slot ids (unknown ids are skipped).
@@ -90,7 +99,12 @@ public struct StoreTransaction {
     }
 
     public func setSlotStatus(_ ids: [String], from expected: Set<String>, to status: String, at instant: Int64) throws(FHIRError) -> Bool {
-        do { return try Queries.setSlotStatus(db, ids: ids, expected: expected, status: status, at: instant) } catch { throw error.fhir }
+        let changed: Bool
+        do { changed = try Queries.setSlotStatus(db, ids: ids, expected: expected, status: status, at: instant) } catch { throw error.fhir }
+        if changed, collector != nil {
+            for row in try slots(ids) { recordSlot(row.id, version: row.version, deleted: false, lastUpdated: row.lastUpdated) }
+        }
+        return changed
     }
 
     /// The start of the latest stored slot.

@@ -66,18 +66,31 @@ struct WebhookSender: WebhookTransport {
             head.headers.add(name: "Connection", value: "close")
             head.headers.add(name: "Content-Length", value: String(request.body.count))
             for header in request.headers { head.headers.add(name: header.name, value: header.value) }
-            try await outbound.write(.head(head))
-            if !request.body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: request.body)))) }
-            try await outbound.write(.end(nil))
-            var status = 0
-            for try await part in inbound {
-                switch part {
-                case .head(let response): status = Int(response.status.code)
-                case .body: continue
-                case .end: return status
-                }
+            // A receiver may answer and close as soon as it has the head (an empty POST): a
+            // failed write is then not a failed delivery if its answer came.
+            var writeError: (any Error)?
+            do {
+                try await outbound.write(.head(head))
+                if !request.body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: request.body)))) }
+                try await outbound.write(.end(nil))
+            } catch {
+                writeError = error
             }
-            throw WebhookFailure("the connection closed before the answer ended")
+            var status = 0
+            do {
+                for try await part in inbound {
+                    switch part {
+                    case .head(let response): status = Int(response.status.code)
+                    case .body: continue
+                    case .end: return status
+                    }
+                }
+            } catch {
+                if status != 0 { return status }
+                throw writeError ?? error
+            }
+            if status != 0 { return status }
+            throw writeError.map { WebhookFailure("\($0)") } ?? WebhookFailure("the connection closed before the answer ended")
         }
     }
 }

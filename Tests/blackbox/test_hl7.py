@@ -160,17 +160,24 @@ def test_a_nak_and_a_dropped_connection_resend_and_lose_nothing(hl7, listener):
     assert any(e["status"] == 422 and f"controlId={controls[0]}" in e["query"] for e in outbound)
 
 
-def test_the_hl7_out_option_feeds_a_listener_from_start_up():
-    """`--hl7-out generic=HOST:PORT` sends from the first change on."""
+def test_the_hl7_options_work_from_start_up():
+    """`--hl7-out generic=HOST:PORT` feeds from the first change on, and `--hl7-in-port` takes a
+    request before any HTTP call (the clinic's data is copied in on first use): the HL7 booking
+    reaches the outbound listener as an S12 like any other."""
     peer = Listener()
-    s = Sandbox("--clock", CLOCK, "--hl7-out", f"generic=127.0.0.1:{peer.port}")
+    s = Sandbox("--clock", CLOCK, "--hl7-out", f"generic=127.0.0.1:{peer.port}", "--hl7-in-port", "generic=0")
     try:
         assert any(f"HL7 out mllp://127.0.0.1:{peer.port}" in line for line in s.lines)
-        client = Client(s.origin)
-        book(client, free_slots(client)[0])
+        port = int(next(l for l in s.lines if "HL7 in mllp://" in l).split("mllp://")[1].split()[0].rsplit(":", 1)[1])
+        answer = answer_of(port, srm("S01", "PL-START", "202604141000-0500"))
+        assert fields(answer, "MSA")[1] == "AA", answer
         message, _ = peer.wait(1)[0]
         validate(message)
         assert fields(message, "MSH")[9] == "SIU^S12^SIU_S12" and fields(message, "MSH")[4] == "RIVERBEND"
+        assert fields(message, "SCH")[1].split("^")[0] == "PL-START"
+        client = Client(s.origin)
+        book(client, free_slots(client)[0])
+        assert fields(peer.wait(2)[1][0], "MSH")[9] == "SIU^S12^SIU_S12"
     finally:
         s.stop()
         peer.close()

@@ -238,3 +238,29 @@ def test_vendor_profiles_without_subscriptions_refuse_them(client):
     assert epic.status_code in (401, 404), epic.text
     metadata = client.session.get(client.origin + "/epic/api/FHIR/R4/metadata", headers={"Accept": "application/fhir+json"}).json()
     assert "Subscription" not in {r["type"] for r in metadata["rest"][0]["resource"]}
+
+
+def test_slot_criteria_follow_the_slot_table(client, receiver):
+    """A slot freed by a staff cancel notifies `status=free` watchers (PUT of the slot as it now
+    reads); the booking of a free slot notifies `status=busy` watchers and not the free ones."""
+    busy = Receiver()
+    try:
+        active(client, receiver, "Slot?schedule.actor=Practitioner/pract-okafor&status=free", payload="application/fhir+json")
+        active(client, busy, "Slot?schedule.actor=Practitioner/pract-okafor&status=busy", payload="application/fhir+json")
+        freed = client.get("Appointment/appt-0001").json()["slot"][0]["reference"].split("/")[1]
+        cancel(client, "appt-0001")
+        call = receiver.wait(2)[1]
+        assert (call["method"], call["path"]) == ("PUT", f"/hook/Slot/{freed}")
+        assert receiver.json(call)["status"] == "free"
+        assert len(busy.quiet(0.3)) == 1, "a freed slot is not busy"
+        slot = client.search("Slot", {"_id": freed})["entry"][0]["resource"]
+        booked = client.post("Appointment", {"resourceType": "Appointment", "status": "booked",
+                                             "slot": [{"reference": f"Slot/{freed}"}],
+                                             "participant": [{"actor": {"reference": "Patient/pat-0004"}, "status": "accepted"}]})
+        assert booked.status_code == 201, booked.text
+        taken = busy.wait(2)[1]
+        assert taken["path"] == f"/hook/Slot/{freed}" and busy.json(taken)["status"] == "busy"
+        assert busy.json(taken)["start"] == slot["start"]
+        assert len(receiver.quiet(0.3)) == 2, "a booked slot is not free"
+    finally:
+        busy.close()

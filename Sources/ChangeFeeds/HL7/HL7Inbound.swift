@@ -45,6 +45,12 @@ public struct HL7Inbound: Sendable {
     public func process(_ message: HL7Message, controlID: String) -> HL7Message {
         let now = service.clock.now()
         do throws(Refusal) {
+            // A tenant copies its seeded clinic on first use (HTTP or HL7, whichever comes first).
+            do { try service.tenant.seedIfNeeded() } catch {
+                throw Refusal(
+                    "207", "Application internal error", "MSH", 0, "the clinic's data is unavailable: \(error.message)",
+                    acknowledgment: "AR")
+            }
             switch message.type {
             case "SRM^S01", "SRM^S03", "SRM^S04":
                 let trigger = String(message.type.suffix(3))

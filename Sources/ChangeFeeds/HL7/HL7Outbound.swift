@@ -188,6 +188,7 @@ public struct HL7Outbound: Sendable {
 
     static let eventReasons = [
         "S12": "New appointment", "S13": "Rescheduled", "S14": "Modified", "S15": "Cancelled", "S17": "Deleted", "S26": "No-show",
+        "S01": "Request new appointment booking", "S03": "Request appointment modification", "S04": "Request appointment cancellation",
     ]
     /// FHIR status → HL7 table 0278 filler status.
     static let fillerStatus = [
