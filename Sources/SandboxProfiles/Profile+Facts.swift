@@ -150,6 +150,7 @@ extension Profile {
                     ? "-" : "\(writes.versions.suffix) on \(writes.versions.suffixed.sorted().joined(separator: ", "))"
             ))
         facts.append(("writes.versionInLocation", String(writes.versionInLocation)))
+        facts.append(("hl7.outbound", hl7Outbound.isEmpty ? "-" : hl7Outbound.joined(separator: ", ")))
         if rateLimits.isEmpty { facts.append(("rateLimits", "none")) }
         for limit in rateLimits {
             facts.append(

@@ -50,6 +50,9 @@ public struct Profile: Sendable, Equatable {
     public var rateLimits: [RateLimit] = []
     /// `latency` — the vendor's response times, applied when a sandbox's latency mode is `profile`.
     public var latency: LatencyModel?
+    /// `hl7.outbound` — `HOST:PORT`s every sandbox of the profile sends its HL7 v2 feed to (as
+    /// `--hl7-out` does for the default sandbox).
+    public var hl7Outbound: [String] = []
     /// `deviations` — documented ways the vendor departs from R4 that the generic black-box suite
     /// skips (by id) when it runs against this profile; anything not declared must conform.
     public var deviations: [Deviation] = []

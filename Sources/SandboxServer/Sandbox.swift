@@ -39,6 +39,11 @@ public final class Sandbox: Sendable {
                         profile: profile, direction: "out", peer: destination, message: message, answer: answer, micros: micros,
                         sandboxTime: clock.now())
                 })
+            // The profile's own destinations (`hl7.outbound`), for every sandbox of it.
+            for destination in runtime.compiled.profile.hl7Outbound {
+                guard let peer = SandboxConfiguration.HL7Peer.parse(destination, portOnly: false) else { continue }
+                _ = feed.add(host: peer.host, port: peer.port)
+            }
         }
 
         /// The requests of the sandbox this mount belongs to.

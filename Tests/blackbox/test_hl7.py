@@ -284,3 +284,35 @@ def test_malformed_input_gets_a_nak_or_a_closed_connection(hl7):
             pass
         assert read_frame(sock)[0] is None
     assert fields(answer_of(hl7.hl7_port, srm("S04", "NOT-THERE")), "MSA")[1] == "AE"
+
+
+def test_a_profile_sends_every_sandbox_feed_to_its_hl7_outbound(tmpdir_path):
+    """`hl7.outbound` in a profile file: its default sandbox and every isolated one send there;
+    a destination that is not HOST:PORT is refused at load with the file and key."""
+    import shutil
+    from conftest import BIN, ROOT
+    import os
+    import subprocess
+    profiles = os.path.join(tmpdir_path, "Profiles")
+    shutil.copytree(os.path.join(ROOT, "Profiles"), profiles)
+    peer = Listener()
+    with open(os.path.join(profiles, "generic.yaml"), "a") as f:
+        f.write(f"\nhl7:\n  outbound: [\"127.0.0.1:{peer.port}\"]\n")
+    s = Sandbox("--clock", CLOCK, "--profiles-dir", profiles, "--profiles", "generic")
+    try:
+        client = Client(s.origin)
+        assert client.admin("PUT", "/_admin/sandboxes/hl7-box", {}).status_code in (200, 201)
+        assert client.admin("PUT", "/sandboxes/hl7-box/_admin/clock", {"now": CLOCK, "frozen": True}).status_code == 200
+        isolated = Client(s.origin, base="/sandboxes/hl7-box/fhir/r4")
+        book(isolated, free_slots(isolated)[0])
+        message, _ = peer.wait(1)[0]
+        validate(message)
+        assert fields(message, "MSH")[9] == "SIU^S12^SIU_S12"
+    finally:
+        s.stop()
+        peer.close()
+    bad = os.path.join(tmpdir_path, "bad.yaml")
+    with open(os.path.join(ROOT, "Profiles", "generic.yaml")) as source, open(bad, "w") as f:
+        f.write(source.read() + "\nhl7:\n  outbound: [\"nowhere\"]\n")
+    lint = subprocess.run([BIN, "profiles", "lint", bad], capture_output=True, text=True)
+    assert lint.returncode != 0 and "bad.yaml" in lint.stderr and "'nowhere' is not HOST:PORT" in lint.stderr, lint.stderr

@@ -45,7 +45,7 @@ public enum ProfileLoader {
     static func parse(_ root: YAMLValue, file: String) throws(YAMLError) -> Profile {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
-            "otherTenants", "otherBases", "render", "deviations", "rateLimits", "latency", "visitTypes", "serviceTypes",
+            "otherTenants", "otherBases", "render", "deviations", "rateLimits", "latency", "visitTypes", "serviceTypes", "hl7",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -153,6 +153,15 @@ public enum ProfileLoader {
                 }
                 profile.rules.systemInteractions = known.filter(names.contains)
             }
+        }
+        if let hl7 = try map["hl7"]?.mapping(keys: ["outbound"]), let outbound = hl7["outbound"] {
+            let destinations = try outbound.strings()
+            for destination in destinations {
+                guard let colon = destination.lastIndex(of: ":"), colon != destination.startIndex,
+                    let port = Int(destination[destination.index(after: colon)...]), (1...65535).contains(port)
+                else { throw outbound.fail("'\(destination)' is not HOST:PORT") }
+            }
+            profile.hl7Outbound = destinations
         }
         profile.rateLimits = try parseRateLimits(map["rateLimits"])
         if let latency = map["latency"] { profile.latency = try parseLatency(latency) }
