@@ -134,7 +134,12 @@ def subscribe(port, receiver, count):
 def server(binary, *extra):
     """A release server of the generic profile; (process, HTTP port, inbound HL7 port or None)."""
     port = free_port()
-    process = subprocess.Popen([binary, "serve", "--port", str(port), "--clock", CLOCK, "--profiles", "generic", *extra],
+    # Each binary reads the profile files and seed of its own checkout (BIN is <checkout>/.build/release).
+    checkout = os.path.normpath(os.path.join(os.path.dirname(binary), "..", ".."))
+    own = []
+    if os.path.isdir(os.path.join(checkout, "Profiles")):
+        own = ["--profiles-dir", os.path.join(checkout, "Profiles"), "--seed", os.path.join(checkout, "Seeds", "default")]
+    process = subprocess.Popen([binary, "serve", "--port", str(port), "--clock", CLOCK, "--profiles", "generic", *own, *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     hl7 = None
     while True:
@@ -232,8 +237,8 @@ def main():
             # HL7 in: ADT^A04 registrations over 8 connections, against FHIR creates over 8.
             process, port, hl7_port = server(binary, "--hl7-in-port", "0")
             try:
-                baseline = BURST / creates(port, BURST)
-                rows.setdefault("hl7 in", []).append({"rps": registrations(hl7_port, BURST, 8), "baseline": baseline})
+                fhir_rate = BURST / creates(port, BURST)
+                rows.setdefault("hl7 in", []).append({"rps": registrations(hl7_port, BURST, 8), "baseline": fhir_rate})
             finally:
                 stop(process)
     finally:

@@ -23,6 +23,8 @@ public final class SubscriptionHub: Sendable {
     struct Channel {
         enum Phase { case handshake, active, failed }
         var criteria: Criteria
+        /// The criteria parsed once (at registration), for matching every write.
+        var query: SearchQuery?
         var endpoint: String
         var headers: [(name: String, value: String)]
         var payload: Bool
@@ -119,15 +121,11 @@ public final class SubscriptionHub: Sendable {
     func match(_ type: String, _ id: String, _ search: CommitWatch.Search) -> [String] {
         guard SubscriptionDesk.types.contains(type), type != "Slot" else { return [] }
         let candidates = state.withLock { state in
-            state.channels.compactMap { $0.value.criteria.type == type ? ($0.key, $0.value.criteria) : nil }
+            state.channels.compactMap { entry in
+                entry.value.criteria.type == type ? entry.value.query.map { (entry.key, $0) } : nil
+            }
         }
-        let now = service.clock.now()
-        return candidates.compactMap { subscription, criteria in
-            guard let query = try? parser.parse(type: type, parameters: criteria.parameters, strict: false, now: now),
-                (try? search(query)) == true
-            else { return nil }
-            return subscription
-        }
+        return candidates.compactMap { subscription, query in (try? search(query)) == true ? subscription : nil }
     }
 
     func committed(_ changes: [StoreChange]) {
@@ -212,6 +210,7 @@ public final class SubscriptionHub: Sendable {
             state.withLock { _ = $0.channels.removeValue(forKey: id) }
             return false
         }
+        let query = try? parser.parse(type: criteria.type, parameters: criteria.parameters, strict: false, now: service.clock.now())
         let channel = resource["channel"]
         let headers: [(name: String, value: String)] = (channel?["header"]?.arrayValue ?? []).compactMap { line in
             guard let text = line.stringValue, let colon = text.firstIndex(of: ":") else { return nil }
@@ -222,6 +221,7 @@ public final class SubscriptionHub: Sendable {
         return state.withLock { state in
             var updated = state.channels[id] ?? Channel(criteria: criteria, endpoint: "", headers: [], payload: false)
             updated.criteria = criteria
+            updated.query = query
             updated.endpoint = channel?["endpoint"]?.stringValue ?? ""
             updated.headers = headers
             updated.payload = channel?["payload"] != nil
