@@ -90,3 +90,24 @@ def test_cerner_quickstart_books_moves_cancels_and_notes(server):
     assert appointment["meta"]["versionId"] == "2-1", "created at 0, moved, cancelled (§2.9: not always an integer)"
     slot = cerner.get(appointment["slot"][0]["reference"]).json()
     assert slot["status"] == "free"
+
+
+def test_hl7_worked_example_books_over_mllp_then_refuses_the_duplicate():
+    """README "HL7 v2": the worked example, run as written against a server started as the README
+    says (`--clock 2026-04-13T08:00:00-05:00 --hl7-in-port 2575`, here on a free port): the first
+    SRM^S01 is booked (MSA|AA with the SCH), the same request again is AE 205; the booking is the
+    FHIR appointment with the placer id."""
+    sandbox = Sandbox("--clock", "2026-04-13T08:00:00-05:00", "--hl7-in-port", "0")
+    try:
+        port = next(line for line in sandbox.lines if "HL7 in mllp://" in line).split("mllp://")[1].split()[0].rsplit(":", 1)[1]
+        script = quickstart("hl7").replace("127.0.0.1/2575", f"127.0.0.1/{port}")
+        first = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60)
+        assert first.returncode == 0, first.stderr
+        assert "MSA|AA|M1" in first.stdout and "\nSCH|PL-1^PLACER|" in first.stdout, first.stdout
+        again = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60)
+        assert "MSA|AE|M1" in again.stdout and "205^Duplicate key identifier" in again.stdout, again.stdout
+        found = Client(sandbox.origin).search("Appointment", {"identifier": "urn:fhir-sandbox:hl7:placer-appointment-id|PL-1"})
+        booked = [e["resource"] for e in found["entry"] if e["resource"]["resourceType"] == "Appointment"]
+        assert len(booked) == 1 and booked[0]["status"] == "booked" and booked[0]["start"].startswith("2026-04-14T10:00")
+    finally:
+        sandbox.stop()
