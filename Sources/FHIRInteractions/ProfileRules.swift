@@ -95,6 +95,9 @@ public struct ProfileRules: Sendable, Equatable {
     public var total: TotalMode = .accurate
     /// A page link whose result set is gone: run the search again, or an error (`pageExpired`).
     public var expiredPages: ExpiredPages = .rerun
+    /// How a search without a required parameter combination is refused, as a template whose
+    /// `{combinations}` becomes `[[_id],[family,birthdate]]` (nil: the engine's wording).
+    public var criteriaMessage: String?
     /// Most `_include`s one search may carry (nil: no limit).
     public var maxIncludes: Int?
     /// Whether an `_include` of a type the token may not read is refused (403), rather than the
@@ -144,6 +147,10 @@ public struct ProfileRules: Sendable, Equatable {
             FHIRError(.searchCriteriaMissing, message, expression: expression)
         }
         if !rule.requireOneOf.isEmpty, !rule.requireOneOf.contains(where: { Set($0).isSubset(of: present) }) {
+            if let template = criteriaMessage {
+                let combinations = "[" + rule.requireOneOf.map { "[" + $0.joined(separator: ",") + "]" }.joined(separator: ",") + "]"
+                throw missing(template.replacing("{combinations}", with: combinations))
+            }
             let sets = rule.requireOneOf.map { $0.joined(separator: " + ") }.joined(separator: "; ")
             throw missing("\(type) searches need one of: \(sets)")
         }
@@ -212,6 +219,8 @@ public struct ErrorDialect: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var code: String?
         public var severity: String?
+        /// The OperationOutcome `issue.code` the vendor uses for this kind (e.g. `forbidden`).
+        public var issueType: String?
         public var text: String?
         public var status: Int?
         public var body: Body = .outcome
@@ -249,6 +258,7 @@ public struct ErrorDialect: Sendable, Equatable {
         var decorated = issue
         if let code = entry.code { decorated.details = .init(system: system, code: code, text: entry.text) }
         if let severity = entry.severity { decorated.severity = severity }
+        if let issueType = entry.issueType { decorated.code = issueType }
         return decorated
     }
 

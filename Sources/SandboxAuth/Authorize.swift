@@ -131,7 +131,7 @@ extension AuthorizationServer {
     /// type's scopes instead).
     public func discovery(origin: String, types: [String] = []) -> JSONObject {
         var document = JSONObject()
-        document["issuer"] = .string(origin + settings.path)
+        document["issuer"] = .string(settings.issuer ?? origin + settings.path)
         document["jwks_uri"] = .string(origin + settings.jwksPath)
         document["authorization_endpoint"] = .string(origin + settings.authorizePath)
         document["token_endpoint"] = .string(origin + settings.tokenPath)

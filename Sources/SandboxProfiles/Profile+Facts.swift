@@ -22,6 +22,7 @@ extension Profile {
             ("search.emptyResult", rules.emptyResult.rawValue),
             ("search.expiredPages", rules.expiredPages.rawValue),
             ("search.maxIncludes", rules.maxIncludes.map(String.init) ?? "-"),
+            ("search.criteriaMessage", rules.criteriaMessage ?? "-"),
             ("search.includeNeedsScope", String(rules.includeNeedsScope)),
         ]
         if let paging {
@@ -150,6 +151,7 @@ extension Profile {
                     ? "-" : "\(writes.versions.suffix) on \(writes.versions.suffixed.sorted().joined(separator: ", "))"
             ))
         facts.append(("writes.versionInLocation", String(writes.versionInLocation)))
+        facts.append(("context", context.map { "\($0.parameter)=\($0.value) on every call, else HTTP \($0.status) \($0.body)" } ?? "-"))
         facts.append(("hl7.outbound", hl7Outbound.isEmpty ? "-" : hl7Outbound.joined(separator: ", ")))
         if rateLimits.isEmpty { facts.append(("rateLimits", "none")) }
         for limit in rateLimits {
@@ -202,6 +204,8 @@ extension Profile {
         facts += [
             ("auth.mode", auth.mode.rawValue),
             ("auth.tokenPath", auth.tokenPath),
+            ("auth.jwksPath", auth.jwksPath),
+            ("auth.issuer", auth.issuer ?? "the token endpoint's base"),
             ("auth.tokenFormat", auth.tokenFormat.rawValue),
             ("auth.tokenSeconds", String(auth.tokenSeconds)),
             ("auth.tokenType", auth.tokenType),

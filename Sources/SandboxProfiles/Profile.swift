@@ -50,6 +50,9 @@ public struct Profile: Sendable, Equatable {
     public var rateLimits: [RateLimit] = []
     /// `latency` — the vendor's response times, applied when a sandbox's latency mode is `profile`.
     public var latency: LatencyModel?
+    /// `context` — a query parameter every FHIR call must carry with one value (a vendor's
+    /// practice context), and the vendor's refusal without it.
+    public var context: RequiredContext.Rule?
     /// `hl7.outbound` — `HOST:PORT`s every sandbox of the profile sends its HL7 v2 feed to (as
     /// `--hl7-out` does for the default sandbox).
     public var hl7Outbound: [String] = []

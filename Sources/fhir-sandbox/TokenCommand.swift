@@ -85,7 +85,8 @@ struct TokenCommand: ParsableCommand {
             profile: chosen.name, settings: chosen.auth, clients: clients, signer: signer, clock: sandboxClock, random: .system())
         let origin = configuration.publicURL ?? "http://\(configuration.host):\(configuration.port)"
         let token = server.accessToken(
-            client: registered, scopes: granted, patient: patient, issuer: origin + chosen.auth.path, audience: origin + chosen.fhirBase)
+            client: registered, scopes: granted, patient: patient, issuer: chosen.auth.issuer ?? origin + chosen.auth.path,
+            audience: origin + chosen.fhirBase)
         print(token.token)
     }
 }

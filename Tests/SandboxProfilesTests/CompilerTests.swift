@@ -14,7 +14,8 @@ import Testing
         // Changing this order changes what every vendor base answers: see EdgeStep's notes.
         #expect(
             EdgeStep.order == [
-                .ids, .stu3, .patientRendering, .utcTimes, .appointmentIdentifiers, .paging, .createRules, .writes, .contentNegotiation,
+                .context, .ids, .stu3, .patientRendering, .utcTimes, .appointmentIdentifiers, .paging, .createRules, .writes,
+                .contentNegotiation,
                 .slotHorizon, .holdSweeper, .slotRace, .provenance,
             ])
     }
@@ -44,7 +45,8 @@ import Testing
             ])
         // The pipelines run exactly those steps, in that order.
         let kinds: [EdgeStep: String] = [
-            .ids: "IDRewriting", .stu3: "STU3Rendering", .patientRendering: "PatientRendering", .utcTimes: "UTCTimes",
+            .context: "RequiredContext", .ids: "IDRewriting", .stu3: "STU3Rendering", .patientRendering: "PatientRendering",
+            .utcTimes: "UTCTimes",
             .appointmentIdentifiers: "AppointmentIdentifiers", .paging: "PagingStyle",
             .createRules: "CreateRules", .writes: "WriteShaping", .contentNegotiation: "JSONOnlyFormat", .slotHorizon: "SlotHorizon",
             .holdSweeper: "HoldSweeper", .slotRace: "SlotRace", .provenance: "ProvenanceRecorder",

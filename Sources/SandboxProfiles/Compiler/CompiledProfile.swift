@@ -84,6 +84,8 @@ public struct CompiledProfile: Sendable {
     /// One edge step of `base`, bound to the state where it keeps any.
     func step(_ step: EdgeStep, base: Base, state: TenantState, service: FHIRService) -> any FHIRRequestStep {
         switch step {
+        case .context:
+            return RequiredContext(rule: profile.context ?? .init(parameter: "", value: "", status: 400, body: "", contentType: ""))
         case .ids: return IDRewriting(ids: ids, operationReferences: Self.operationReferences(service))
         case .stu3: return STU3Rendering()
         case .patientRendering: return PatientRendering(rules: profile.patientRendering, dialect: base.settings.rules.dialect)

@@ -79,6 +79,7 @@ public enum ProfileCompiler {
     public static func steps(_ profile: Profile, release: FHIRRelease) -> [EdgeStep] {
         EdgeStep.order.filter { step in
             switch step {
+            case .context: return profile.context != nil
             case .ids: return profile.ids != "identity"
             case .stu3: return release == .stu3
             case .patientRendering: return !profile.patientRendering.isEmpty

@@ -19,7 +19,7 @@ extension ProfileLoader {
             "ecdsaRequiresJwksUri",
             "maxJTILength", "forbiddenDescription", "challengeRealm", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens",
             "clientAuthMethods",
-            "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType", "disabledClient",
+            "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType", "disabledClient", "jwksName", "issuer",
         ])
         var auth = AuthSettings()
         func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
@@ -43,6 +43,20 @@ extension ProfileLoader {
             auth.path = path
         }
         auth.tokenSeconds = try positive("tokenSeconds") ?? auth.tokenSeconds
+        if let item = map["jwksName"] {
+            let name = try item.string()
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                throw item.fail("must be one path segment such as jwks or keys")
+            }
+            auth.jwksName = name
+        }
+        if let item = map["issuer"] {
+            let issuer = try item.string()
+            guard issuer.hasPrefix("https://") || issuer.hasPrefix("http://"), !issuer.hasSuffix("/") else {
+                throw item.fail("must be an absolute URL without a trailing slash")
+            }
+            auth.issuer = issuer
+        }
         auth.errorStyle = try named(map["errorStyle"], among: Strategies.oauthErrors.keys) ?? auth.errorStyle
         auth.scopeResponse = try named(map["scopeResponse"], among: Strategies.scopeWording.keys) ?? auth.scopeResponse
         auth.unregisteredScopes = try choice("unregisteredScopes", AuthSettings.UnregisteredScopes.self) ?? auth.unregisteredScopes

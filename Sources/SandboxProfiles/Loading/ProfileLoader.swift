@@ -46,6 +46,7 @@ public enum ProfileLoader {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
             "otherTenants", "otherBases", "render", "deviations", "rateLimits", "latency", "visitTypes", "serviceTypes", "hl7",
+            "context",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -55,8 +56,13 @@ public enum ProfileLoader {
         var profile = Profile(name: name, description: try map["description"]?.string() ?? "", fhirBase: base, file: file)
         if let search = try map["search"]?.mapping(keys: [
             "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules", "parameters", "paging", "expiredPages",
-            "maxIncludes", "includeNeedsScope",
+            "maxIncludes", "includeNeedsScope", "criteriaMessage",
         ]) {
+            if let item = search["criteriaMessage"] {
+                let text = try item.string()
+                guard text.contains("{combinations}") else { throw item.fail("must contain {combinations}") }
+                profile.rules.criteriaMessage = text
+            }
             if let item = search["maxIncludes"] {
                 profile.rules.maxIncludes = try item.int()
                 guard profile.rules.maxIncludes! >= 0 else { throw item.fail("must be 0 or more") }
@@ -153,6 +159,13 @@ public enum ProfileLoader {
                 }
                 profile.rules.systemInteractions = known.filter(names.contains)
             }
+        }
+        if let context = try map["context"]?.mapping(keys: ["parameter", "value", "status", "body", "contentType"]) {
+            let status = try context["status"]?.int() ?? 400
+            guard (400...599).contains(status) else { throw try context.required("status").fail("must be 400-599") }
+            profile.context = .init(
+                parameter: try context.required("parameter").string(), value: try context.required("value").string(), status: status,
+                body: try context.required("body").string(), contentType: try context["contentType"]?.string() ?? "application/json")
         }
         if let hl7 = try map["hl7"]?.mapping(keys: ["outbound"]), let outbound = hl7["outbound"] {
             let destinations = try outbound.strings()
@@ -404,7 +417,7 @@ public enum ProfileLoader {
             guard kinds.contains(kind) else {
                 throw item.fail("'\(kind)' is not an error kind (known: \(kinds.sorted().joined(separator: ", ")))")
             }
-            let entry = try item.mapping(keys: ["code", "severity", "text", "status", "body"])
+            let entry = try item.mapping(keys: ["code", "severity", "text", "status", "body", "issueType"])
             var parsed = ErrorDialect.Entry(code: try entry["code"]?.string(), text: try entry["text"]?.string())
             parsed.body = try choice(entry["body"], ErrorDialect.Body.self) ?? .outcome
             if parsed.body == .text && parsed.text == nil { throw item.fail("body: text needs a text") }
@@ -414,6 +427,13 @@ public enum ProfileLoader {
                     throw severity.fail("must be fatal, error, warning or information")
                 }
                 parsed.severity = text
+            }
+            if let issueType = entry["issueType"] {
+                let text = try issueType.string()
+                guard !text.isEmpty, text.allSatisfy({ $0.isLowercase || $0 == "-" }) else {
+                    throw issueType.fail("must be an OperationOutcome issue type code such as forbidden or not-found")
+                }
+                parsed.issueType = text
             }
             if let status = entry["status"] {
                 parsed.status = try status.int()

@@ -1,0 +1,120 @@
+"""Profile keys a vendor with a practice context and an Okta-style authorization server needs
+(athenahealth, vendor-quirks §3.1-§3.3), on a profile written for the test: `context` (a query
+parameter every FHIR call must carry, else the vendor's non-OperationOutcome 400), a search
+refusal worded as a template over the required combinations with the vendor's issue type,
+`auth.jwksName` and `auth.issuer`."""
+import json
+import os
+import shutil
+
+import jwt
+import pytest
+import requests
+
+from conftest import CLOCK, ROOT, Sandbox
+from fhirvalidation import assert_valid
+
+PRACTICE = "Organization/a-1.Practice-195900"
+REFUSAL = '{"details": "Could not determine what practice to use for this request."}'
+ISSUER = "https://issuer.example.org/oauth2/aus-test"
+PROFILE = f"""
+name: practice
+description: A practice-scoped test profile
+fhirBase: /practice/fhir/r4
+context:
+  parameter: ah-practice
+  value: "{PRACTICE}"
+  status: 400
+  body: '{REFUSAL}'
+search:
+  criteriaMessage: "required parameter combinations {{combinations}} was not provided"
+  rules:
+    Patient:
+      requireOneOf:
+        - [_id]
+        - [family, birthdate]
+errors:
+  codes:
+    searchCriteriaMissing: {{severity: fatal, issueType: forbidden, status: 400}}
+auth:
+  mode: required
+  path: /practice/oauth2/v1
+  jwksName: keys
+  issuer: "{ISSUER}"
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    profiles = tmp_path_factory.mktemp("profiles")
+    shutil.copy(os.path.join(ROOT, "Profiles", "profile.schema.json"), profiles)
+    (profiles / "practice.yaml").write_text(PROFILE)
+    s = Sandbox("--clock", CLOCK, "--profiles-dir", str(profiles))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def token(server):
+    response = requests.post(server.origin + "/practice/oauth2/v1/token", auth=("sandbox-secret", "sandbox-secret-TEST-ONLY"),
+                             data={"grant_type": "client_credentials", "scope": "system/Patient.rs"})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def get(server, token, path, **params):
+    return requests.get(server.origin + "/practice/fhir/r4/" + path, params=params,
+                        headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"})
+
+
+def test_every_call_needs_the_practice_context_reads_included(server, token):
+    """§3.3: without `ah-practice` (or with another practice) the answer is 400 with the
+    vendor's JSON body, not an OperationOutcome; with it the engine never sees the parameter;
+    metadata needs none."""
+    for path, params in [("Patient/pat-0001", {}), ("Patient", {"_id": "pat-0001"}),
+                         ("Patient/pat-0001", {"ah-practice": "Organization/a-1.Practice-1"})]:
+        refused = get(server, token, path, **params)
+        assert refused.status_code == 400, (path, params, refused.text)
+        assert refused.headers["Content-Type"].startswith("application/json") and refused.json() == json.loads(REFUSAL)
+    read = get(server, token, "Patient/pat-0001", **{"ah-practice": PRACTICE})
+    assert read.status_code == 200 and read.json()["id"] == "pat-0001"
+    assert_valid(read.json())
+    found = get(server, token, "Patient", _id="pat-0001", **{"ah-practice": PRACTICE})
+    assert found.status_code == 200 and [e["resource"]["id"] for e in found.json()["entry"]] == ["pat-0001"]
+    assert requests.get(server.origin + "/practice/fhir/r4/metadata", headers={"Accept": "application/fhir+json"}).status_code == 200
+
+
+def test_a_search_without_a_required_combination_is_forbidden_in_the_vendors_words(server, token):
+    """§3.3: `400` with an OperationOutcome, severity fatal, code forbidden, text like
+    `required parameter combinations [[patient],[_id]] was not provided`."""
+    refused = get(server, token, "Patient", gender="female", **{"ah-practice": PRACTICE})
+    assert refused.status_code == 400
+    outcome = refused.json()
+    assert_valid(outcome)
+    issue = outcome["issue"][0]
+    assert (issue["severity"], issue["code"]) == ("fatal", "forbidden")
+    assert issue["diagnostics"] == "required parameter combinations [[_id],[family,birthdate]] was not provided"
+
+
+def test_the_key_set_and_issuer_are_where_the_vendor_puts_them(server, token):
+    """§3.1: keys at `/oauth2/v1/keys`; the issuer (discovery and tokens) names another host
+    than the token endpoint."""
+    keys = requests.get(server.origin + "/practice/oauth2/v1/keys")
+    assert keys.status_code == 200 and keys.json()["keys"]
+    assert requests.get(server.origin + "/practice/oauth2/v1/jwks").status_code == 404
+    discovery = requests.get(server.origin + "/practice/fhir/r4/.well-known/smart-configuration").json()
+    assert discovery["issuer"] == ISSUER
+    assert discovery["jwks_uri"].endswith("/practice/oauth2/v1/keys")
+    assert discovery["token_endpoint"].endswith("/practice/oauth2/v1/token")
+    assert jwt.decode(token, options={"verify_signature": False})["iss"] == ISSUER
+
+
+def test_page_links_keep_the_practice_context(server, token):
+    """A `next` link carries `ah-practice` again: following it stays in the practice."""
+    first = get(server, token, "Patient", family="garcia", birthdate="ge1900-01-01", _count="1", **{"ah-practice": PRACTICE})
+    assert first.status_code == 200, first.text
+    following = next(link["url"] for link in first.json()["link"] if link["relation"] == "next")
+    assert "ah-practice=Organization%2Fa-1.Practice-195900" in following or f"ah-practice={PRACTICE}" in following
+    second = requests.get(following, headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"})
+    assert second.status_code == 200, second.text
+    assert_valid(second.json())
