@@ -16,15 +16,20 @@ public struct OAuthDialect: Sendable {
     public var errorDetail: @Sendable (_ error: OAuthError, _ endpoint: Endpoint, _ client: String) -> (name: String, value: JSON)?
     /// The granted scopes as written in a token response (SMART: as granted, space-separated).
     public var scopeText: @Sendable (_ granted: [String]) -> String
+    /// The error the vendor answers in place of the server's (another code or status for the
+    /// same refusal); the same error by default.
+    public var restate: @Sendable (_ error: OAuthError) -> OAuthError
 
     public init(
         errorDetail: @escaping @Sendable (OAuthError, Endpoint, String) -> (name: String, value: JSON)? = { error, _, _ in
             ("error_description", .string(error.description))
         },
-        scopeText: @escaping @Sendable ([String]) -> String = { $0.joined(separator: " ") }
+        scopeText: @escaping @Sendable ([String]) -> String = { $0.joined(separator: " ") },
+        restate: @escaping @Sendable (OAuthError) -> OAuthError = { $0 }
     ) {
         self.errorDetail = errorDetail
         self.scopeText = scopeText
+        self.restate = restate
     }
 
     /// RFC 6749 errors, SMART scopes.

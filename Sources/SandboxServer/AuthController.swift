@@ -180,7 +180,8 @@ struct AuthController: Sendable {
         case .success(let answer):
             status = 200
             body = answer
-        case .failure(let error):
+        case .failure(let refused):
+            let error = auth.dialect.restate(refused)
             status = error.status
             if error.status == 401 { headers.append(("WWW-Authenticate", "Basic realm=\"fhir-sandbox\"")) }
             body = JSONObject(["error": .string(error.error)])

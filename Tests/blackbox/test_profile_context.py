@@ -2,7 +2,7 @@
 (athenahealth, vendor-quirks §3.1-§3.3), on a profile written for the test: `context` (a query
 parameter every FHIR call must carry, else the vendor's non-OperationOutcome 400), a search
 refusal worded as a template over the required combinations with the vendor's issue type,
-`auth.jwksName` and `auth.issuer`."""
+`auth.jwksName`, `auth.issuer`, and athena's OAuth error wording (`auth.errorStyle: athena`)."""
 import json
 import os
 import shutil
@@ -41,6 +41,8 @@ auth:
   path: /practice/oauth2/v1
   jwksName: keys
   issuer: "{ISSUER}"
+  errorStyle: athena
+  clientAuthMethods: [client_secret_basic, private_key_jwt]
 """
 
 
@@ -118,3 +120,25 @@ def test_page_links_keep_the_practice_context(server, token):
     second = requests.get(following, headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"})
     assert second.status_code == 200, second.text
     assert_valid(second.json())
+
+
+def test_token_errors_in_athenas_words(server):
+    """§3.2: a token request none of whose scopes the client may have is `401`
+    `{"detailedmessage": "Policy evaluation failed...", "error": "access_denied"}`; other token
+    errors keep their code with `detailedmessage` in place of `error_description`."""
+    client = {"id": "practice-agent", "type": "confidential-secret", "secret": "practice-agent-TEST-ONLY",
+              "scopes": ["system/Patient.rs"], "grantTypes": ["client_credentials"]}
+    registered = requests.post(server.origin + "/_admin/clients", json=client)
+    assert registered.status_code in (200, 201), registered.text
+    token_url = server.origin + "/practice/oauth2/v1/token"
+    denied = requests.post(token_url, auth=("practice-agent", "practice-agent-TEST-ONLY"),
+                           data={"grant_type": "client_credentials", "scope": "system/Appointment.rs"})
+    assert denied.status_code == 401, denied.text
+    assert denied.json() == {"error": "access_denied",
+                             "detailedmessage": "Policy evaluation failed for this request, please check the policy configurations."}
+    granted = requests.post(token_url, auth=("practice-agent", "practice-agent-TEST-ONLY"),
+                            data={"grant_type": "client_credentials", "scope": "system/Patient.rs system/Appointment.rs"})
+    assert granted.status_code == 200 and granted.json()["scope"] == "system/Patient.rs"
+    wrong = requests.post(token_url, auth=("practice-agent", "not-the-secret"), data={"grant_type": "client_credentials"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client" and wrong.json()["detailedmessage"]
+    assert set(wrong.json()) == {"error", "detailedmessage"}

@@ -61,6 +61,7 @@ public enum Strategies {
         "rfc6749": { _ in .standard },
         "epic": { _ in EpicOAuth.dialect },
         "cerner": { CernerOAuth.dialect(tenant: $0.profile.auth.tenant, random: $0.random) },
+        "athena": { _ in AthenaOAuth.dialect },
     ])
 
     /// `auth.scopeResponse` — how granted scopes are written in token responses.
