@@ -2,7 +2,9 @@
 (athenahealth, vendor-quirks §3.1-§3.3), on a profile written for the test: `context` (a query
 parameter every FHIR call must carry, else the vendor's non-OperationOutcome 400), a search
 refusal worded as a template over the required combinations with the vendor's issue type,
-`auth.jwksName`, `auth.issuer`, and athena's OAuth error wording (`auth.errorStyle: athena`)."""
+`auth.jwksName`, `auth.issuer`, athena's OAuth error wording (`auth.errorStyle: athena`) and
+its ids (`ids: athena`: `a-195900.E-60178` is the seed's pat-0001)."""
+PATIENT = "a-195900.E-60178"
 import json
 import os
 import shutil
@@ -21,6 +23,7 @@ PROFILE = f"""
 name: practice
 description: A practice-scoped test profile
 fhirBase: /practice/fhir/r4
+ids: athena
 context:
   parameter: ah-practice
   value: "{PRACTICE}"
@@ -39,6 +42,7 @@ errors:
 auth:
   mode: required
   path: /practice/oauth2/v1
+  tenant: "195900"
   jwksName: keys
   issuer: "{ISSUER}"
   errorStyle: athena
@@ -59,7 +63,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def token(server):
     response = requests.post(server.origin + "/practice/oauth2/v1/token", auth=("sandbox-secret", "sandbox-secret-TEST-ONLY"),
-                             data={"grant_type": "client_credentials", "scope": "system/Patient.rs"})
+                             data={"grant_type": "client_credentials", "scope": "system/Patient.rs system/Organization.rs"})
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
@@ -73,16 +77,21 @@ def test_every_call_needs_the_practice_context_reads_included(server, token):
     """§3.3: without `ah-practice` (or with another practice) the answer is 400 with the
     vendor's JSON body, not an OperationOutcome; with it the engine never sees the parameter;
     metadata needs none."""
-    for path, params in [("Patient/pat-0001", {}), ("Patient", {"_id": "pat-0001"}),
-                         ("Patient/pat-0001", {"ah-practice": "Organization/a-1.Practice-1"})]:
+    for path, params in [(f"Patient/{PATIENT}", {}), ("Patient", {"_id": PATIENT}),
+                         (f"Patient/{PATIENT}", {"ah-practice": "Organization/a-1.Practice-1"})]:
         refused = get(server, token, path, **params)
         assert refused.status_code == 400, (path, params, refused.text)
         assert refused.headers["Content-Type"].startswith("application/json") and refused.json() == json.loads(REFUSAL)
-    read = get(server, token, "Patient/pat-0001", **{"ah-practice": PRACTICE})
-    assert read.status_code == 200 and read.json()["id"] == "pat-0001"
+    read = get(server, token, f"Patient/{PATIENT}", **{"ah-practice": PRACTICE})
+    assert read.status_code == 200 and read.json()["id"] == PATIENT
     assert_valid(read.json())
-    found = get(server, token, "Patient", _id="pat-0001", **{"ah-practice": PRACTICE})
-    assert found.status_code == 200 and [e["resource"]["id"] for e in found.json()["entry"]] == ["pat-0001"]
+    found = get(server, token, "Patient", _id=PATIENT, **{"ah-practice": PRACTICE})
+    assert found.status_code == 200 and [e["resource"]["id"] for e in found.json()["entry"]] == [PATIENT]
+    assert found.json()["entry"][0]["fullUrl"].endswith(f"/practice/fhir/r4/Patient/{PATIENT}")
+    assert get(server, token, "Patient/pat-0001", **{"ah-practice": PRACTICE}).status_code == 404  # stored ids are not athena's
+    # The practice itself, by the id in the context parameter.
+    organization = get(server, token, "Organization/a-1.Practice-195900", **{"ah-practice": PRACTICE})
+    assert organization.status_code == 200 and organization.json()["id"] == "a-1.Practice-195900"
     assert requests.get(server.origin + "/practice/fhir/r4/metadata", headers={"Accept": "application/fhir+json"}).status_code == 200
 
 

@@ -48,6 +48,8 @@ public enum Strategies {
         "identity": { _, _ in IdentityIDs() },
         "epic": { _, _ in EpicIDs() },
         "cerner": { seed, profile in CernerIDs(seed: seed, serviceTypes: profile.serviceTypeCodes) },
+        // The practice id is the profile's `auth.tenant` (athena's preview: 195900).
+        "athena": { seed, profile in AthenaIDs(seed: seed, practice: profile.auth.tenant) },
     ])
 
     /// `writes.appointments` — Appointment write rules (nil: R4's status model).
