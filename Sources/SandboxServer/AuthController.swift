@@ -114,7 +114,7 @@ struct AuthController: Sendable {
         _ request: Request, _ endpoint: RequestFacts.Endpoint, form: [(name: String, value: String)], _ started: ContinuousClock.Instant
     ) async -> (answer: Response?, note: FaultNote?) {
         mount.control.fireDueActions()
-        let client = Self.client(form)
+        let client = Self.client(form, authorization: request.headers[.authorization])
         let facts = RequestFacts(
             profile: mount.profile.name, method: request.method.rawValue, path: request.uri.path, endpoint: endpoint, clientID: client)
         let journaled = request.method == .post ? RequestJournal.redact(form: Array(QueryString.encode(form).utf8)) : nil
@@ -150,10 +150,20 @@ struct AuthController: Sendable {
         }
     }
 
-    /// The client a form names (`client_id`, or the issuer of its client assertion).
-    static func client(_ form: [(name: String, value: String)]) -> String? {
+    /// The client a request names: `client_id` in the form, the user of HTTP Basic
+    /// authentication (RFC 6749 §2.3.1: form-encoded), or the issuer of its client assertion.
+    /// Rate limits per client count a client by it, whichever way it authenticates.
+    static func client(_ form: [(name: String, value: String)], authorization: String? = nil) -> String? {
+        if let id = form.last(where: { $0.name == "client_id" })?.value { return id }
+        if let header = authorization, header.lowercased().hasPrefix("basic "),
+            let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        {
+            let id = String(text[..<colon])
+            return id.replacing("+", with: " ").removingPercentEncoding ?? id
+        }
         let assertion = form.last { $0.name == "client_assertion" }.flatMap { try? CompactJWS.parse($0.value).get() }
-        return form.last { $0.name == "client_id" }?.value ?? assertion?.claims["iss"]?.stringValue
+        return assertion?.claims["iss"]?.stringValue
     }
 
     /// The form body (`application/x-www-form-urlencoded`), as OAuth endpoints take it.
@@ -173,7 +183,7 @@ struct AuthController: Sendable {
         var headers: [(name: String, value: String)] = [
             ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"), ("Pragma", "no-cache"),
         ]
-        let client = Self.client(form)
+        let client = Self.client(form, authorization: request.headers[.authorization])
         let status: Int
         var body: JSONObject
         switch result {

@@ -39,6 +39,17 @@ search:
 errors:
   codes:
     searchCriteriaMissing: {{severity: fatal, issueType: forbidden, status: 400}}
+rateLimits:
+  - name: token-requests
+    requests: 5
+    windowSeconds: 60
+    counts: [token]
+    per: client
+    status: 429
+    retryAfter: false
+    message: Too many token requests
+    enabled: true
+    source: "§3.2: 5 requests per minute in preview; blocked for the rest of the minute"
 auth:
   mode: required
   path: /practice/oauth2/v1
@@ -151,3 +162,22 @@ def test_token_errors_in_athenas_words(server):
     wrong = requests.post(token_url, auth=("practice-agent", "not-the-secret"), data={"grant_type": "client_credentials"})
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client" and wrong.json()["detailedmessage"]
     assert set(wrong.json()) == {"error", "detailedmessage"}
+
+
+def test_the_token_endpoint_throttle_blocks_a_client_for_the_rest_of_the_minute(server):
+    """§3.2: 5 token requests per minute (preview); the sixth is 429 and the client stays blocked
+    for the rest of the clock minute, whatever it asks; another client is not."""
+    client = {"id": "token-per-call", "type": "confidential-secret", "secret": "token-per-call-TEST-ONLY",
+              "scopes": ["system/Patient.rs"], "grantTypes": ["client_credentials"]}
+    assert requests.post(server.origin + "/_admin/clients", json=client).status_code in (200, 201)
+    token_url = server.origin + "/practice/oauth2/v1/token"
+    answers = [requests.post(token_url, auth=("token-per-call", "token-per-call-TEST-ONLY"),
+                             data={"grant_type": "client_credentials", "scope": "system/Patient.rs"}) for _ in range(7)]
+    statuses = [a.status_code for a in answers]
+    # The minute may roll over during the burst: then the count starts again.
+    assert statuses.count(429) >= 1 and statuses[:5].count(200) >= 4, statuses
+    refused = next(a for a in answers if a.status_code == 429)
+    assert "Retry-After" not in refused.headers
+    other = requests.post(token_url, auth=("sandbox-secret", "sandbox-secret-TEST-ONLY"),
+                          data={"grant_type": "client_credentials", "scope": "system/Patient.rs"})
+    assert other.status_code == 200
