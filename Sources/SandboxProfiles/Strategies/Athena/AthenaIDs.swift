@@ -64,11 +64,7 @@ struct AthenaIDs: IDScheme {
     func number(_ id: String, type: String) -> String {
         if type == "Patient", id.count == 8, id.hasPrefix("pat-"), let n = Int(id.dropFirst(4)) { return String(Self.patientBase + n) }
         if let number = seeded[type]?[id] { return number }
-        let hex = id.replacing("-", with: "")
-        if id.count == 36, hex.count == 32, hex == hex.lowercased(), let bytes = Self.bytes(hex: hex) {
-            return "8" + Decimal128.string(bytes)
-        }
-        return "9" + Decimal128.string(Array(id.utf8))
+        return NumericID.digits(id)
     }
 
     func `internal`(_ id: String, type: String?) -> String? {
@@ -83,31 +79,7 @@ struct AthenaIDs: IDScheme {
             return "pat-" + String(repeating: "0", count: 4 - digits.count) + digits
         }
         if let stored = back[type]?[number] { return stored }
-        let rest = String(number.dropFirst())
-        if number.hasPrefix("8"), let bytes = Decimal128.bytes(rest, count: 16) {
-            let hex = bytes.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
-            let uuid = [
-                hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20),
-            ]
-            .joined(separator: "-")
-            return external(uuid, type: type) == id ? uuid : nil
-        }
-        if number.hasPrefix("9"), let bytes = Decimal128.bytes(rest, count: nil) {
-            let text = String(decoding: bytes, as: UTF8.self)
-            return external(text, type: type) == id ? text : nil
-        }
-        return nil
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
+        guard let stored = NumericID.id(number) else { return nil }
+        return external(stored, type: type) == id ? stored : nil
     }
 }

@@ -190,12 +190,8 @@ struct CernerNumbers: IDScheme {
             return "12724" + id.dropFirst(4)
         }
         if let number = seeded[type]?[id] { return number }
-        let hex = id.replacingOccurrences(of: "-", with: "")
-        if id.count == 36, hex.count == 32, hex == hex.lowercased(), let bytes = Self.bytes(hex: hex) {
-            return "8" + Decimal128.string(bytes)
-        }
-        let digits = Decimal128.string(Array(id.utf8))
-        return digits.count < 64 ? "9" + digits : id
+        let digits = NumericID.digits(id)
+        return digits.count < 65 ? digits : id
     }
 
     func `internal`(_ id: String, type: String?) -> String? {
@@ -203,31 +199,9 @@ struct CernerNumbers: IDScheme {
         guard id.allSatisfy(\.isNumber), id.count > 1 else { return nil }
         if type == "Patient", id.count == 9, id.hasPrefix("12724") { return "pat-" + id.dropFirst(5) }
         if let stored = back[type]?[id] { return stored }
-        let rest = String(id.dropFirst())
-        if id.hasPrefix("8"), let bytes = Decimal128.bytes(rest, count: 16) {
-            let hex = bytes.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
-            let uuid = [
-                hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20),
-            ]
-            .joined(separator: "-")
-            // Stored uuids are lowercase (RandomSource); uppercase ones take the byte form.
-            return external(uuid, type: type) == id ? uuid : nil
-        }
-        if id.hasPrefix("9"), let bytes = Decimal128.bytes(rest, count: nil), let text = String(bytes: bytes, encoding: .utf8) {
-            return external(text, type: type) == id ? text : nil
-        }
-        return nil
+        // Stored uuids are lowercase (RandomSource); uppercase ones take the byte form.
+        guard let stored = NumericID.id(id) else { return nil }
+        return external(stored, type: type) == id ? stored : nil
     }
 
-    static func bytes(hex: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
-    }
 }
