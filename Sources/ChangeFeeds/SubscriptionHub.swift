@@ -180,12 +180,9 @@ public final class SubscriptionHub: Sendable {
             var wake: Set<String> = []
             for change in batch {
                 for (subscription, criteria) in subscriptions {
-                    var response = service.handle(
-                        FHIRRequest(
-                            method: "GET", segments: ["Slot"], query: criteria.parameters + [(name: "_id", value: change.id)],
-                            baseURL: "urn:subscription"))
-                    guard response.status == 200,
-                        let slot = response.jsonBody()?["entry"]?.arrayValue?.first(where: {
+                    let (status, bundle) = service.call("GET", ["Slot"], query: criteria.parameters + [(name: "_id", value: change.id)])
+                    guard status == 200,
+                        let slot = bundle?["entry"]?.arrayValue?.first(where: {
                             $0["resource"]?["resourceType"]?.stringValue == "Slot"
                         })?["resource"]
                     else { continue }

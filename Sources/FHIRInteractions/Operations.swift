@@ -296,3 +296,18 @@ extension FHIRService {
         return bundle.bytes()
     }
 }
+
+extension FHIRService {
+    /// A request the server makes of its own engine (a change feed reading a slot, an interface
+    /// engine's booking): answered without edge steps; the status and the JSON body.
+    public func call(
+        _ method: String, _ segments: [String], query: [(name: String, value: String)] = [], body: JSON? = nil
+    ) -> (status: Int, body: JSON?) {
+        var headers = FHIRRequest.Headers()
+        if body != nil { headers.contentType = "application/fhir+json" }
+        headers.prefer = Prefer(returnPreference: .representation)
+        var response = handle(
+            FHIRRequest(method: method, segments: segments, query: query, headers: headers, body: body?.bytes, baseURL: "urn:internal"))
+        return (response.status, response.jsonBody())
+    }
+}

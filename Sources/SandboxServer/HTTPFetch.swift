@@ -13,25 +13,38 @@ enum HTTPFetch {
 
     static let limit = 256 << 10
 
+    /// An `http://` URL's host, port (80 by default), authority and path (`/` when empty).
+    struct Target: Sendable {
+        let host: String
+        let port: Int
+        let authority: String
+        let path: String
+
+        init?(_ url: String) {
+            guard url.hasPrefix("http://") else { return nil }
+            let rest = url.dropFirst("http://".count)
+            let authority = rest.prefix { $0 != "/" && $0 != "?" }
+            let path = rest.dropFirst(authority.count)
+            if let colon = authority.lastIndex(of: ":"), let number = Int(authority[authority.index(after: colon)...]) {
+                host = String(authority[..<colon])
+                port = number
+            } else {
+                host = String(authority)
+                port = 80
+            }
+            guard !host.isEmpty else { return nil }
+            self.authority = String(authority)
+            self.path = path.isEmpty ? "/" : String(path)
+        }
+    }
+
     static func get(_ url: String) async throws -> (body: [UInt8], cacheControl: String?) {
         guard url.hasPrefix("http://") else {
             throw Failure(description: "only http:// URLs are fetched (register https-hosted keys inline as jwks)")
         }
-        let rest = url.dropFirst("http://".count)
-        let authority = rest.prefix { $0 != "/" && $0 != "?" }
-        let path = rest.dropFirst(authority.count)
-        let host: String
-        let port: Int
-        if let colon = authority.lastIndex(of: ":"), let number = Int(authority[authority.index(after: colon)...]) {
-            host = String(authority[..<colon])
-            port = number
-        } else {
-            host = String(authority)
-            port = 80
-        }
-        guard !host.isEmpty else { throw Failure(description: "no host in \(url)") }
+        guard let target = Target(url) else { throw Failure(description: "no host in \(url)") }
         return try await withThrowingTaskGroup(of: (body: [UInt8], cacheControl: String?).self) { group in
-            group.addTask { try await fetch(host: host, port: port, authority: String(authority), path: path.isEmpty ? "/" : String(path)) }
+            group.addTask { try await fetch(host: target.host, port: target.port, authority: target.authority, path: target.path) }
             group.addTask {
                 try await Task.sleep(for: .seconds(3))
                 throw Failure(description: "timed out after 3 s")

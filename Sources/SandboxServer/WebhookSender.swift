@@ -7,7 +7,7 @@ import NIOPosix
 /// answer's status, or why there was none. The body of the answer is read and discarded.
 struct WebhookSender: WebhookTransport {
     func send(_ request: WebhookRequest, timeoutMilliseconds: Int) async -> Result<Int, WebhookFailure> {
-        guard let target = Target(request.url) else { return .failure(WebhookFailure("not an http:// URL: \(request.url)")) }
+        guard let target = HTTPFetch.Target(request.url) else { return .failure(WebhookFailure("not an http:// URL: \(request.url)")) }
         do {
             let status = try await withThrowingTaskGroup(of: Int.self) { group in
                 group.addTask { try await Self.exchange(request, target: target, timeout: timeoutMilliseconds) }
@@ -26,31 +26,7 @@ struct WebhookSender: WebhookTransport {
         }
     }
 
-    struct Target {
-        let host: String
-        let port: Int
-        let authority: String
-        let path: String
-
-        init?(_ url: String) {
-            guard url.hasPrefix("http://") else { return nil }
-            let rest = url.dropFirst("http://".count)
-            let authority = rest.prefix { $0 != "/" && $0 != "?" }
-            let path = rest.dropFirst(authority.count)
-            if let colon = authority.lastIndex(of: ":"), let number = Int(authority[authority.index(after: colon)...]) {
-                host = String(authority[..<colon])
-                port = number
-            } else {
-                host = String(authority)
-                port = 80
-            }
-            guard !host.isEmpty else { return nil }
-            self.authority = String(authority)
-            self.path = path.isEmpty ? "/" : String(path)
-        }
-    }
-
-    static func exchange(_ request: WebhookRequest, target: Target, timeout: Int) async throws -> Int {
+    static func exchange(_ request: WebhookRequest, target: HTTPFetch.Target, timeout: Int) async throws -> Int {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.milliseconds(Int64(timeout)))
             .connect(host: target.host, port: target.port) { channel in

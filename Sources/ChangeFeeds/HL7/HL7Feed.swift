@@ -234,8 +234,8 @@ public final class HL7Feed: Sendable {
         let ids = (appointment["slot"]?.arrayValue ?? []).compactMap { $0["reference"]?.stringValue.flatMap(ReferenceSyntax.parse)?.id }
         var slots: [(start: String, end: String, instant: Int64)] = []
         for id in ids {
-            var response = service.handle(FHIRRequest(method: "GET", segments: ["Slot", id], baseURL: "urn:hl7"))
-            guard response.status == 200, let slot = response.jsonBody(), let start = slot["start"]?.stringValue,
+            let (status, body) = service.call("GET", ["Slot", id])
+            guard status == 200, let slot = body, let start = slot["start"]?.stringValue,
                 let end = slot["end"]?.stringValue, let instant = FHIRDateTime.parse(start, form: .instant)?.startMilliseconds(in: .utc)
             else { continue }
             slots.append((start, end, instant))

@@ -196,20 +196,10 @@ extension HL7Inbound {
         }
         if !update, existing != nil { throw Refusal("205", "Duplicate key identifier", "PID", 3, "a patient with MRN \(mrn) exists") }
         if existing == nil {
-            patient["identifier"] = .array([
-                .object(
-                    JSONObject([
-                        "type": .object(
-                            JSONObject([
-                                "coding": .array([
-                                    .object(
-                                        JSONObject([
-                                            "system": .string("http://terminology.hl7.org/CodeSystem/v2-0203"), "code": .string("MR"),
-                                        ]))
-                                ])
-                            ])), "value": .string(mrn),
-                    ]))
-            ])
+            // The MRN as the registration's only identifier, typed MR (v2-0203).
+            let coding = JSONObject(["system": .string("http://terminology.hl7.org/CodeSystem/v2-0203"), "code": .string("MR")])
+            let type = JSONObject(["coding": .array([.object(coding)])])
+            patient["identifier"] = .array([.object(JSONObject(["type": .object(type), "value": .string(mrn)]))])
         }
         if !pid[5].isEmpty {
             var name = JSONObject(["use": .string("official"), "family": .string(pid[5].component(1))])

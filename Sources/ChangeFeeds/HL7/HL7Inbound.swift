@@ -110,14 +110,7 @@ public struct HL7Inbound: Sendable {
     // MARK: - FHIR calls
 
     func call(_ method: String, _ path: [String], query: [(name: String, value: String)] = [], body: JSON? = nil) -> (Int, JSON?) {
-        var headers = FHIRRequest.Headers()
-        if body != nil { headers.contentType = "application/fhir+json" }
-        var request = FHIRRequest(
-            method: method, segments: path, query: query, headers: headers, body: body?.bytes,
-            baseURL: "urn:hl7")
-        request.headers.prefer = Prefer(returnPreference: .representation)
-        var response = service.handle(request)
-        return (response.status, response.jsonBody())
+        service.call(method, path, query: query, body: body)
     }
 
     func searchOne(_ type: String, _ query: [(name: String, value: String)]) -> JSONObject? {
