@@ -25,6 +25,13 @@ public struct SubscriptionDesk: WriteHook {
         _ resource: JSONObject, old: JSONObject?, id: String, tx: StoreTransaction, now: Int64
     ) throws(FHIRError) -> JSONObject {
         let status = resource["status"]?.stringValue ?? ""
+        // A topic (backport) subscription: the vendor's service checked its topic and filter.
+        if Backport.isBackport(resource) {
+            guard ["requested", "active", "off"].contains(status) else {
+                throw FHIRError(.businessRule, "a topic subscription is requested, active or off", expression: ["Subscription.status"])
+            }
+            return try Self.channel(resource)
+        }
         if !Self.serverWrite {
             guard status == "requested" || status == "off" else {
                 throw FHIRError(
@@ -33,6 +40,11 @@ public struct SubscriptionDesk: WriteHook {
             }
         }
         _ = try Self.criteria(resource, parser: parser, now: now)
+        return try Self.channel(resource)
+    }
+
+    /// The rest-hook channel's rules (type, endpoint, payload, headers).
+    static func channel(_ resource: JSONObject) throws(FHIRError) -> JSONObject {
         let channel = resource["channel"]
         guard channel?["type"]?.stringValue == "rest-hook" else {
             throw FHIRError(

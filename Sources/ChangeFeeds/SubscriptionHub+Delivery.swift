@@ -49,7 +49,11 @@ extension SubscriptionHub {
                 let (delivered, error) = await attempt(request, subscription: subscription, kind: .handshake, event: nil, number: 1)
                 settle(subscription, generation: generation, delivered: delivered, error: error.map { "handshake failed: \($0)" })
             case .notify(let channel, let event):
-                let request = notification(event, channel: channel)
+                guard let request = notification(event, channel: channel, subscription: subscription) else {
+                    // Not an event of the subscription's topic: nothing to send.
+                    dequeue(event, subscription: subscription, generation: generation)
+                    continue
+                }
                 let policy = self.policy
                 var error: String?
                 var delivered = false
@@ -63,12 +67,7 @@ extension SubscriptionHub {
                     if delivered || !stillCurrent(subscription, generation: generation) { break }
                 }
                 if delivered {
-                    state.withLock { state in
-                        guard state.generation == generation, state.channels[subscription]?.queue.first?.label == event.label else {
-                            return
-                        }
-                        state.channels[subscription]!.queue.removeFirst()
-                    }
+                    dequeue(event, subscription: subscription, generation: generation)
                 } else {
                     settle(
                         subscription, generation: generation, delivered: false,
@@ -78,13 +77,32 @@ extension SubscriptionHub {
         }
     }
 
+    func dequeue(_ event: Event, subscription: String, generation: Int) {
+        state.withLock { state in
+            guard state.generation == generation, state.channels[subscription]?.queue.first?.label == event.label else { return }
+            state.channels[subscription]!.queue.removeFirst()
+        }
+    }
+
     func stillCurrent(_ subscription: String, generation: Int) -> Bool {
         state.withLock { $0.generation == generation && $0.channels[subscription] != nil }
     }
 
     /// R4: without a payload an empty POST to the endpoint; with one a PUT of the version to
-    /// `{endpoint}/{type}/{id}`. A deletion has no payload form.
-    func notification(_ event: Event, channel: Channel) -> WebhookRequest {
+    /// `{endpoint}/{type}/{id}`. A deletion has no payload form. A backport subscription: the
+    /// service's notification POSTed, or nil when the change is not an event of its topic.
+    func notification(_ event: Event, channel: Channel, subscription: String) -> WebhookRequest? {
+        if let topic = channel.topic {
+            guard let backport, !event.deleted, let body = event.body, let new = (try? JSONParser.parse(body))?.objectValue,
+                topic.trigger(previous(event), new)
+            else { return nil }
+            let (payload, headers) = backport.notification(
+                subscription: subscription, topic: topic, event: BackportEvent(type: event.type, id: event.id, resource: new),
+                secret: channel.secret, now: service.clock.now())
+            return WebhookRequest(
+                method: "POST", url: channel.endpoint, headers: channel.headers + [("Content-Type", "application/fhir+json")] + headers,
+                body: payload)
+        }
         guard channel.payload, !event.deleted, let body = event.body else {
             return WebhookRequest(method: "POST", url: channel.endpoint, headers: channel.headers, body: [])
         }
@@ -92,6 +110,16 @@ extension SubscriptionHub {
         return WebhookRequest(
             method: "PUT", url: "\(base)/\(event.type)/\(event.id)",
             headers: channel.headers + [("Content-Type", "application/fhir+json")], body: body)
+    }
+
+    /// The version before `event`'s (nil for a first version).
+    func previous(_ event: Event) -> JSONObject? {
+        guard event.version > 1 else { return nil }
+        let bodies = try? service.read { reader throws(FHIRError) in
+            guard let current = try reader.keys(event.type, ids: [event.id]).first else { return [(VersionKey, [UInt8])]() }
+            return try reader.bodies([VersionKey(rid: current.rid, type: event.type, id: event.id, version: event.version - 1)])
+        }
+        return bodies?.first.flatMap { (try? JSONParser.parse($0.1))?.objectValue }
     }
 
     /// One try, recorded. A 2xx answer delivers.

@@ -16,6 +16,8 @@ public final class SubscriptionHub: Sendable {
     let service: FHIRService
     let transport: any WebhookTransport
     let parser: SearchQueryParser
+    /// Topic-based (backport) subscriptions, when the profile offers them.
+    let backport: (any BackportService)?
     let state = Mutex(State())
     /// Most delivery records kept (`GET /_admin/deliveries`).
     static let logLimit = 1000
@@ -28,6 +30,9 @@ public final class SubscriptionHub: Sendable {
         var endpoint: String
         var headers: [(name: String, value: String)]
         var payload: Bool
+        /// A backport subscription's topic and the secret its notifications are signed with.
+        var topic: BackportTopic?
+        var secret: String?
         var phase = Phase.handshake
         var queue: [Event] = []
         var running = false
@@ -54,9 +59,10 @@ public final class SubscriptionHub: Sendable {
         var generation = 0
     }
 
-    public init(service: FHIRService, transport: any WebhookTransport) {
+    public init(service: FHIRService, transport: any WebhookTransport, backport: (any BackportService)? = nil) {
         self.service = service
         self.transport = transport
+        self.backport = backport
         parser = service.searchParser()
     }
 
@@ -69,7 +75,9 @@ public final class SubscriptionHub: Sendable {
                 match: { [weak self] type, id, search in self?.match(type, id, search) ?? [] },
                 committed: { [weak self] changes in self?.committed(changes) }))
         guard !service.tenant.awaitsSeed else { return }
-        let all = try parser.parse(type: "Subscription", parameters: [], strict: false, now: service.clock.now())
+        // Every stored Subscription, whether or not the base lets clients search them.
+        let all = try SearchQueryParser(registry: .r4, zone: .utc).parse(
+            type: "Subscription", parameters: [], strict: false, now: service.clock.now())
         let stored = try service.read { reader throws(FHIRError) in try reader.bodies(try reader.search(all)) }
         for (key, body) in stored { register(key.id, body: body) }
     }
@@ -203,18 +211,28 @@ public final class SubscriptionHub: Sendable {
     func register(_ id: String, body: [UInt8]) -> Bool {
         guard let resource = (try? JSONParser.parse(body))?.objectValue else { return false }
         let status = resource["status"]?.stringValue ?? ""
-        guard status != "off", let criteria = try? SubscriptionDesk.criteria(resource, parser: parser, now: service.clock.now()) else {
+        // A backport subscription names a topic; its events are the topic's, decided at delivery.
+        let topic =
+            Backport.isBackport(resource)
+            ? backport?.topics.first { $0.url == resource["criteria"]?.stringValue } : nil
+        let parsed = topic.map { Criteria(type: $0.resourceType, parameters: []) }
+        guard status != "off", Backport.isBackport(resource) == (topic != nil),
+            let criteria = parsed ?? (try? SubscriptionDesk.criteria(resource, parser: parser, now: service.clock.now()))
+        else {
             state.withLock { _ = $0.channels.removeValue(forKey: id) }
             return false
         }
         let query = try? parser.parse(type: criteria.type, parameters: criteria.parameters, strict: false, now: service.clock.now())
         let channel = resource["channel"]
-        let headers: [(name: String, value: String)] = (channel?["header"]?.arrayValue ?? []).compactMap { line in
+        var headers: [(name: String, value: String)] = (channel?["header"]?.arrayValue ?? []).compactMap { line in
             guard let text = line.stringValue, let colon = text.firstIndex(of: ":") else { return nil }
             return (
                 String(text[..<colon]).trimmingCharacters(in: " "), String(text[text.index(after: colon)...]).trimmingCharacters(in: " ")
             )
         }
+        // WebSub: the secret signs notifications (X-Hub-Signature); it is never sent itself.
+        let secret = topic == nil ? nil : headers.first { $0.name.lowercased() == "x-hub-secret" }?.value
+        if topic != nil { headers.removeAll { $0.name.lowercased() == "x-hub-secret" } }
         return state.withLock { state in
             var updated = state.channels[id] ?? Channel(criteria: criteria, endpoint: "", headers: [], payload: false)
             updated.criteria = criteria
@@ -222,7 +240,11 @@ public final class SubscriptionHub: Sendable {
             updated.endpoint = channel?["endpoint"]?.stringValue ?? ""
             updated.headers = headers
             updated.payload = channel?["payload"] != nil
+            updated.topic = topic
+            updated.secret = secret
             switch status {
+            // ASSUMPTION (backport service): no handshake; a topic subscription is active at once.
+            case "requested" where topic != nil: updated.phase = .active
             case "requested": updated.phase = .handshake
             case "active": if state.channels[id] == nil { updated.phase = .active }
             default: if state.channels[id] == nil { updated.phase = .failed }

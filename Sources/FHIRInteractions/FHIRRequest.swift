@@ -52,6 +52,8 @@ public struct FHIRRequest: Sendable {
         public var contentType: String?
         public var accept: String?
         public var prefer: Prefer
+        /// `X-Hub-Secret` (WebSub): the secret a topic subscription's notifications are signed with.
+        public var hubSecret: String?
 
         public init(
             ifMatch: String? = nil, ifNoneMatch: String? = nil, ifNoneExist: String? = nil, contentType: String? = nil,

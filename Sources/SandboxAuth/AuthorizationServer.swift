@@ -84,7 +84,8 @@ public final class AuthorizationServer: Sendable {
         guard settings.tokenFormat == .opaque else { return (signer.sign(claims), lifetime) }
         let token = random.token(24)
         let entry = VerifiedToken(
-            access: Access(grants: Scopes.grants(scopes), patient: patient, client: client.id), jti: claims["jti"]!.stringValue!,
+            access: Access(grants: Scopes.grants(scopes), patient: patient, client: client.id, scopes: scopes),
+            jti: claims["jti"]!.stringValue!,
             expires: now + Int64(lifetime), claims: claims)
         state.opaque.withLock { tokens in
             tokens = tokens.filter { $0.value.expires > now }
@@ -138,7 +139,8 @@ public final class AuthorizationServer: Sendable {
             }
             let scopes = Scopes.split(claims["scope"]?.stringValue)
             checked = VerifiedToken(
-                access: Access(grants: Scopes.grants(scopes), patient: claims["patient"]?.stringValue, client: client), jti: jti,
+                access: Access(grants: Scopes.grants(scopes), patient: claims["patient"]?.stringValue, client: client, scopes: scopes),
+                jti: jti,
                 expires: exp, claims: claims)
             state.verified.store(checked, for: token)
         }
@@ -296,7 +298,8 @@ public final class AuthorizationServer: Sendable {
             return .failure(
                 OAuthError("invalid_scope", "scope not supported here (\(reason)): \(inexpressible.joined(separator: " "))"))
         }
-        let (granted, dropped) = Scopes.narrow(requested, allowed: client.scopes, syntax: settings.scopeSyntax)
+        let (granted, dropped) = Scopes.narrow(
+            requested, allowed: client.scopes, syntax: settings.scopeSyntax, services: settings.serviceScopes)
         if settings.unregisteredScopes == .refuse, !dropped.isEmpty {
             return .failure(OAuthError("invalid_scope", "scope not allowed here: \(dropped.joined(separator: " "))"))
         }

@@ -183,3 +183,15 @@ public struct TokenSigner: Sendable {
 
     public var verificationKeys: [JWK] { [JWK(kid: Self.kid, alg: "ES256", key: .p256(key.publicKey))] }
 }
+
+/// WebSub-style message signing (`X-Hub-Signature: sha256=<hex>`): HMAC-SHA256 of the body
+/// with the subscriber's secret, in lowercase hex.
+public enum MessageSignature {
+    public static func sha256Hex(secret: String, body: [UInt8]) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+        return mac.map { byte in
+            let text = String(byte, radix: 16)
+            return byte < 16 ? "0" + text : text
+        }.joined()
+    }
+}

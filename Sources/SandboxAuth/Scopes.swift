@@ -51,7 +51,9 @@ public enum Scopes {
     /// The scopes of `requested` that a client registered for `allowed` is granted, in request
     /// order. Unknown, malformed, unregistered or wrong-syntax scopes are dropped and named in
     /// `dropped`, the way EHRs silently narrow a request.
-    public static func narrow(_ requested: [String], allowed: [String], syntax: ScopeSyntax) -> (granted: [String], dropped: [String]) {
+    public static func narrow(
+        _ requested: [String], allowed: [String], syntax: ScopeSyntax, services: Set<String> = []
+    ) -> (granted: [String], dropped: [String]) {
         let allowedGrants = allowed.compactMap { grant($0)?.grant }
         var granted: [String] = []
         var dropped: [String] = []
@@ -62,7 +64,7 @@ public enum Scopes {
                 } else {
                     dropped.append(scope)
                 }
-            } else if contextual.contains(scope), allowed.contains(scope) {
+            } else if contextual.contains(scope) || services.contains(scope), allowed.contains(scope) {
                 granted.append(scope)
             } else {
                 dropped.append(scope)

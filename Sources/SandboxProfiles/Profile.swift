@@ -53,6 +53,20 @@ public struct Profile: Sendable, Equatable {
     /// `context` — a query parameter every FHIR call must carry with one value (a vendor's
     /// practice context), and the vendor's refusal without it.
     public var context: RequiredContext.Rule?
+    /// `proprietary` — a vendor's non-FHIR API over the same tenant (athena's `/v1/{practiceid}`).
+    public var proprietary: Proprietary?
+
+    public struct Proprietary: Sendable, Equatable {
+        /// `style` — the strategy that answers it (`Strategies.proprietary`).
+        public var style: String
+        /// `path` — where it is mounted (`/athena/v1`).
+        public var path: String
+        /// `scope` — the scope every call's token needs (one of `auth.serviceScopes`).
+        public var scope: String
+    }
+    /// `subscriptions.style` — a vendor's topic-based (R5 backport) subscription service under the
+    /// FHIR base (`Strategies.subscriptions`); nil: none.
+    public var topicSubscriptions: String?
     /// `hl7.outbound` — `HOST:PORT`s every sandbox of the profile sends its HL7 v2 feed to (as
     /// `--hl7-out` does for the default sandbox).
     public var hl7Outbound: [String] = []
@@ -80,6 +94,9 @@ public struct Profile: Sendable, Equatable {
     public var patientRendering = PatientRendering.Rules()
     /// `render.Appointment.identifier` — an identifier every Appointment shows (Epic's CSN).
     public var appointmentIdentifier: AppointmentIdentifiers.Rule?
+    /// `render.idIdentifiers` — identifiers whose value is the resource's vendor id without a
+    /// prefix (athena's patient and appointment identifiers).
+    public var idIdentifiers: [IDIdentifiers.Rule] = []
     /// `visitTypes` — the vendor's code system and codes for the clinic's visit types.
     public var visitTypeCodes: CodeAliases?
     /// `serviceTypes` — the vendor's code system, codes and displays for the schedules' service

@@ -48,10 +48,7 @@ public func buildApplication(
     IndexController(sandbox: sandbox).addRoutes(to: router)
     AdminController(sandbox: sandbox).addRoutes(to: router)
     SandboxesController(sandbox: sandbox).addRoutes(to: router)
-    for mount in sandbox.mounts {
-        AuthController(mount: mount, hosts: sandbox.hosts).addRoutes(to: router)
-        FHIRController(mount: mount, hosts: sandbox.hosts).addRoutes(to: router)
-    }
+    for mount in sandbox.mounts { mount.addRoutes(to: router, hosts: sandbox.hosts) }
     var log = logger ?? Logger(label: "fhir-sandbox")
     if logger == nil { log.logLevel = .warning }
     let limits = ConnectionLimits(

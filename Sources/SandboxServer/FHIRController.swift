@@ -15,6 +15,7 @@ struct FHIRController: Sendable {
     let hosts: HostPolicy
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+    static let hubSecret = HTTPField.Name("X-Hub-Secret")!
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         for (base, pipeline) in mount.bases {
@@ -163,6 +164,7 @@ struct FHIRController: Sendable {
                 prefer: Prefer(header: headers[values: .prefer].joined(separator: ","))),
             body: body, baseURL: request.origin(hosts) + base)  // `base` carries the sandbox prefix
         fhirRequest.frontDeskTakesSlot = raceSlot
+        fhirRequest.headers.hubSecret = headers[Self.hubSecret]
         if profile.auth.mode != .anonymous, !(fhirRequest.segments == ["metadata"] && request.method == .get) {
             switch verified ?? bearer(headers[.authorization], mode: profile.auth.mode) {
             case .success(let access): fhirRequest.access = access

@@ -205,10 +205,7 @@ struct SandboxesController: Sendable {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware(bases: mounts.flatMap(\.bases)))
         AdminController(sandbox: sandbox, scope: made).addRoutes(to: router)
-        for mount in mounts {
-            AuthController(mount: mount, hosts: sandbox.hosts).addRoutes(to: router)
-            FHIRController(mount: mount, hosts: sandbox.hosts).addRoutes(to: router)
-        }
+        for mount in mounts { mount.addRoutes(to: router, hosts: sandbox.hosts) }
         made.attach(router.buildResponder())
         return made
     }

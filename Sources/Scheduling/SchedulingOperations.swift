@@ -85,7 +85,7 @@ public struct SchedulingContext: Sendable {
     }
 
     /// Every participant's status set to `status`.
-    static func participants(_ appointment: JSONObject, status: String) -> JSONObject {
+    public static func participants(_ appointment: JSONObject, status: String) -> JSONObject {
         var result = appointment
         result["participant"] = .array(
             (appointment["participant"]?.arrayValue ?? []).map { participant in

@@ -38,11 +38,14 @@ public struct Access: Sendable, Equatable {
     public var patient: String?
     /// The client the token was issued to (for messages and the journal).
     public var client: String
+    /// Every scope granted, as written (resource scopes and the others).
+    public var scopes: [String]
 
-    public init(grants: [Grant], patient: String?, client: String) {
+    public init(grants: [Grant], patient: String?, client: String, scopes: [String] = []) {
         self.grants = grants
         self.patient = patient
         self.client = client
+        self.scopes = scopes
     }
 
     /// How a request may touch `type` with `action`.

@@ -38,6 +38,8 @@ public struct CompiledProfile: Sendable {
     let slots: SlotProvider
     /// Write hooks (Appointment booking, duplicate patients): stateless, shared.
     let hooks: [String: any WriteHook]
+    /// The topic-based subscription service (`subscriptions`), if the profile has one.
+    let backport: (any BackportService)?
 
     /// Joins the profile to a sandbox's state: its services, edge steps and authorization
     /// server. Holds of a persisted tenant are re-registered.
@@ -71,21 +73,30 @@ public struct CompiledProfile: Sendable {
             }, remoteKeys: environment.remoteKeys(), shownPatient: { ids.external($0, type: "Patient") }, dialect: oauth,
             state: state.auth)
         var subscriptions: SubscriptionHub?
-        if bases[0].surface.supports("Subscription"), let transport = environment.webhooks {
-            subscriptions = SubscriptionHub(service: pipelines[0].service, transport: transport)
+        if bases[0].surface.supports("Subscription") || backport != nil, let transport = environment.webhooks {
+            subscriptions = SubscriptionHub(service: pipelines[0].service, transport: transport, backport: backport)
             try subscriptions?.start()
+        }
+        let proprietary = profile.proprietary.flatMap { Strategies.proprietary[$0.style] }.map { make in
+            make(
+                ProprietaryContext(
+                    service: pipelines[0].service, seed: environment.seed, profile: profile, ids: ids, horizon: state.horizon))
         }
         return ProfileRuntime(
             compiled: self, state: state, pipeline: pipelines[0],
             otherBases: zip(profile.otherBases, pipelines.dropFirst()).map { ($0, $1) }, auth: auth, steps: bases.map(\.steps),
-            subscriptions: subscriptions)
+            subscriptions: subscriptions, proprietary: proprietary)
     }
 
     /// One edge step of `base`, bound to the state where it keeps any.
     func step(_ step: EdgeStep, base: Base, state: TenantState, service: FHIRService) -> any FHIRRequestStep {
         switch step {
+        case .topicSubscriptions:
+            return TopicSubscriptions(
+                service: { service }, backport: backport!, filter: profile.context.map { "\($0.parameter)=\($0.value)" })
         case .context:
             return RequiredContext(rule: profile.context ?? .init(parameter: "", value: "", status: 400, body: "", contentType: ""))
+        case .idIdentifiers: return IDIdentifiers(rules: profile.idIdentifiers)
         case .ids: return IDRewriting(ids: ids, operationReferences: Self.operationReferences(service))
         case .stu3: return STU3Rendering()
         case .patientRendering: return PatientRendering(rules: profile.patientRendering, dialect: base.settings.rules.dialect)

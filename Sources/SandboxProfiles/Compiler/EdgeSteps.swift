@@ -5,8 +5,13 @@ import FHIRInteractions
 /// back up it (`finish`, last step first). Steps a profile does not use are left out; the order
 /// of the rest never changes (pinned by a test):
 ///
+/// 0. `topicSubscriptions` — a vendor's topic-based subscription service (`Subscription`,
+///    `SubscriptionTopic`), answered before the practice context is required.
 /// 0. `context` — a vendor's required context parameter (a practice) checked and taken off
 ///    before anything reads the query; its refusal is the vendor's own body.
+/// 0. `idIdentifiers` — identifiers whose value is the vendor id without a prefix (athena's
+///    patient and appointment ids): searched by on the way in, shown on the way out, both on
+///    vendor ids.
 /// 1. `ids` — vendor ids to stored ids on the way in, back on the way out. First in, last out:
 ///    every other step sees stored ids.
 /// 2. `stu3` — an STU3 base's resources reshaped from R4 on the way out, after the steps below
@@ -24,7 +29,8 @@ import FHIRInteractions
 /// 13. `provenance` — a Provenance for each write made with a client's token (last in, first
 ///     out: it sees the response on stored ids).
 public enum EdgeStep: String, Sendable, CaseIterable {
-    case context, ids, stu3, patientRendering, utcTimes, appointmentIdentifiers, paging, createRules, writes, contentNegotiation,
+    case topicSubscriptions, context, idIdentifiers, ids, stu3, patientRendering, utcTimes, appointmentIdentifiers, paging, createRules,
+        writes, contentNegotiation,
         slotHorizon,
         holdSweeper, slotRace, provenance
 

@@ -64,7 +64,8 @@ public enum ProfileCompiler {
         }
         return CompiledProfile(
             profile: profile, environment: environment, ids: Strategies.idScheme(profile, seed: seed), appointments: appointments,
-            oauth: Strategies.oauthDialect(context), bases: bases, slots: slots, hooks: hooks)
+            oauth: Strategies.oauthDialect(context), bases: bases, slots: slots, hooks: hooks,
+            backport: profile.topicSubscriptions.flatMap { Strategies.subscriptions[$0] }.map { $0(context) })
     }
 
     /// The registry limited to a base's types and search parameters (indexes are still
@@ -79,7 +80,9 @@ public enum ProfileCompiler {
     public static func steps(_ profile: Profile, release: FHIRRelease) -> [EdgeStep] {
         EdgeStep.order.filter { step in
             switch step {
+            case .topicSubscriptions: return release == .r4 && profile.topicSubscriptions != nil
             case .context: return profile.context != nil
+            case .idIdentifiers: return !profile.idIdentifiers.isEmpty
             case .ids: return profile.ids != "identity"
             case .stu3: return release == .stu3
             case .patientRendering: return !profile.patientRendering.isEmpty

@@ -17,6 +17,8 @@ public struct ProfileRuntime: Sendable {
     public let steps: [[EdgeStep]]
     /// The sandbox's Subscriptions and their deliveries, when the main base serves Subscription.
     public let subscriptions: SubscriptionHub?
+    /// The profile's non-FHIR API over this tenant (`proprietary`), if it has one.
+    public let proprietary: (any ProprietaryAPI)?
 
     public var profile: Profile { compiled.profile }
     public var ids: any IDScheme { compiled.ids }

@@ -20,6 +20,7 @@ extension ProfileLoader {
             "maxJTILength", "forbiddenDescription", "challengeRealm", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens",
             "clientAuthMethods",
             "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType", "disabledClient", "jwksName", "issuer",
+            "serviceScopes",
         ])
         var auth = AuthSettings()
         func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
@@ -56,6 +57,13 @@ extension ProfileLoader {
                 throw item.fail("must be an absolute URL without a trailing slash")
             }
             auth.issuer = issuer
+        }
+        if let item = map["serviceScopes"] {
+            let scopes = try item.strings()
+            for scope in scopes where scope.isEmpty || scope.contains(" ") || Scopes.grant(scope) != nil {
+                throw item.fail("'\(scope)' is not a service scope: one word that is not a SMART resource scope")
+            }
+            auth.serviceScopes = Set(scopes)
         }
         auth.errorStyle = try named(map["errorStyle"], among: Strategies.oauthErrors.keys) ?? auth.errorStyle
         auth.scopeResponse = try named(map["scopeResponse"], among: Strategies.scopeWording.keys) ?? auth.scopeResponse

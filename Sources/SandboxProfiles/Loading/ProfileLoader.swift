@@ -46,7 +46,7 @@ public enum ProfileLoader {
         let map = try root.mapping(keys: [
             "name", "description", "fhirBase", "search", "limits", "auth", "errors", "content", "resources", "ids", "writes",
             "otherTenants", "otherBases", "render", "deviations", "rateLimits", "latency", "visitTypes", "serviceTypes", "hl7",
-            "context",
+            "context", "proprietary", "subscriptions",
         ])
         let name = try map.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
@@ -167,6 +167,14 @@ public enum ProfileLoader {
                 parameter: try context.required("parameter").string(), value: try context.required("value").string(), status: status,
                 body: try context.required("body").string(), contentType: try context["contentType"]?.string() ?? "application/json")
         }
+        if let proprietary = try map["proprietary"]?.mapping(keys: ["style", "path", "scope"]) {
+            let style = try named(proprietary.required("style"), among: Strategies.proprietary.keys) ?? ""
+            profile.proprietary = .init(
+                style: style, path: try mountPath(proprietary.required("path")), scope: try proprietary.required("scope").string())
+        }
+        if let subscriptions = try map["subscriptions"]?.mapping(keys: ["style"]) {
+            profile.topicSubscriptions = try named(subscriptions.required("style"), among: Strategies.subscriptions.keys)
+        }
         if let hl7 = try map["hl7"]?.mapping(keys: ["outbound"]), let outbound = hl7["outbound"] {
             let destinations = try outbound.strings()
             for destination in destinations {
@@ -190,7 +198,16 @@ public enum ProfileLoader {
             profile.deviations.append(
                 .init(id: id, reference: try entry.required("reference").string(), what: try entry.required("what").string()))
         }
-        if let render = try map["render"]?.mapping(keys: ["Patient", "Slot", "Appointment"]) {
+        if let render = try map["render"]?.mapping(keys: ["Patient", "Slot", "Appointment", "idIdentifiers"]) {
+            for item in try render["idIdentifiers"]?.list() ?? [] {
+                let entry = try item.mapping(keys: ["type", "system", "prefix"])
+                let type = try entry.required("type").string()
+                guard SearchRegistry.r4.supports(type) else {
+                    throw try entry.required("type").fail("'\(type)' is not a resource type this server serves")
+                }
+                profile.idIdentifiers.append(
+                    .init(type: type, system: try entry.required("system").string(), prefix: try entry.required("prefix").string()))
+            }
             if let appointment = try render["Appointment"]?.mapping(keys: ["identifier"]),
                 let identifier = try appointment["identifier"]?.mapping(keys: ["system", "label"])
             {

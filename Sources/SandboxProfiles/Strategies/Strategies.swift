@@ -1,3 +1,4 @@
+import ChangeFeeds
 import FHIRCore
 import SandboxAuth
 import SandboxSeed
@@ -64,6 +65,17 @@ public enum Strategies {
         "epic": { _ in EpicOAuth.dialect },
         "cerner": { CernerOAuth.dialect(tenant: $0.profile.auth.tenant, random: $0.random) },
         "athena": { _ in AthenaOAuth.dialect },
+    ])
+
+    /// `proprietary.style` — a vendor's non-FHIR API, bound to one sandbox's tenant.
+    public static let proprietary = StrategyRegistry<@Sendable (ProprietaryContext) -> any ProprietaryAPI>([
+        "athena": { AthenaAPI(context: $0) }
+    ])
+
+    /// `subscriptions.style` — a vendor's topic-based subscription service (its topics and
+    /// notifications). Built without a seed for `profiles show`.
+    public static let subscriptions = StrategyRegistry<@Sendable (StrategyContext) -> any BackportService>([
+        "athena": { AthenaSubscriptions(seed: $0.seed, profile: $0.profile, random: $0.random) }
     ])
 
     /// `auth.scopeResponse` — how granted scopes are written in token responses.
