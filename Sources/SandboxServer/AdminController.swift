@@ -263,11 +263,14 @@ struct AdminController: Sendable {
         var profiles = JSONObject()
         for mount in scope.mounts {
             let vendorID = mount.ids.external(seedID, type: type)
+            // A vendor's required context (athena's practice) goes with the read, and in the URL.
+            let context = mount.profile.context.map { [(name: $0.parameter, value: $0.value)] } ?? []
             let response = mount.pipeline.handle(
-                FHIRRequest(method: "GET", segments: [type, vendorID], baseURL: origin + mount.profile.fhirBase))
+                FHIRRequest(method: "GET", segments: [type, vendorID], query: context, baseURL: origin + mount.profile.fhirBase))
             var entry = JSONObject()
             entry["id"] = .string(vendorID)
-            entry["url"] = .string(origin + mount.profile.fhirBase + "/" + type + "/" + vendorID)
+            entry["url"] = .string(
+                origin + mount.profile.fhirBase + "/" + type + "/" + vendorID + (context.isEmpty ? "" : "?" + QueryString.encode(context)))
             entry["status"] = .int(response.status)
             if let json = try? JSONParser.parse(response.body) { entry["resource"] = json }
             profiles[mount.profile.name] = .object(entry)

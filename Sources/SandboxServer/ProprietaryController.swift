@@ -69,10 +69,12 @@ struct ProprietaryController: Sendable {
         let verified = bearer(authorization)
         let access: Access? = if case .success(let access) = verified { access } else { nil }
         var note: FaultNote?
+        var slotTaken = false
         if !control.isQuiet {
+            let kind = api.classify(method: request.method.rawValue, segments: request.segments(after: base))
             let facts = RequestFacts(
                 profile: mount.profile.name, method: request.method.rawValue, path: request.uri.path, endpoint: .proprietary,
-                resourceType: nil, interaction: nil, operation: nil, clientID: access?.client)
+                resourceType: kind?.type, interaction: kind?.interaction, operation: nil, clientID: access?.client)
             switch control.gate(facts, model: mount.profile.latency) {
             case .refuse(let error, let retryAfter, let refusal):
                 var answer = Self.error(error.code.status, error.message, error.message)
@@ -83,6 +85,7 @@ struct ProprietaryController: Sendable {
                 return (ProprietaryResponse(status: 444, headers: [(closeConnectionMarker, "1")], body: []), access, closing)
             case .proceed(let proceeding, let action, let wait):
                 note = proceeding
+                slotTaken = action == .slotTaken
                 if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
                 if action == .tokenExpired, let header = authorization, header.count > 7 {
                     mount.auth.expire(bearer: String(header.dropFirst(7).drop { $0 == " " }))
@@ -100,7 +103,9 @@ struct ProprietaryController: Sendable {
             let call = ProprietaryRequest(
                 method: request.method.rawValue, segments: request.segments(after: base), query: QueryString.parse(request.uri.query ?? ""),
                 body: body, contentType: request.headers[.contentType], baseURL: request.origin(hosts) + base, access: access)
-            return (api.handle(call), access, note)
+            var raced = call
+            raced.frontDeskTakesSlot = slotTaken
+            return (api.handle(raced), access, note)
         }
     }
 

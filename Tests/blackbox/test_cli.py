@@ -67,7 +67,7 @@ def test_ready_lines_environment_and_public_url():
     try:
         # One line per profile (sorted by file name), then the ready line.
         # (Epic's second line is its STU3 scheduling base.)
-        assert [line.split()[0] for line in server.lines] == ["cerner", "epic", "epic", "generic", "ready"]
+        assert [line.split()[0] for line in server.lines] == ["athena", "cerner", "epic", "epic", "generic", "ready"]
         assert server.lines[2].split()[3:] == ["https://sandbox.example.org/epic/api/FHIR/STU3", "(STU3;", "same", "data", "and", "tokens)"]
         assert server.lines[3].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4", "token",
                                            "https://sandbox.example.org/fhir/auth/token", "(auth", "optional)"]

@@ -161,6 +161,110 @@ class CernerIds:
         return self.stored(id_, type_)
 
 
+class AthenaIds:
+    """Profiles/athena.yaml `ids: athena`: a-195900.E-{60177 + n} for seed patients pat-NNNN,
+    a-195900.Department-{n} for locations, a-1.Practice-195900 for the practice (the first
+    location's managing organization), a-195900.{Type}-{n} otherwise: other seed resources number
+    from 1 per type in id order; slots and the appointments on them encode the slot (template,
+    day, time, generation: 89 for the clinic's background appointments); uuids 8 + their 128 bits,
+    other ids 9 + their bytes."""
+
+    PRACTICE = "195900"
+
+    def __init__(self):
+        seeded = {}
+        self.practice_org = None
+        for name in sorted(os.listdir(os.path.join(SEED, "resources"))):
+            with open(os.path.join(SEED, "resources", name)) as f:
+                for line in f:
+                    if line.strip():
+                        resource = json.loads(line)
+                        seeded.setdefault(resource["resourceType"], []).append(resource["id"])
+                        if resource["resourceType"] == "Location" and self.practice_org is None and "managingOrganization" in resource:
+                            self.practice_org = resource["managingOrganization"]["reference"].split("/")[1]
+        with open(os.path.join(SEED, "appointments.yaml")) as f:
+            seeded["Appointment"] = [a["id"] for a in yaml.safe_load(f)["appointments"]]
+        self.numbers = {t: {i: str(n + 1) for n, i in enumerate(sorted(x for x in ids if x != self.practice_org))}
+                        for t, ids in seeded.items() if t != "Patient"}
+        self.back = {t: {v: k for k, v in table.items()} for t, table in self.numbers.items()}
+        with open(os.path.join(SEED, "schedules.yaml")) as f:
+            self.stems = [t["id"][6:] for t in yaml.safe_load(f)["schedules"]]
+
+    @staticmethod
+    def tag(type_):
+        return {"Patient": "E", "Location": "Department"}.get(type_, type_)
+
+    def slot_number(self, slot, generation=0):
+        match = re.fullmatch(r"slot-(.+)-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})", slot)
+        if not match or match.group(1) not in self.stems:
+            return None
+        import datetime
+        day = (datetime.date(int(match.group(2)), int(match.group(3)), int(match.group(4))) - datetime.date(1970, 1, 1)).days
+        return generation * 10**11 + (self.stems.index(match.group(1)) + 1) * 10**9 + day * 10**4 + int(match.group(5) + match.group(6))
+
+    def number(self, id_, type_):
+        if type_ == "Patient" and re.fullmatch(r"pat-\d{4}", id_):
+            return str(60177 + int(id_[4:]))
+        if type_ in ("Slot", "Appointment"):
+            if type_ == "Slot" and self.slot_number(id_) is not None:
+                return str(self.slot_number(id_))
+            if type_ == "Appointment" and id_.startswith("appt-slot-"):
+                slot, _, generation = id_[5:].partition(".")
+                if self.slot_number(slot) is not None:
+                    return str(self.slot_number(slot, int(generation or 0)))
+            elif type_ == "Appointment" and id_.startswith("appt-") and self.slot_number("slot-" + id_[5:]) is not None:
+                return str(self.slot_number("slot-" + id_[5:], 89))
+        if id_ in self.numbers.get(type_, {}):
+            return self.numbers[type_][id_]
+        if re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", id_):
+            return "8" + str(int(id_.replace("-", ""), 16))
+        return "9" + str(int.from_bytes(id_.encode(), "big"))
+
+    def external(self, id_, type_):
+        if type_ in ("Bundle", "SubscriptionTopic"):
+            return id_
+        if type_ == "Organization" and id_ == self.practice_org:
+            return f"a-1.Practice-{self.PRACTICE}"
+        return f"a-{self.PRACTICE}.{self.tag(type_)}-{self.number(id_, type_)}"
+
+    def internal(self, id_, type_):
+        if type_ == "Organization" and id_ == f"a-1.Practice-{self.PRACTICE}":
+            return self.practice_org
+        prefix = f"a-{self.PRACTICE}.{self.tag(type_)}-"
+        if not id_.startswith(prefix) or not id_[len(prefix):].isdigit():
+            return None
+        number = id_[len(prefix):]
+        if type_ == "Patient" and len(number) == 5 and 60177 < int(number) <= 60177 + 9999:
+            return f"pat-{int(number) - 60177:04d}"
+        if number in self.back.get(type_, {}):
+            return self.back[type_][number]
+        if type_ in ("Slot", "Appointment") and int(number) < 90 * 10**11:
+            value = int(number)
+            generation, template = value // 10**11, value % 10**11 // 10**9
+            day, time_ = value % 10**9 // 10**4, value % 10**4
+            if 1 <= template <= len(self.stems):
+                import datetime
+                date = datetime.date(1970, 1, 1) + datetime.timedelta(days=day)
+                slot = f"slot-{self.stems[template - 1]}-{date:%Y%m%d}-{time_:04d}"
+                if type_ == "Slot" and generation == 0:
+                    return slot
+                if type_ == "Appointment":
+                    return "appt-" + slot[5:] if generation == 89 else f"appt-{slot}" + (f".{generation}" if generation else "")
+        if number.startswith("8"):
+            text = f"{int(number[1:]):032x}"
+            return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        if number.startswith("9"):
+            value = int(number[1:])
+            try:
+                return value.to_bytes((value.bit_length() + 7) // 8, "big").decode()
+            except UnicodeDecodeError:
+                return None
+        return None
+
+
+_TOKENS = {}
+
+
 class VendorClient(Client):
     """The suite's Client against a vendor profile (see the module docstring)."""
 
@@ -170,11 +274,21 @@ class VendorClient(Client):
         self.name = name
         self.profile = settings
         self.deviations = {d["id"]: d for d in settings.get("deviations", [])}
-        self.ids = EpicIds() if settings.get("ids") == "epic" else CernerIds()
+        self.ids = {"epic": EpicIds, "athena": AthenaIds}.get(settings.get("ids"), CernerIds)()
+        # A vendor's required context (athena's practice) goes with every call but metadata.
+        context = settings.get("context")
+        self.context = (context["parameter"], context["value"]) if context else None
         self.token_url = origin + settings["auth"]["path"] + "/token"
         self.authorize()
 
     def authorize(self):
+        # One token per server and profile (athena throttles its token endpoint: 5 a minute).
+        key = (self.origin, self.name)
+        if key not in _TOKENS:
+            _TOKENS[key] = self.fetch_token()
+        self.session.headers["Authorization"] = f"Bearer {_TOKENS[key]}"
+
+    def fetch_token(self):
         # Every type, read and write, in SMART v1 syntax (Cerner refuses v2 and wildcards).
         scope = " ".join(f"system/{t}.{a}" for t in TYPES for a in ("read", "write"))
         with open(os.path.join(KEYS, "backend-rs384.pem")) as f:
@@ -186,7 +300,7 @@ class VendorClient(Client):
             "grant_type": "client_credentials", "scope": scope, "client_assertion": assertion,
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, timeout=30)
         assert response.status_code == 200, response.text
-        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        return response.json()["access_token"]
 
     def declares(self, deviation):
         return deviation in self.deviations
@@ -286,6 +400,8 @@ class VendorClient(Client):
             type_ = path.split("?")[0].split("/")[0]
             params = [(k, self.map_value(k, v, type_, True)) for k, v in pairs
                       for v in (v if isinstance(v, list) else [v])]
+        if self.context and path.split("?")[0] != "metadata" and not path.startswith(("/_", "http")):
+            params = list(params or []) + [self.context]
         response = super().request(method, path, json_body=json_body, data=data, headers=headers, validate=validate,
                                    params=params, **kwargs)
         self.check_body(response)

@@ -9,6 +9,9 @@ import Scheduling
 /// so the booking engine's slot compare-and-set holds across both surfaces.
 public protocol ProprietaryAPI: Sendable {
     func handle(_ request: ProprietaryRequest) -> ProprietaryResponse
+    /// What a call is in FHIR terms (the type it touches, `read`/`search-type`/`create`/`update`),
+    /// for fault rules, rate limits and latency classes; nil when it is none of those.
+    func classify(method: String, segments: [String]) -> (type: String, interaction: String)?
 }
 
 /// One call to a proprietary API, as the server read it.
@@ -25,6 +28,8 @@ public struct ProprietaryRequest: Sendable {
     public var baseURL: String
     /// The caller's token.
     public var access: Access
+    /// Test control's `slot-taken`: the front desk books the slot a booking names just before it.
+    public var frontDeskTakesSlot = false
 
     public init(
         method: String, segments: [String], query: [(name: String, value: String)], body: [UInt8]?, contentType: String?,

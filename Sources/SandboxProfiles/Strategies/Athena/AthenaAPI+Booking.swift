@@ -20,6 +20,11 @@ extension AthenaAPI {
         let departmentNumber = try integer(request, "departmentid")
         for name in ["nopatientcase", "ignoreschedulablepermission", "donotsendconfirmationemail", "urgent"] { _ = try flag(request, name) }
         let note = request.value("bookingnote")
+        if request.frontDeskTakesSlot {
+            // Test control's slot-taken: someone at the front desk books it first (for another patient).
+            let desk = StaffDesk(service: service)
+            if let other = try? desk.anotherPatient(than: patient) { _ = try? desk.book(slot: slot, patient: other) }
+        }
         let stored = try write { writer throws(FHIRError) in
             try book(
                 slot: slot, generation: generation, text: text, patient: patient, type: type, department: departmentNumber, note: note,

@@ -77,13 +77,14 @@ extension AthenaAPI {
             guard let template = template(schedule) else { continue }
             for (index, row) in list.enumerated() where row.start >= from && row.start < until {
                 let frozen = row.status == "busy-tentative"
-                guard row.status == "free" || (frozen && showFrozen) else { continue }
+                guard row.status == "free" || (frozen && showFrozen), row.start >= now else { continue }
                 if !bypass && (row.start < now + 24 * 3_600_000 || row.start >= now + 90 * 86_400_000) { continue }
                 // reasonid=-1 lists a slot once, with the first type that fits.
                 var listed = Set<String>()
                 for (typeNumber, type, reason) in wanted where !(reason == "-1" && listed.contains("-1")) {
                     guard let run = Self.run(list, from: index, type: type), run.count > 0 else { continue }
-                    if !bypass && !fitsTypeWindow(type, start: row.start, now: now) { continue }
+                    // The clinic's own rules for the type hold either way (booking checks them).
+                    if !fitsTypeWindow(type, start: row.start, now: now) { continue }
                     listed.insert(reason)
                     items.append(
                         (

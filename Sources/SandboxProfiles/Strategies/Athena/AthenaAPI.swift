@@ -108,6 +108,23 @@ struct AthenaAPI: ProprietaryAPI {
         }
     }
 
+    /// Bookings, reschedules, cancellations and freezes are Appointment updates (what test
+    /// control's `slot-taken` races); notes are Communication creates.
+    func classify(method: String, segments: [String]) -> (type: String, interaction: String)? {
+        let path = Array(segments.dropFirst())
+        switch (method, path.first ?? "") {
+        case ("GET", "appointments"):
+            return ("Appointment", path.count == 2 && !["open", "booked", "changed"].contains(path[1]) ? "read" : "search-type")
+        case ("PUT", "appointments"): return ("Appointment", "update")
+        case ("POST", "appointments"): return path.last == "notes" ? ("Communication", "create") : ("Appointment", "update")
+        case ("GET", "patients"): return ("Patient", path.count == 2 ? "read" : "search-type")
+        case ("POST", "patients"): return ("Patient", "create")
+        case ("GET", "appointmenttypes"), ("GET", "departments"), ("GET", "providers"):
+            return (path[0] == "providers" ? "Practitioner" : path[0] == "departments" ? "Location" : "HealthcareService", "search-type")
+        default: return nil
+        }
+    }
+
     /// Every route, for the 405 answer: the method and the path with `{id}` for ids.
     static let routes: [(method: String, path: String)] = [
         ("GET", "appointments/open"), ("GET", "appointments/booked"), ("GET", "appointments/changed"),
