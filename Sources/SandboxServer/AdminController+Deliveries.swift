@@ -109,16 +109,32 @@ extension AdminController {
         var subscriptions: [JSON] = []
         for mount in scope.mounts {
             guard let hub = mount.runtime.subscriptions else { continue }
-            for record in hub.deliveries(subscription: subscription, limit: limit) {
+            // Ids as the profile shows them (a client knows its subscription by the vendor's id).
+            let ids = mount.ids
+            let stored = subscription.map { ids.internal($0, type: "Subscription") ?? $0 }
+            for record in hub.deliveries(subscription: stored, limit: limit) {
                 guard case .object(var object) = record.json else { continue }
                 object.set("profile", .string(mount.profile.name), after: "sequence")
+                object["subscription"] = .string(ids.external(record.subscription, type: "Subscription"))
+                if let event = record.event {
+                    let parts = event.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+                    if parts.count >= 2 {
+                        let type = String(parts[0])
+                        let rest = parts[1].split(separator: " ", maxSplits: 1).map(String.init)
+                        let shown =
+                            [type, ids.external(rest[0], type: type) + (rest.count > 1 ? " " + rest[1] : "")]
+                            + parts.dropFirst(2).map(String.init)
+                        object["event"] = .string(shown.joined(separator: "/"))
+                    }
+                }
                 records.append(.object(object))
             }
             for queue in hub.queues() {
                 subscriptions.append(
                     .object(
                         JSONObject([
-                            "profile": .string(mount.profile.name), "subscription": .string(queue.subscription),
+                            "profile": .string(mount.profile.name),
+                            "subscription": .string(ids.external(queue.subscription, type: "Subscription")),
                             "state": .string(queue.phase), "queued": .int(queue.queued),
                         ])))
             }

@@ -200,3 +200,13 @@ def test_paging_is_count_plus_an_opaque_cursor_in_the_practice(athena):
     assert_valid(second.json())
     firsts = {e["resource"]["id"] for e in first.json()["entry"]}
     assert firsts.isdisjoint(e["resource"]["id"] for e in second.json()["entry"])
+
+
+def test_compare_reads_the_patient_in_the_practice(client):
+    """/_admin/compare shows athena's view of a seed patient: its id, and a URL carrying the
+    practice context that a client can follow."""
+    compared = client.admin("GET", "/_admin/compare?type=Patient&seedId=pat-0001").json()["profiles"]["athena"]
+    assert compared["status"] == 200 and compared["id"] == PATIENT
+    assert compared["url"] == client.origin + FHIR + f"/Patient/{PATIENT}?ah-practice=Organization/a-1.Practice-195900"
+    assert_valid(compared["resource"])
+    assert compared["resource"]["id"] == PATIENT

@@ -127,3 +127,99 @@ def test_cerner_call_finds_the_caller_holds_books_reads_and_cancels(client):
     assert cancelled.status_code == 200 and cancelled.headers["Content-Type"].startswith("text/html")
     assert cerner.get(f"Appointment/{appointment['id']}").json()["status"] == "cancelled"
     assert cerner.get(f"Slot/{slot['id']}").json()["status"] == "free"
+
+
+def test_athena_call_verifies_the_caller_books_by_form_put_notes_and_cancels(client):
+    """athenahealth (§3): the agent's backend fetches one token with Authlib (client_secret_basic,
+    §3.2) and keeps it for the whole call, while a naive agent that asks for a token before every
+    call is throttled (429 for the rest of the minute, §3.2); the caller is verified through the
+    proprietary patient search (§3.4), open slots are listed for a department and reason, the
+    slot is booked with a form-encoded PUT (§3.4, §3.8 (1, 2)), read back through FHIR with the
+    practice context (§3.3), a call note is left, and the appointment is cancelled; the practice's
+    cancel subscription receives the cancellation, signed (§3.7)."""
+    import hashlib
+    import hmac
+    import json as jsonlib
+
+    import requests
+    from authlib.integrations.requests_client import OAuth2Session
+
+    from athena import AUTH, FHIR, MDP, V1, register
+    from fhirvalidation import assert_valid
+    from test_vendor_athena_subscriptions import SECRET, subscription, verify
+    from webhookreceiver import Receiver
+
+    origin = client.origin
+    token_url = origin + AUTH + "/token"
+    client_id, secret = register(origin)
+    agent = OAuth2Session(client_id, secret, token_endpoint_auth_method="client_secret_basic",
+                          scope=f"system/Patient.read system/Appointment.read system/Subscription.write {MDP}")
+    token = agent.fetch_token(token_url, grant_type="client_credentials")
+    assert token["expires_in"] == 3600 and MDP in token["scope"].split()
+
+    # A second agent that fetches a token per request hits the token throttle.
+    naive_id, naive_secret = register(origin)
+    statuses = [requests.post(token_url, auth=(naive_id, naive_secret),
+                              data={"grant_type": "client_credentials", "scope": MDP}).status_code for _ in range(7)]
+    assert 429 in statuses, statuses
+
+    receiver = Receiver()
+    try:
+        subscribed = agent.post(origin + FHIR + "/Subscription", data=jsonlib.dumps(subscription("Appointment.cancel", receiver.url)),
+                                headers={"Content-Type": "application/fhir+json", "X-Hub-Secret": SECRET})
+        assert subscribed.status_code == 201, subscribed.text
+
+        # "May I have your name and date of birth?"
+        caller = agent.get(origin + V1 + "/patients", params={"firstname": "Maria", "lastname": "Garcia", "dob": "03/12/1984"})
+        assert caller.status_code == 200 and caller.json()["totalcount"] == 1
+        patient = caller.json()["patients"][0]["patientid"]
+        assert patient == "60178"
+
+        # "Let me look for a follow-up at the main clinic."
+        departments = agent.get(origin + V1 + "/departments").json()["departments"]
+        main = next(d for d in departments if d["name"] == "Riverbend Main Clinic")
+        types = agent.get(origin + V1 + "/appointmenttypes").json()["appointmenttypes"]
+        follow_up = next(t for t in types if t["name"] == "Follow-up visit")
+        providers = agent.get(origin + V1 + "/providers").json()["providers"]
+        okafor = next(p for p in providers if p["lastname"] == "Okafor")
+        open_list = agent.get(origin + V1 + "/appointments/open", params={
+            "departmentid": main["departmentid"], "reasonid": follow_up["appointmenttypeid"], "providerid": str(okafor["providerid"])})
+        assert open_list.status_code == 200
+        offered = open_list.json()["appointments"]
+        assert offered and all(type(s["appointmentid"]) is int for s in offered)
+        choice = offered[0]
+
+        # "You're booked." A form-encoded PUT on the open appointment's id.
+        booked = agent.put(origin + V1 + f"/appointments/{choice['appointmentid']}",
+                           data={"patientid": patient, "reasonid": follow_up["appointmenttypeid"], "bookingnote": "Booked by voice agent"})
+        assert booked.status_code == 200, booked.text
+        appointment = booked.json()[0]
+        assert appointment["appointmentstatus"] == "f" and appointment["appointmentid"] == str(choice["appointmentid"])
+
+        # The chart, through FHIR with the practice context.
+        fhir = agent.get(origin + FHIR + f"/Appointment/a-195900.Appointment-{appointment['appointmentid']}",
+                         params={"ah-practice": "Organization/a-1.Practice-195900"}, headers={"Accept": "application/fhir+json"})
+        assert fhir.status_code == 200, fhir.text
+        assert_valid(fhir.json())
+        assert fhir.json()["status"] == "booked" and fhir.json()["start"].startswith("2026-04-14T")
+
+        # The call note.
+        noted = agent.post(origin + V1 + f"/appointments/{appointment['appointmentid']}/notes",
+                           data={"notetext": "Caller asked for the earliest morning slot", "displayonschedule": "true"})
+        assert noted.status_code == 200 and noted.json() == {"success": True}
+
+        # The caller calls back to cancel.
+        cancelled = agent.put(origin + V1 + f"/appointments/{appointment['appointmentid']}/cancel",
+                              data={"patientid": patient, "cancellationreason": "Patient request"})
+        assert cancelled.status_code == 200 and cancelled.json() == {"status": "x"}
+        notification = verify(receiver.wait(1)[0])
+        focus = notification["entry"][0]["resource"]["notificationEvent"][0]["focus"]
+        assert focus["reference"] == f"Appointment/a-195900.Appointment-{appointment['appointmentid']}"
+        expected = "sha256=" + hmac.new(SECRET.encode(), receiver.calls[0]["body"], hashlib.sha256).hexdigest()
+        assert receiver.calls[0]["headers"]["X-Hub-Signature"] == expected
+    finally:
+        receiver.close()
+    # One token for the whole call: the journal shows a single token request from the agent.
+    journal = client.admin("GET", "/_admin/requests?limit=500").json()
+    entries = journal["requests"] if isinstance(journal, dict) else journal
+    assert len([e for e in entries if e.get("clientId") == client_id and e["path"].endswith("/token")]) == 1
