@@ -133,6 +133,12 @@ extension Profile {
             } ?? "-"
         }
         facts.append(("render.Appointment.identifier", appointmentIdentifier.map { "\($0.label) in \($0.system)" } ?? "-"))
+        facts.append(
+            (
+                "render.idIdentifiers",
+                idIdentifiers.isEmpty
+                    ? "-" : idIdentifiers.map { "\($0.type): \($0.system) = id without \($0.prefix)" }.joined(separator: "; ")
+            ))
         facts.append(("visitTypes", aliases(visitTypeCodes)))
         facts.append(("serviceTypes", aliases(serviceTypeCodes)))
         facts.append(("content.strictAccept", String(strictAccept)))
@@ -152,6 +158,8 @@ extension Profile {
             ))
         facts.append(("writes.versionInLocation", String(writes.versionInLocation)))
         facts.append(("context", context.map { "\($0.parameter)=\($0.value) on every call, else HTTP \($0.status) \($0.body)" } ?? "-"))
+        facts.append(("proprietary", proprietary.map { "\($0.style) at \($0.path) (scope \($0.scope))" } ?? "-"))
+        facts.append(("subscriptions", topicSubscriptions.map { "\($0) (R5 backport topics)" } ?? "-"))
         facts.append(("hl7.outbound", hl7Outbound.isEmpty ? "-" : hl7Outbound.joined(separator: ", ")))
         if rateLimits.isEmpty { facts.append(("rateLimits", "none")) }
         for limit in rateLimits {
@@ -206,6 +214,7 @@ extension Profile {
             ("auth.tokenPath", auth.tokenPath),
             ("auth.jwksPath", auth.jwksPath),
             ("auth.issuer", auth.issuer ?? "the token endpoint's base"),
+            ("auth.serviceScopes", auth.serviceScopes.isEmpty ? "-" : auth.serviceScopes.sorted().joined(separator: ", ")),
             ("auth.tokenFormat", auth.tokenFormat.rawValue),
             ("auth.tokenSeconds", String(auth.tokenSeconds)),
             ("auth.tokenType", auth.tokenType),

@@ -41,6 +41,10 @@ struct IndexController: Sendable {
                                 ]))
                         })
                 }
+                if let api = mount.profile.proprietary {
+                    profile["proprietaryAPI"] = .object(
+                        JSONObject(["base": .string(origin + api.path), "scope": .string(api.scope), "style": .string(api.style)]))
+                }
                 if mount.profile.auth.mode != .anonymous {
                     let auth = mount.profile.auth
                     profile["authorize"] = .string(origin + auth.authorizePath)
@@ -67,6 +71,10 @@ struct IndexController: Sendable {
             html += "<td>\(mount.profile.auth.mode == .anonymous ? "" : escape(origin + mount.profile.auth.tokenPath))</td>"
             html += "<td>\(mount.profile.auth.mode.rawValue)</td>"
             html += "<td>\(escape(mount.profile.description))</td></tr>"
+            if let api = mount.profile.proprietary {
+                html += "<tr><td></td><td>\(escape(origin + api.path)) (vendor API)</td><td></td><td></td>"
+                html += "<td>needs scope \(escape(api.scope)); same data and tokens as \(escape(mount.profile.name))</td></tr>"
+            }
             for other in mount.profile.otherBases {
                 let url = origin + other.fhirBase
                 html += "<tr><td></td><td><a href=\"\(escape(url))/metadata\">\(escape(url))</a> (\(other.release.rawValue))</td>"

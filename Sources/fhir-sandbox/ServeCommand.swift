@@ -133,6 +133,11 @@ struct ServeCommand: AsyncParsableCommand {
                         + (mount.profile.auth.mode == .anonymous
                             ? "  (no auth)\n"
                             : "  token \(origin)\(mount.profile.auth.tokenPath)  (auth \(mount.profile.auth.mode.rawValue))\n")
+                    if let api = mount.profile.proprietary {
+                        lines +=
+                            "\(mount.profile.name.padding(toLength: 10, withPad: " ", startingAt: 0)) API base \(origin)\(api.path)"
+                            + "  (vendor API; scope \(api.scope); same data and tokens)\n"
+                    }
                     for other in mount.profile.otherBases {
                         lines +=
                             "\(mount.profile.name.padding(toLength: 10, withPad: " ", startingAt: 0)) FHIR base \(origin)\(other.fhirBase)"

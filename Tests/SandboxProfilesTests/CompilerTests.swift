@@ -14,7 +14,8 @@ import Testing
         // Changing this order changes what every vendor base answers: see EdgeStep's notes.
         #expect(
             EdgeStep.order == [
-                .topicSubscriptions, .context, .idIdentifiers, .ids, .stu3, .patientRendering, .utcTimes, .appointmentIdentifiers, .paging, .createRules,
+                .topicSubscriptions, .context, .idIdentifiers, .ids, .stu3, .patientRendering, .utcTimes, .appointmentIdentifiers, .paging,
+                .createRules,
                 .writes,
                 .contentNegotiation,
                 .slotHorizon, .holdSweeper, .slotRace, .provenance,

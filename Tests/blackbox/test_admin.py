@@ -6,10 +6,13 @@ def test_health_and_index(client):
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     index = client.session.get(client.origin + "/", timeout=10).json()
     assert [p["name"] for p in index["profiles"]] == ["athena", "cerner", "epic", "generic"]
-    generic = index["profiles"][2]
+    generic = index["profiles"][3]
     assert generic["fhirBase"] == client.base and generic["auth"] == "optional"
     assert generic["token"] == client.origin + "/fhir/auth/token"
-    assert index["profiles"][1]["auth"] == "required" and index["profiles"][1]["token"] == client.origin + "/epic/oauth2/token"
+    assert index["profiles"][2]["auth"] == "required" and index["profiles"][2]["token"] == client.origin + "/epic/oauth2/token"
+    athena = index["profiles"][0]
+    assert athena["fhirBase"] == client.origin + "/athena/fhir/r4" and athena["token"] == client.origin + "/athena/oauth2/v1/token"
+    assert athena["proprietaryAPI"] == {"base": client.origin + "/athena/v1", "scope": "athena/service/Athenanet.MDP.*", "style": "athena"}
     html = client.session.get(client.origin + "/", headers={"Accept": "text/html"}, timeout=10)
     assert html.headers["Content-Type"].startswith("text/html") and "/fhir/r4" in html.text
 

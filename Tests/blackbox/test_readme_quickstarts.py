@@ -111,3 +111,23 @@ def test_hl7_worked_example_books_over_mllp_then_refuses_the_duplicate():
         assert len(booked) == 1 and booked[0]["status"] == "booked" and booked[0]["start"].startswith("2026-04-14T10:00")
     finally:
         sandbox.stop()
+
+
+def test_athena_quickstart_books_through_v1_reads_through_fhir_notes_and_cancels(server):
+    lines = run(server, "athena")
+    appointment_id, date, start, status = lines["booked"].split()
+    assert status == "f" and appointment_id.isdigit() and len(date) == 10 and len(start) == 5
+    assert lines["fhir"] == f"a-195900.Appointment-{appointment_id} booked"
+    assert lines["note"] == "true" and lines["cancelled"] == "x"
+    token = requests.post(server.origin + "/athena/oauth2/v1/token", auth=SECRET,
+                          data={"grant_type": "client_credentials", "scope": "system/Appointment.read athena/service/Athenanet.MDP.*"})
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": "Bearer " + token.json()["access_token"]}
+    v1 = server.origin + "/athena/v1/195900/appointments/" + appointment_id
+    assert requests.get(v1, headers=headers).json()[0]["appointmentstatus"] == "x"
+    notes = requests.get(v1 + "/notes", headers=headers).json()["notes"]
+    assert [n["notetext"] for n in notes] == ["Caller will bring the insurance card"]
+    fhir = Client(server.origin, base="/athena/fhir/r4")
+    fhir.session.headers.update(headers)
+    appointment = fhir.get(f"Appointment/a-195900.Appointment-{appointment_id}", params={"ah-practice": "Organization/a-1.Practice-195900"})
+    assert appointment.status_code == 200 and appointment.json()["status"] == "cancelled"
