@@ -35,4 +35,26 @@ import Testing
         #expect(ids.internal("pat-0001", type: "Patient") == nil)
         #expect(ids.internal("a-195900.E-abc", type: "Patient") == nil)
     }
+
+    /// §3.4, §3.8 (2): an open slot's appointment id is the one its booking keeps; a booking after
+    /// a cancellation gets the next generation; the clinic's background appointments their own.
+    @Test func appointmentIdsEncodeTheSlot() throws {
+        let slot = "slot-okafor-main-20260414-0800"
+        let number = try #require(ids.appointmentID(slot: slot))
+        #expect(number < 1 << 53)
+        #expect(ids.external(slot, type: "Slot") == "a-195900.Slot-\(number)")
+        #expect(ids.external("appt-\(slot)", type: "Appointment") == "a-195900.Appointment-\(number)")
+        let second = try #require(ids.appointmentID(slot: slot, generation: 1))
+        #expect(second == number + AthenaIDs.generationUnit)
+        for (type, id) in [
+            ("Slot", slot), ("Appointment", "appt-\(slot)"), ("Appointment", "appt-\(slot).1"),
+            ("Appointment", "appt-okafor-main-20260414-0900"), ("Appointment", "appt-reyes-main-20261231-1330"),
+        ] {
+            let shown = ids.external(id, type: type)
+            #expect(ids.internal(shown, type: type) == id, "\(type)/\(id) → \(shown)")
+        }
+        #expect(ids.appointmentID(slot: "slot-nobody-20260414-0800") == nil)
+        #expect(ids.appointmentID(slot: "slot-okafor-main-20260414-2575") == nil)
+        #expect(ids.slot(appointmentID: 99_000_000_000) == nil)
+    }
 }

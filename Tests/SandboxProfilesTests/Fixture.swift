@@ -62,3 +62,12 @@ struct FixtureError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+extension Fixture {
+    /// What a profile's proprietary API is built from, on a new sandbox of it.
+    static func proprietaryContext(_ profile: String) throws -> ProprietaryContext {
+        let runtime = try runtime(profile)
+        return ProprietaryContext(
+            service: runtime.pipeline.service, seed: seed, profile: runtime.profile, ids: runtime.ids, horizon: runtime.state.horizon)
+    }
+}

@@ -81,4 +81,12 @@ public struct ProprietaryContext: Sendable {
     public let ids: any IDScheme
     /// Keeps the slot table reaching the planning horizon (extend it before reading slots).
     public let horizon: SlotHorizon
+
+    public init(service: FHIRService, seed: Seed, profile: Profile, ids: any IDScheme, horizon: SlotHorizon) {
+        self.service = service
+        self.seed = seed
+        self.profile = profile
+        self.ids = ids
+        self.horizon = horizon
+    }
 }
