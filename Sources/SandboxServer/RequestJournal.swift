@@ -150,7 +150,7 @@ final class RequestJournal: Sendable {
         case "authorization":
             let scheme = value.split(separator: " ", maxSplits: 1).first.map(String.init) ?? ""
             return scheme.isEmpty ? "<redacted>" : "\(scheme) <redacted>"
-        case "cookie", "set-cookie", "proxy-authorization": return "<redacted>"
+        case "cookie", "set-cookie", "proxy-authorization", "x-hub-secret": return "<redacted>"
         default: return value
         }
     }

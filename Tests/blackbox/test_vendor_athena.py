@@ -59,6 +59,12 @@ def test_a_backend_token_with_basic_or_a_jwt_assertion_lasts_an_hour(client):
     assert claims["iss"] == ISSUER and claims["exp"] - claims["iat"] == 3600
     asserted = backend(client.origin + AUTH + "/token", "system/Patient.read")
     assert asserted.status_code == 200, asserted.text
+    # §3.1: introspection and revocation under /oauth2/v1 too.
+    introspected = requests.post(client.origin + AUTH + "/introspect", auth=(client_id, secret), data={"token": body["access_token"]})
+    assert introspected.status_code == 200 and introspected.json()["active"] is True
+    assert requests.post(client.origin + AUTH + "/revoke", auth=(client_id, secret), data={"token": body["access_token"]}).status_code == 200
+    assert requests.post(client.origin + AUTH + "/introspect", auth=(client_id, secret),
+                         data={"token": body["access_token"]}).json()["active"] is False
 
 
 def test_a_scope_the_app_may_not_have_is_policy_evaluation_failed(client):

@@ -132,6 +132,16 @@ def test_a_subscription_is_created_once_per_topic_and_deleted(athena, receiver):
     assert post(athena, subscription("Appointment.cancel", receiver.url)).status_code == 201
 
 
+def test_the_secret_is_redacted_in_the_journal(client, athena, receiver):
+    """The request journal never shows the X-Hub-Secret a subscriber registered."""
+    assert post(athena, subscription("Patient.create", receiver.url)).status_code == 201
+    journal = client.admin("GET", "/_admin/requests?limit=20").json()
+    entries = journal["requests"] if isinstance(journal, dict) else journal
+    created = next(e for e in entries if e["method"] == "POST" and e["path"].endswith("/athena/fhir/r4/Subscription"))
+    assert created["request"]["headers"]["x-hub-secret"] == "<redacted>"
+    assert SECRET not in json.dumps(entries)
+
+
 @pytest.mark.parametrize("change, field", [
     ({"meta": {}}, "Subscription.meta.profile"),
     ({"criteria": TOPICS + "Slot.update"}, "Subscription.criteria"),

@@ -111,6 +111,10 @@ def test_booking_is_a_form_put_on_the_open_id_answered_as_strings(athena):
     JSON array with one appointment, status "f", ids now strings (type drift), the same id; the
     FHIR side reads it as a-195900.Appointment-{id} (ASSUMPTION)."""
     slot = open_slots(athena)[0]
+    # §3.4: an open slot is an appointment with status o (read alone, its ids are strings).
+    still_open = athena.v1("GET", f"appointments/{slot['appointmentid']}").json()[0]
+    assert still_open["appointmentstatus"] == "o" and still_open["appointmentid"] == str(slot["appointmentid"])
+    assert (still_open["date"], still_open["starttime"], still_open["providerid"]) == (slot["date"], slot["starttime"], str(slot["providerid"]))
     appointment = booked(athena, slot["appointmentid"], bookingnote="Voice agent booking")
     shape(appointment, BOOKED_ITEM, optional=("bookingnote",))
     assert appointment["appointmentid"] == str(slot["appointmentid"]) and appointment["appointmentstatus"] == "f"

@@ -227,9 +227,42 @@ extension AthenaAPI {
     /// booked is 404).
     func appointment(_ request: ProprietaryRequest, _ text: String) throws(AthenaFailure) -> ProprietaryResponse {
         let id = try bookedAppointment(text)
-        guard let found = try load("Appointment", [id]).first else {
-            throw AthenaFailure(status: 404, "The appointment ID is invalid.", detail: "There is no booked appointment \(text).")
+        if let found = try load("Appointment", [id]).first { return .json(.array([try rendered(found)])) }
+        // An open appointment (a free or frozen slot not booked under this id): status `o`.
+        if let (slot, generation) = Int64(text).flatMap({ ids.slot(appointmentID: $0) }), let open = try openAppointment(slot, generation) {
+            return .json(.array([open]))
         }
-        return .json(.array([try rendered(found)]))
+        throw AthenaFailure(status: 404, "The appointment ID is invalid.", detail: "There is no appointment \(text) in this practice.")
+    }
+
+    /// An open slot as an appointment with status `o` (ids as strings, like every single
+    /// appointment answer); nil when the slot is taken or the id's generation is not current.
+    func openAppointment(_ slot: String, _ generation: Int) throws(AthenaFailure) -> JSON? {
+        let rows: [SlotRow]
+        do {
+            rows = try service.read { reader throws(FHIRError) in try reader.slots(ids: [slot]) }
+        } catch {
+            throw AthenaFailure(error)
+        }
+        guard let row = rows.first, row.status == "free" || row.status == "busy-tentative",
+            (try generations([slot])[slot] ?? 0) == generation,
+            let template = template(row.schedule)
+        else { return nil }
+        let minutes = Int((row.end - row.start) / 60_000)
+        let type =
+            types.first { row.types.contains($0.type.code) && $0.type.minutes == minutes }
+            ?? types.first { row.types.contains($0.type.code) }
+        var item = JSONObject([
+            "date": .string(Self.date(seed.localDay(row.start))),
+            "appointmentid": .string(String(ids.appointmentID(slot: slot, generation: generation) ?? 0)),
+            "starttime": .string(time(row.start)),
+            "departmentid": .string(department(location: template.location).map { String($0.number) } ?? ""),
+            "appointmentstatus": .string("o"), "duration": .int(minutes),
+            "providerid": .string(numberText(template.practitioner, "Practitioner")),
+            "appointmenttypeid": .string(type.map { String($0.number) } ?? ""), "appointmenttype": .string(type?.type.display ?? ""),
+            "patientappointmenttypename": .string(type?.type.display ?? ""),
+        ])
+        if row.status == "busy-tentative" { item["frozenyn"] = .string("Y") }
+        return .object(item)
     }
 }
