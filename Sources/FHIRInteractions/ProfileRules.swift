@@ -103,6 +103,8 @@ public struct ProfileRules: Sendable, Equatable {
     /// Whether an `_include` of a type the token may not read is refused (403), rather than the
     /// included resources being left out quietly.
     public var includeNeedsScope = false
+    /// Other names for `_count` on every type (a vendor's own page-size parameter).
+    public var countAliases: [String] = []
 
     public enum ExpiredPages: String, Sendable, CaseIterable {
         case rerun, error
@@ -115,6 +117,7 @@ public struct ProfileRules: Sendable, Equatable {
     /// The search's parameters with the type's aliases replaced by the parameters they stand
     /// for (values of a reference alias: comma lists of `Type/id` or bare ids of its type).
     func resolvingAliases(_ type: String, _ parameters: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        let parameters = countAliases.isEmpty ? parameters : parameters.map { countAliases.contains($0.name) ? ("_count", $0.value) : $0 }
         guard let aliases = search[type]?.aliases, !aliases.isEmpty else { return parameters }
         return parameters.map { parameter in
             guard let alias = aliases[parameter.name] else { return parameter }

@@ -72,10 +72,12 @@ public struct AuthSettings: Sendable, Equatable {
     public var tokenPath: String { path + "/token" }
     public var authorizePath: String { path + "/authorize" }
     public var introspectPath: String { path + "/introspect" }
-    public var revokePath: String { path + "/revoke" }
+    public var revokePath: String { path + "/" + revokeName }
     public var jwksPath: String { path + "/" + jwksName }
     /// The last segment of the key-set URL under `path` (`jwks`; a vendor may say `keys`).
     public var jwksName = "jwks"
+    /// The revocation URL under `path` (`revoke`; a vendor may say `token/revoke`).
+    public var revokeName = "revoke"
     /// The `issuer` of discovery and of issued tokens (`iss`) when the vendor's authorization
     /// server names another host than its token endpoint's; nil: the endpoint's own base.
     public var issuer: String?

@@ -158,8 +158,12 @@ extension Profile {
             ))
         facts.append(("writes.versionInLocation", String(writes.versionInLocation)))
         facts.append(("context", context.map { "\($0.parameter)=\($0.value) on every call, else HTTP \($0.status) \($0.body)" } ?? "-"))
+        facts.append(("search.countAliases", rules.countAliases.isEmpty ? "-" : rules.countAliases.joined(separator: ", ") + " = _count"))
         facts.append(("proprietary", proprietary.map { "\($0.style) at \($0.path) (scope \($0.scope))" } ?? "-"))
         facts.append(("subscriptions", topicSubscriptions.map { "\($0) (R5 backport topics)" } ?? "-"))
+        facts.append(("hl7.inboundPort", hl7InboundPort.map { $0 == 0 ? "a free port" : String($0) } ?? "-"))
+        facts.append(("hl7.application", hl7Application ?? "FHIR-SANDBOX"))
+        facts.append(("hl7.facility", hl7Facility ?? "the seed's"))
         facts.append(("hl7.outbound", hl7Outbound.isEmpty ? "-" : hl7Outbound.joined(separator: ", ")))
         if rateLimits.isEmpty { facts.append(("rateLimits", "none")) }
         for limit in rateLimits {
@@ -213,6 +217,7 @@ extension Profile {
             ("auth.mode", auth.mode.rawValue),
             ("auth.tokenPath", auth.tokenPath),
             ("auth.jwksPath", auth.jwksPath),
+            ("auth.revokePath", auth.revokePath),
             ("auth.issuer", auth.issuer ?? "the token endpoint's base"),
             ("auth.serviceScopes", auth.serviceScopes.isEmpty ? "-" : auth.serviceScopes.sorted().joined(separator: ", ")),
             ("auth.tokenFormat", auth.tokenFormat.rawValue),

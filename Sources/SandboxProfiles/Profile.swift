@@ -70,6 +70,14 @@ public struct Profile: Sendable, Equatable {
     /// `hl7.outbound` — `HOST:PORT`s every sandbox of the profile sends its HL7 v2 feed to (as
     /// `--hl7-out` does for the default sandbox).
     public var hl7Outbound: [String] = []
+    /// `hl7.inboundPort` — the default sandbox listens for the profile's inbound HL7 v2 (SRM, ADT)
+    /// on this port from start-up (0: a free port, printed), unless `--hl7-in-port` names the
+    /// profile; nil: only when asked.
+    public var hl7InboundPort: Int?
+    /// `hl7.application`, `hl7.facility` — MSH-3 and MSH-4 of what the profile sends (defaults:
+    /// `FHIR-SANDBOX` and the seed's facility).
+    public var hl7Application: String?
+    public var hl7Facility: String?
     /// `deviations` — documented ways the vendor departs from R4 that the generic black-box suite
     /// skips (by id) when it runs against this profile; anything not declared must conform.
     public var deviations: [Deviation] = []

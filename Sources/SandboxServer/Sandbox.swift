@@ -33,7 +33,7 @@ public final class Sandbox: Sendable {
             let profile = runtime.compiled.profile.name
             let clock = runtime.state.clock
             feed = HL7Feed(
-                service: runtime.pipeline.service, builder: HL7Outbound(facility: seed.facility, zone: seed.zone), connector: MLLPClient(),
+                service: runtime.pipeline.service, builder: Self.hl7Builder(runtime.compiled.profile, seed: seed), connector: MLLPClient(),
                 exchanged: { destination, message, answer, micros in
                     journal.recordHL7(
                         profile: profile, direction: "out", peer: destination, message: message, answer: answer, micros: micros,
@@ -44,6 +44,13 @@ public final class Sandbox: Sendable {
                 guard let peer = SandboxConfiguration.HL7Peer.parse(destination, portOnly: false) else { continue }
                 _ = feed.add(host: peer.host, port: peer.port)
             }
+        }
+
+        /// What the profile's HL7 v2 messages say about their sender (`hl7.application`, `hl7.facility`).
+        static func hl7Builder(_ profile: Profile, seed: Seed) -> HL7Outbound {
+            var builder = HL7Outbound(facility: profile.hl7Facility ?? seed.facility, zone: seed.zone)
+            if let application = profile.hl7Application { builder.sendingApplication = application }
+            return builder
         }
 
         /// The requests of the sandbox this mount belongs to.
@@ -256,7 +263,13 @@ public final class Sandbox: Sendable {
     /// Binds an MLLP listener per `--hl7-in-port`: each inbound message is applied to its
     /// profile's data (`HL7Inbound`) and answered on the same connection.
     public func startHL7Listeners() async throws(SandboxError) {
-        for peer in configuration.hl7In {
+        // The profiles' own listeners (`hl7.inboundPort`), unless the command line places them.
+        let defaults = mounts.compactMap { mount in
+            mount.profile.hl7InboundPort.map {
+                SandboxConfiguration.HL7Peer(profile: mount.profile.name, host: configuration.host, port: $0)
+            }
+        }.filter { peer in !configuration.hl7In.contains { $0.profile == peer.profile } }
+        for peer in configuration.hl7In + defaults {
             guard let mount = mounts.first(where: { $0.profile.name == peer.profile }) else {
                 throw SandboxError("--hl7-in-port names profile '\(peer.profile)', which is not mounted")
             }
@@ -276,7 +289,7 @@ public final class Sandbox: Sendable {
     static func answerHL7(_ text: String, mount: Mount, seed: Seed) async -> String? {
         let started = ContinuousClock.now
         let inbound = HL7Inbound(
-            service: mount.pipeline.service, outbound: HL7Outbound(facility: seed.facility, zone: seed.zone),
+            service: mount.runtime.ehr, outbound: Mount.hl7Builder(mount.profile, seed: seed),
             visitTypeSystem: AppointmentType.system)
         let controlID = mount.feed.nextControlID()
         let reply: HL7Message

@@ -5,7 +5,7 @@ def test_health_and_index(client):
     health = client.session.get(client.origin + "/_health", timeout=10)
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     index = client.session.get(client.origin + "/", timeout=10).json()
-    assert [p["name"] for p in index["profiles"]] == ["athena", "cerner", "epic", "generic"]
+    assert [p["name"] for p in index["profiles"]] == ["athena", "cerner", "epic", "generic", "nextgen"]
     generic = index["profiles"][3]
     assert generic["fhirBase"] == client.base and generic["auth"] == "optional"
     assert generic["token"] == client.origin + "/fhir/auth/token"
@@ -23,7 +23,7 @@ def test_reset_restores_seeded_state(client):
     response = client.admin("POST", "/_admin/reset")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "reset" and body["tenants"] == ["athena", "cerner", "epic", "generic"]
+    assert body["status"] == "reset" and body["tenants"] == ["athena", "cerner", "epic", "generic", "nextgen"]
     assert client.get("Patient/pat-0001").status_code == 200
     assert client.search("Patient", {"family": "Ephemeral"})["total"] == 0
     assert client.get("Patient/pat-0001/_history").json()["entry"][0]["request"]["method"] == "POST"

@@ -161,6 +161,16 @@ class CernerIds:
         return self.stored(id_, type_)
 
 
+class IdentityIds:
+    """A profile without `ids`: stored ids as they are."""
+
+    def external(self, id_, type_):
+        return id_
+
+    def internal(self, id_, type_):
+        return id_
+
+
 class AthenaIds:
     """Profiles/athena.yaml `ids: athena`: a-195900.E-{60177 + n} for seed patients pat-NNNN,
     a-195900.Department-{n} for locations, a-1.Practice-195900 for the practice (the first
@@ -274,7 +284,7 @@ class VendorClient(Client):
         self.name = name
         self.profile = settings
         self.deviations = {d["id"]: d for d in settings.get("deviations", [])}
-        self.ids = {"epic": EpicIds, "athena": AthenaIds}.get(settings.get("ids"), CernerIds)()
+        self.ids = {"epic": EpicIds, "athena": AthenaIds, "cerner": CernerIds}.get(settings.get("ids"), IdentityIds)()
         # A vendor's required context (athena's practice) goes with every call but metadata.
         context = settings.get("context")
         self.context = (context["parameter"], context["value"]) if context else None

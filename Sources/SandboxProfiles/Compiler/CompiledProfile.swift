@@ -77,6 +77,12 @@ public struct CompiledProfile: Sendable {
             subscriptions = SubscriptionHub(service: pipelines[0].service, transport: transport, backport: backport)
             try subscriptions?.start()
         }
+        // The EHR behind the vendor's API, as an interface engine reaches it (HL7 v2): the whole
+        // R4 surface over the same tenant, hooks and slots, without the vendor's API rules.
+        let ehr = FHIRService(
+            tenant: state.tenant, clock: state.clock, random: environment.random, registry: environment.registry,
+            zone: environment.seed.zone, settings: FHIRServiceSettings(), capabilities: capabilities(bases[0], operations: []),
+            providers: ["Slot": slots], hooks: hooks, operations: operationHandlers)
         let proprietary = profile.proprietary.flatMap { Strategies.proprietary[$0.style] }.map { make in
             make(
                 ProprietaryContext(
@@ -85,7 +91,7 @@ public struct CompiledProfile: Sendable {
         return ProfileRuntime(
             compiled: self, state: state, pipeline: pipelines[0],
             otherBases: zip(profile.otherBases, pipelines.dropFirst()).map { ($0, $1) }, auth: auth, steps: bases.map(\.steps),
-            subscriptions: subscriptions, proprietary: proprietary)
+            subscriptions: subscriptions, proprietary: proprietary, ehr: ehr)
     }
 
     /// One edge step of `base`, bound to the state where it keeps any.

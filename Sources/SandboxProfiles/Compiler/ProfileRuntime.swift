@@ -19,6 +19,9 @@ public struct ProfileRuntime: Sendable {
     public let subscriptions: SubscriptionHub?
     /// The profile's non-FHIR API over this tenant (`proprietary`), if it has one.
     public let proprietary: (any ProprietaryAPI)?
+    /// The tenant as the EHR itself serves it (every R4 type and interaction, none of the vendor
+    /// API's rules): what interfaces such as HL7 v2 write through.
+    public let ehr: FHIRService
 
     public var profile: Profile { compiled.profile }
     public var ids: any IDScheme { compiled.ids }

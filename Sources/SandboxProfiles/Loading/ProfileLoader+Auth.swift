@@ -20,7 +20,7 @@ extension ProfileLoader {
             "maxJTILength", "forbiddenDescription", "challengeRealm", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens",
             "clientAuthMethods",
             "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType", "disabledClient", "jwksName", "issuer",
-            "serviceScopes",
+            "serviceScopes", "revokeName",
         ])
         var auth = AuthSettings()
         func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
@@ -50,6 +50,15 @@ extension ProfileLoader {
                 throw item.fail("must be one path segment such as jwks or keys")
             }
             auth.jwksName = name
+        }
+        if let item = map["revokeName"] {
+            let name = try item.string()
+            let segments = name.split(separator: "/", omittingEmptySubsequences: false)
+            guard !segments.isEmpty,
+                segments.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" } }),
+                !["token", "authorize", "introspect", auth.jwksName].contains(name)
+            else { throw item.fail("must be one or more path segments such as revoke or token/revoke, not another endpoint's") }
+            auth.revokeName = name
         }
         if let item = map["issuer"] {
             let issuer = try item.string()

@@ -56,8 +56,15 @@ public enum ProfileLoader {
         var profile = Profile(name: name, description: try map["description"]?.string() ?? "", fhirBase: base, file: file)
         if let search = try map["search"]?.mapping(keys: [
             "defaultPageSize", "maxPageSize", "unknownParameters", "total", "emptyResult", "rules", "parameters", "paging", "expiredPages",
-            "maxIncludes", "includeNeedsScope", "criteriaMessage",
+            "maxIncludes", "includeNeedsScope", "criteriaMessage", "countAliases",
         ]) {
+            if let item = search["countAliases"] {
+                let names = try item.strings()
+                for name in names where name.isEmpty || name == "_count" || name.contains("=") || name.contains("&") {
+                    throw item.fail("'\(name)' cannot stand for _count")
+                }
+                profile.rules.countAliases = names
+            }
             if let item = search["criteriaMessage"] {
                 let text = try item.string()
                 guard text.contains("{combinations}") else { throw item.fail("must contain {combinations}") }
@@ -175,14 +182,29 @@ public enum ProfileLoader {
         if let subscriptions = try map["subscriptions"]?.mapping(keys: ["style"]) {
             profile.topicSubscriptions = try named(subscriptions.required("style"), among: Strategies.subscriptions.keys)
         }
-        if let hl7 = try map["hl7"]?.mapping(keys: ["outbound"]), let outbound = hl7["outbound"] {
-            let destinations = try outbound.strings()
-            for destination in destinations {
-                guard let colon = destination.lastIndex(of: ":"), colon != destination.startIndex,
-                    let port = Int(destination[destination.index(after: colon)...]), (1...65535).contains(port)
-                else { throw outbound.fail("'\(destination)' is not HOST:PORT") }
+        if let hl7 = try map["hl7"]?.mapping(keys: ["outbound", "inboundPort", "application", "facility"]) {
+            if let outbound = hl7["outbound"] {
+                let destinations = try outbound.strings()
+                for destination in destinations {
+                    guard let colon = destination.lastIndex(of: ":"), colon != destination.startIndex,
+                        let port = Int(destination[destination.index(after: colon)...]), (1...65535).contains(port)
+                    else { throw outbound.fail("'\(destination)' is not HOST:PORT") }
+                }
+                profile.hl7Outbound = destinations
             }
-            profile.hl7Outbound = destinations
+            if let item = hl7["inboundPort"] {
+                let port = try item.int()
+                guard (0...65535).contains(port) else { throw item.fail("must be a port, 0-65535 (0: a free one)") }
+                profile.hl7InboundPort = port
+            }
+            for key in ["application", "facility"] {
+                guard let item = hl7[key] else { continue }
+                let text = try item.string()
+                guard !text.isEmpty, !text.contains(where: { "|^~\\&\r\n".contains($0) }) else {
+                    throw item.fail("must be non-empty text without HL7 delimiters (| ^ ~ \\ &)")
+                }
+                if key == "application" { profile.hl7Application = text } else { profile.hl7Facility = text }
+            }
         }
         profile.rateLimits = try parseRateLimits(map["rateLimits"])
         if let latency = map["latency"] { profile.latency = try parseLatency(latency) }
