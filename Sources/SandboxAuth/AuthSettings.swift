@@ -81,6 +81,8 @@ public struct AuthSettings: Sendable, Equatable {
     /// The `issuer` of discovery and of issued tokens (`iss`) when the vendor's authorization
     /// server names another host than its token endpoint's; nil: the endpoint's own base.
     public var issuer: String?
+    /// The issuer is the FHIR base itself (`issuer: fhir-base`: a vendor whose issuer is the tenant base).
+    public var issuerIsFHIRBase = false
     /// Scopes besides SMART's that the vendor grants (a scope for its proprietary API): granted
     /// when the client is registered for them, like `openid`.
     public var serviceScopes: Set<String> = []

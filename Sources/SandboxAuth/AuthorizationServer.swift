@@ -179,7 +179,7 @@ public final class AuthorizationServer: Sendable {
         form: [(name: String, value: String)], authorization: String?, tokenURL: String, tokenURLs: [String], fhirBaseURL: String
     ) -> Result<JSONObject, OAuthError> {
         func value(_ name: String) -> String? { form.last { $0.name == name }?.value }
-        let issuer = settings.issuer ?? String(tokenURL.dropLast("/token".count))
+        let issuer = settings.issuerIsFHIRBase ? fhirBaseURL : settings.issuer ?? String(tokenURL.dropLast("/token".count))
         let grantType = value("grant_type") ?? ""
         let client: OAuthClient
         switch authenticateClient(form: form, authorization: authorization, tokenURLs: tokenURLs) {

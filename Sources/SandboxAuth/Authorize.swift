@@ -129,9 +129,10 @@ extension AuthorizationServer {
     /// `{fhirBase}/.well-known/smart-configuration`, with absolute URLs on `origin`. `types`:
     /// the resource types the base serves (a server that refuses wildcard scopes advertises each
     /// type's scopes instead).
-    public func discovery(origin: String, types: [String] = []) -> JSONObject {
+    public func discovery(origin: String, types: [String] = [], fhirBase: String? = nil) -> JSONObject {
         var document = JSONObject()
-        document["issuer"] = .string(settings.issuer ?? origin + settings.path)
+        let base = settings.issuerIsFHIRBase ? fhirBase.map { origin + $0 } : nil
+        document["issuer"] = .string(base ?? settings.issuer ?? origin + settings.path)
         document["jwks_uri"] = .string(origin + settings.jwksPath)
         document["authorization_endpoint"] = .string(origin + settings.authorizePath)
         document["token_endpoint"] = .string(origin + settings.tokenPath)

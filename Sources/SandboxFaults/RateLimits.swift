@@ -109,6 +109,11 @@ public final class RateLimiter: Sendable {
         counters.withLock { $0.removeAll() }
     }
 
+    /// Starts every window afresh (a sandbox reset), keeping the mode.
+    public func restartCounters() {
+        counters.withLock { $0.removeAll() }
+    }
+
     static func anyApplies(_ limits: [String: [RateLimit]], _ mode: Mode) -> Bool {
         limits.values.joined().contains { applies($0, mode) }
     }

@@ -27,7 +27,8 @@ extension Profile {
         ]
         if let paging {
             func describe(_ style: PagingStyle.Style) -> String {
-                "\(style.parameter)=<context>" + (style.direction.map { "&\($0)=NEXT" } ?? "")
+                if style.numbered { return "\(style.parameter)=<number from 1> (with the search's parameters)" }
+                return "\(style.parameter)=<context>" + (style.direction.map { "&\($0)=NEXT" } ?? "")
                     + (style.keepParameters ? " (with the search's parameters)" : " (without the search's parameters)")
             }
             facts.append(
@@ -218,7 +219,7 @@ extension Profile {
             ("auth.tokenPath", auth.tokenPath),
             ("auth.jwksPath", auth.jwksPath),
             ("auth.revokePath", auth.revokePath),
-            ("auth.issuer", auth.issuer ?? "the token endpoint's base"),
+            ("auth.issuer", auth.issuerIsFHIRBase ? "the FHIR base" : auth.issuer ?? "the token endpoint's base"),
             ("auth.serviceScopes", auth.serviceScopes.isEmpty ? "-" : auth.serviceScopes.sorted().joined(separator: ", ")),
             ("auth.tokenFormat", auth.tokenFormat.rawValue),
             ("auth.tokenSeconds", String(auth.tokenSeconds)),

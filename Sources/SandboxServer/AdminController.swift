@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SandboxAuth
+import SandboxFaults
 import SandboxProfiles
 import SandboxSeed
 
@@ -282,6 +283,8 @@ struct AdminController: Sendable {
         let started = ContinuousClock.now
         do {
             try scope.reset()
+            // A reset sandbox starts its rate-limit windows afresh too.
+            scope.control.limiter.restartCounters()
         } catch {
             throw AdminError(status: .internalServerError, "reset failed: \(error.message)")
         }

@@ -30,7 +30,7 @@ struct AuthController: Sendable {
         let types = mount.pipeline.service.registry.resourceTypes
         for base in [mount.profile.fhirBase] + mount.profile.otherBases.map(\.fhirBase) {
             router.get(RouterPath(prefix + base + "/.well-known/smart-configuration")) { request, _ -> Response in
-                .json(.ok, .object(auth.discovery(origin: request.origin(hosts) + prefix, types: types)))
+                .json(.ok, .object(auth.discovery(origin: request.origin(hosts) + prefix, types: types, fhirBase: base)))
             }
         }
         guard settings.mode != .anonymous else { return }

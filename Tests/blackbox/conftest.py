@@ -130,7 +130,7 @@ def sandbox():
 # The generic suite's modules that also run against each vendor profile (vendorclient.py), with
 # the tests a vendor's declared deviations make inapplicable skipped (deviations.py).
 PORTABLE = {"test_rest", "test_search", "test_errors", "test_batch", "test_capability", "test_operations", "test_scheduling", "test_edge"}
-VENDORS = ["epic", "cerner", "athena", "nextgen"]
+VENDORS = ["epic", "cerner", "athena", "nextgen", "ecw"]
 
 
 def pytest_generate_tests(metafunc):

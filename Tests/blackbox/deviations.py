@@ -8,6 +8,8 @@ GENERIC_ONLY lists tests that talk raw HTTP with seed ids or restart the server,
 client cannot translate them; they run against the generic profile only."""
 
 TAGS = {
+    "test_search.test_invalid_values_for_known_parameters_are_400": ["facade-parameters"],
+    "test_capability.test_includes_listed_are_accepted": ["practice-rate-limit"],
     "test_edge.test_transaction_entries_obey_the_profiles_interactions": ["read-only"],
     "test_batch.test_transaction_rejects_invalid_entries_with_their_path": ["read-only"],
     "test_errors.test_every_problem_is_reported_at_once": ["read-only"],

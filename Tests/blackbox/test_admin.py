@@ -5,11 +5,11 @@ def test_health_and_index(client):
     health = client.session.get(client.origin + "/_health", timeout=10)
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     index = client.session.get(client.origin + "/", timeout=10).json()
-    assert [p["name"] for p in index["profiles"]] == ["athena", "cerner", "epic", "generic", "nextgen"]
-    generic = index["profiles"][3]
+    assert [p["name"] for p in index["profiles"]] == ["athena", "cerner", "ecw", "epic", "generic", "nextgen"]
+    generic = index["profiles"][4]
     assert generic["fhirBase"] == client.base and generic["auth"] == "optional"
     assert generic["token"] == client.origin + "/fhir/auth/token"
-    assert index["profiles"][2]["auth"] == "required" and index["profiles"][2]["token"] == client.origin + "/epic/oauth2/token"
+    assert index["profiles"][3]["auth"] == "required" and index["profiles"][3]["token"] == client.origin + "/epic/oauth2/token"
     athena = index["profiles"][0]
     assert athena["fhirBase"] == client.origin + "/athena/fhir/r4" and athena["token"] == client.origin + "/athena/oauth2/v1/token"
     assert athena["proprietaryAPI"] == {"base": client.origin + "/athena/v1", "scope": "athena/service/Athenanet.MDP.*", "style": "athena"}
@@ -23,7 +23,7 @@ def test_reset_restores_seeded_state(client):
     response = client.admin("POST", "/_admin/reset")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "reset" and body["tenants"] == ["athena", "cerner", "epic", "generic", "nextgen"]
+    assert body["status"] == "reset" and body["tenants"] == ["athena", "cerner", "ecw", "epic", "generic", "nextgen"]
     assert client.get("Patient/pat-0001").status_code == 200
     assert client.search("Patient", {"family": "Ephemeral"})["total"] == 0
     assert client.get("Patient/pat-0001/_history").json()["entry"][0]["request"]["method"] == "POST"

@@ -58,7 +58,7 @@ def test_put_is_idempotent_and_post_picks_an_id(client):
     assert again.status_code == 200 and again.json()["id"] == "iso-put"
     posted = create(client)
     assert posted.status_code == 201 and posted.json()["id"] != "iso-put"
-    assert set(posted.json()["profiles"]) == {"generic", "epic", "cerner", "athena", "nextgen"}
+    assert set(posted.json()["profiles"]) == {"generic", "epic", "cerner", "athena", "nextgen", "ecw"}
     for bad, field in [({"profiles": ["nope"]}, "profiles"), ({"ttlSeconds": 0}, "ttlSeconds"), ({"clock": {"now": "soon"}}, "clock"),
                        ({"rateLimits": "yes"}, "rateLimits"), ({"latency": "slow"}, "latency"), ({"color": "red"}, "color")]:
         response = create(client, "iso-bad", **bad)

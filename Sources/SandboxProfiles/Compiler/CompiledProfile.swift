@@ -111,7 +111,8 @@ public struct CompiledProfile: Sendable {
             return AppointmentIdentifiers(rule: profile.appointmentIdentifier ?? .init(system: "", label: ""))
         case .paging:
             return PagingStyle(
-                settings: profile.paging ?? .init(), random: environment.random, contexts: state.pageContexts)
+                settings: profile.paging ?? .init(), random: environment.random, contexts: state.pageContexts,
+                defaultPageSize: profile.defaultPageSize)
         case .createRules: return CreateRules(rules: profile.createRules)
         case .writes: return WriteShaping(settings: profile.writes, interactions: base.settings.rules.interactions)
         case .contentNegotiation:

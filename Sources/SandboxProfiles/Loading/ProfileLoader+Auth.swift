@@ -62,10 +62,14 @@ extension ProfileLoader {
         }
         if let item = map["issuer"] {
             let issuer = try item.string()
-            guard issuer.hasPrefix("https://") || issuer.hasPrefix("http://"), !issuer.hasSuffix("/") else {
-                throw item.fail("must be an absolute URL without a trailing slash")
+            if issuer == "fhir-base" {
+                auth.issuerIsFHIRBase = true
+            } else {
+                guard issuer.hasPrefix("https://") || issuer.hasPrefix("http://"), !issuer.hasSuffix("/") else {
+                    throw item.fail("must be an absolute URL without a trailing slash, or fhir-base")
+                }
+                auth.issuer = issuer
             }
-            auth.issuer = issuer
         }
         if let item = map["serviceScopes"] {
             let scopes = try item.strings()

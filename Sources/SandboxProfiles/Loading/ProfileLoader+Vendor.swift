@@ -37,7 +37,7 @@ extension ProfileLoader {
 
     /// `search.paging`: the vendor's link relations and context parameters.
     static func parsePaging(_ value: YAMLValue) throws(YAMLError) -> PagingStyle.Settings {
-        let map = try value.mapping(keys: ["links", "parameter", "direction", "keepParameters", "byType"])
+        let map = try value.mapping(keys: ["links", "parameter", "direction", "keepParameters", "byType", "numbered"])
         var settings = PagingStyle.Settings()
         if let links = map["links"] {
             let names = try links.strings()
@@ -56,12 +56,13 @@ extension ProfileLoader {
             }
             if let item = map["direction"] { style.direction = try item.string() }
             if let item = map["keepParameters"] { style.keepParameters = try item.bool() }
+            if let item = map["numbered"] { style.numbered = try item.bool() }
             return style
         }
         settings.style = try style(map, settings.style)
         for (type, item) in try map["byType"]?.entries() ?? [] {
             guard SearchRegistry.r4.supports(type) else { throw item.fail("'\(type)' is not a resource type this server serves") }
-            settings.byType[type] = try style(item.mapping(keys: ["parameter", "direction", "keepParameters"]), settings.style)
+            settings.byType[type] = try style(item.mapping(keys: ["parameter", "direction", "keepParameters", "numbered"]), settings.style)
         }
         return settings
     }

@@ -15,6 +15,9 @@ public struct PagingStyle: FHIRRequestStep {
         public var direction: String? = "direction"
         /// Whether links repeat the search's parameters (Cerner's Slot links drop them).
         public var keepParameters = true
+        /// Pages by number (`page=2`, from 1) instead of a context id: the search runs again with
+        /// the page's offset (eClinicalWorks' `page`).
+        public var numbered = false
 
         public init() {}
     }
@@ -43,11 +46,14 @@ public struct PagingStyle: FHIRRequestStep {
     public let settings: Settings
     let contexts: Contexts
     let random: RandomSource
+    /// The base's page size without `_count` (numbered pages need it).
+    let defaultPageSize: Int
 
-    public init(settings: Settings, random: RandomSource, contexts: Contexts) {
+    public init(settings: Settings, random: RandomSource, contexts: Contexts, defaultPageSize: Int = 20) {
         self.settings = settings
         self.random = random
         self.contexts = contexts
+        self.defaultPageSize = defaultPageSize
     }
 
     /// An entry's search pages like a request's.
@@ -63,6 +69,18 @@ public struct PagingStyle: FHIRRequestStep {
     public func rewrite(_ request: inout FHIRRequest) {
         guard isSearch(request) else { return }
         let style = settings.style(for: request.segments.first)
+        if style.numbered {
+            guard let text = request.query.last(where: { $0.name == style.parameter })?.value else { return }
+            request.query.removeAll { $0.name == style.parameter || $0.name == Self.token || $0.name == Self.offset }
+            guard let number = Int(text), number >= 1, number <= 1 << 20 else {
+                request.refusal = FHIRError(
+                    .invalidParameter, "\(style.parameter) must be a page number from 1", expression: [style.parameter])
+                return
+            }
+            let size = request.query.last(where: { $0.name == "_count" }).flatMap { Int($0.value) } ?? defaultPageSize
+            request.query.append((Self.offset, String((number - 1) * max(size, 1))))
+            return
+        }
         guard let context = request.query.last(where: { $0.name == style.parameter })?.value else { return }
         request.query.removeAll {
             $0.name == style.parameter || $0.name == style.direction || $0.name == Self.token || $0.name == Self.offset
@@ -99,6 +117,14 @@ public struct PagingStyle: FHIRRequestStep {
         guard let mark = url.firstIndex(of: "?") else { return url }
         let path = String(url[..<mark])
         let query = QueryString.parse(String(url[url.index(after: mark)...]))
+        if style.numbered {
+            // The search's own parameters and the page number (the engine's token dropped).
+            guard let offset = query.first(where: { $0.name == Self.offset }).flatMap({ Int($0.value) }) else { return url }
+            let size = query.last(where: { $0.name == "_count" }).flatMap { Int($0.value) } ?? defaultPageSize
+            var parameters = query.filter { $0.name != Self.token && $0.name != Self.offset && $0.name != style.parameter }
+            parameters.append((style.parameter, String(offset / max(size, 1) + 1)))
+            return path + "?" + QueryString.encode(parameters)
+        }
         guard let token = query.first(where: { $0.name == Self.token })?.value,
             let offset = query.first(where: { $0.name == Self.offset })?.value
         else { return url }

@@ -65,6 +65,7 @@ public enum Strategies {
         "epic": { _ in EpicOAuth.dialect },
         "cerner": { CernerOAuth.dialect(tenant: $0.profile.auth.tenant, random: $0.random) },
         "athena": { _ in AthenaOAuth.dialect },
+        "ecw": { _ in ECWOAuth.dialect },
     ])
 
     /// `proprietary.style` — a vendor's non-FHIR API, bound to one sandbox's tenant.

@@ -1,0 +1,131 @@
+"""eClinicalWorks' FHIR facade (Profiles/ecw.yaml), from the profile file alone: tenant-scoped
+discovery, RS384-only backend tokens of 300 s, eCW's OAuth status mapping, the read-only facade
+with page= paging, and the 250-a-minute practice limit that counts auth calls. Each test names
+the fact it reproduces in ../shared/reference/vendor-quirks.md §4. FHIR bodies are validated."""
+import requests
+
+from conftest import Client
+from fhirvalidation import assert_valid
+from test_auth import ES384, RS384
+from test_vendor_auth import backend
+
+BASE = "/ecw/fhir/r4/RIVBCD"
+OAUTH = "/ecw/oauth/oauth2"
+_tokens = {}
+
+
+def token(origin, prefix=""):
+    key = (origin, prefix)
+    if key not in _tokens:
+        response = backend(origin + prefix + OAUTH + "/token", "system/*.read")
+        assert response.status_code == 200, response.text
+        _tokens[key] = response.json()["access_token"]
+    return _tokens[key]
+
+
+def ecw(client):
+    c = Client(client.origin, base=BASE)
+    c.session.headers["Authorization"] = f"Bearer {token(client.origin)}"
+    return c
+
+
+def test_discovery_is_tenant_scoped_and_names_the_tenant_base_as_issuer(client):
+    """§4.1: only {practice_code}/.well-known/smart-configuration exists (the root one is 400);
+    the issuer is the tenant FHIR base; authorize, token and jwks under /oauth/oauth2; the
+    documented client authentication methods and capabilities."""
+    discovery = requests.get(client.origin + BASE + "/.well-known/smart-configuration")
+    assert discovery.status_code == 200
+    body = discovery.json()
+    assert body["issuer"] == client.origin + BASE
+    assert body["token_endpoint"] == client.origin + OAUTH + "/token"
+    assert body["authorization_endpoint"] == client.origin + OAUTH + "/authorize"
+    assert body["jwks_uri"] == client.origin + OAUTH + "/jwks"
+    assert {"client_secret_basic", "client_secret_post", "private_key_jwt"} <= set(body["token_endpoint_auth_methods_supported"])
+    assert {"permission-v1", "permission-v2"} <= set(body["capabilities"])
+    assert requests.get(client.origin + "/ecw/fhir/r4/.well-known/smart-configuration").status_code == 400
+    assert requests.get(client.origin + "/ecw/fhir/r4/OTHERCD/metadata").status_code == 400
+
+
+def test_backend_tokens_are_rs384_only_and_last_five_minutes(client):
+    """§4.1, §4.5 (1, 2): an RS384 assertion gets a 300-second token whose issuer is the tenant
+    base; an ES384 one is refused (401 invalid_client)."""
+    url = client.origin + OAUTH + "/token"
+    granted = backend(url, "system/Patient.read")
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["expires_in"] == 300
+    import jwt
+    assert jwt.decode(granted.json()["access_token"], options={"verify_signature": False})["iss"] == client.origin + BASE
+    refused = backend(url, "system/Patient.read", key=ES384, alg="ES384", kid="backend-es384")
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+
+
+def test_access_denied_is_a_500(client):
+    """§4.1 [EC-ERR]: access_denied → 500 (sic): a token request none of whose scopes the client may
+    have (the declared deviation); invalid_client stays 401 and invalid_request 400."""
+    registered = {"id": "ecw-narrow", "type": "confidential-secret", "secret": "ecw-narrow-TEST-ONLY",
+                  "scopes": ["system/Patient.read"], "grantTypes": ["client_credentials"]}
+    assert client.admin("POST", "/_admin/clients", registered).status_code in (200, 201)
+    url = client.origin + OAUTH + "/token"
+    denied = requests.post(url, auth=("ecw-narrow", "ecw-narrow-TEST-ONLY"),
+                           data={"grant_type": "client_credentials", "scope": "system/Observation.read"})
+    assert denied.status_code == 500 and denied.json()["error"] == "access_denied"
+    assert requests.post(url, auth=("ecw-narrow", "wrong"), data={"grant_type": "client_credentials"}).status_code == 401
+    assert requests.post(url, auth=("ecw-narrow", "ecw-narrow-TEST-ONLY"), data={}).status_code == 400
+
+
+def test_the_facade_is_read_only_without_scheduling(client):
+    """§4.2: read and search-type only; no Appointment, Slot or Schedule; the Patient search
+    parameters are the facade's."""
+    facade = ecw(client)
+    statement = facade.get("metadata").json()
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert not {"Appointment", "Slot", "Schedule"} & set(resources)
+    assert all({i["code"] for i in r["interaction"]} == {"read", "search-type"} for r in resources.values())
+    assert {p["name"] for p in resources["Patient"]["searchParam"]} == {"_id", "birthdate", "family", "gender", "given", "identifier",
+                                                                         "name", "phone"}
+    for kind in ("Appointment", "Slot", "Schedule"):
+        assert facade.get(kind).status_code == 404
+    assert facade.post("Patient", {"resourceType": "Patient"}).status_code == 405
+    assert facade.get("Patient/pat-0001").status_code == 200
+
+
+def test_paging_is_by_page_number(client):
+    """§4.2, §4.5 (4): next and previous links carry page=N with the search's parameters; page=2
+    is the second page; a page that is not a number from 1 is a 400."""
+    facade = ecw(client)
+    first = facade.search("Patient", {"name": "a", "_count": "3"})
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    assert "page=2" in links["next"] and "name=a" in links["next"] and "_page_token" not in links["next"]
+    second = facade.get("Patient", params={"name": "a", "_count": "3", "page": "2"}).json()
+    assert [e["resource"]["id"] for e in second["entry"]] == [e["resource"]["id"] for e in facade.get(links["next"]).json()["entry"]]
+    assert not {e["resource"]["id"] for e in first["entry"]} & {e["resource"]["id"] for e in second["entry"]}
+    assert "page=1" in {link["relation"]: link["url"] for link in second["link"]}["previous"]
+    refused = facade.get("Patient", params={"name": "a", "page": "0"})
+    assert refused.status_code == 400
+    assert_valid(refused.json())
+
+
+def test_250_requests_a_minute_per_practice_count_token_calls(client):
+    """§4.4, §4.5 (5): 250 requests a minute per practice base, /token and /authorize included;
+    then 429 for the rest of the minute with no Retry-After; another practice base (profile) is
+    not affected. In an isolated sandbox, so its counters are its own."""
+    made = client.admin("PUT", "/_admin/sandboxes/ecw-limit", {"profiles": ["ecw", "generic"]})
+    assert made.status_code in (200, 201), made.text
+    try:
+        prefix = "/sandboxes/ecw-limit"
+        url = client.origin + prefix + OAUTH + "/token"
+        access = backend(url, "system/Patient.read").json()["access_token"]
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {access}"
+        statuses = [session.get(client.origin + prefix + BASE + "/Patient/pat-0001").status_code for _ in range(260)]
+        # The clock minute may roll over once during the burst: then the count starts again.
+        assert statuses.count(429) >= 1 and statuses[:240].count(200) >= 200, statuses
+        refused = session.get(client.origin + prefix + BASE + "/Patient/pat-0001")
+        if refused.status_code == 429:
+            assert "Retry-After" not in refused.headers
+            assert_valid(refused.json())
+            token_refused = backend(url, "system/Patient.read")
+            assert token_refused.status_code == 429  # the token endpoint counts and is refused alike
+        assert requests.get(client.origin + prefix + "/fhir/r4/Patient/pat-0001").status_code == 200
+    finally:
+        client.admin("DELETE", "/_admin/sandboxes/ecw-limit")
