@@ -81,6 +81,9 @@ public struct AuthSettings: Sendable, Equatable {
     /// The `issuer` of discovery and of issued tokens (`iss`) when the vendor's authorization
     /// server names another host than its token endpoint's; nil: the endpoint's own base.
     public var issuer: String?
+    /// Client assertions only from clients whose `jwksUri` the vendor allow-listed
+    /// (`jwksAllowListed`); others are `invalid_client`.
+    public var allowListedJwksOnly = false
     /// The issuer is the FHIR base itself (`issuer: fhir-base`: a vendor whose issuer is the tenant base).
     public var issuerIsFHIRBase = false
     /// Scopes besides SMART's that the vendor grants (a scope for its proprietary API): granted

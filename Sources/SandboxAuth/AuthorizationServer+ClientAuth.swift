@@ -88,6 +88,13 @@ extension AuthorizationServer {
         }
         guard let client = clients.client(iss) else { return .failure(.invalidClient("unknown client '\(iss)'")) }
         guard client.enabled else { return .failure(.invalidClient("client '\(iss)' is disabled")) }
+        if settings.allowListedJwksOnly, client.jwksURI == nil || !client.jwksAllowListed {
+            return .failure(
+                .invalidClient(
+                    client.jwksURI == nil
+                        ? "client '\(iss)' has no JWKS URL; backend services here need one the vendor allow-listed"
+                        : "the JWKS URL of client '\(iss)' is not allow-listed"))
+        }
         let keys = client.keys + (client.jwksURI.flatMap { remoteKeys.keys($0, now: wallClock()) } ?? [])
         guard !keys.isEmpty else { return .failure(.invalidClient("client '\(iss)' has no registered keys")) }
         var algorithms = settings.assertionAlgorithms

@@ -26,6 +26,9 @@ public struct OAuthClient: Sendable {
     public var launchPatient: String?
     public var tokenMinutes: Int?
     public var enabled: Bool
+    /// The vendor approved this client's `jwksUri` (a profile with `auth.allowListedJwksOnly`
+    /// takes assertions only from such clients).
+    public var jwksAllowListed = false
 
     public init(
         id: String, kind: Kind, secret: String? = nil, jwks: JSONObject? = nil, jwksURI: String? = nil, redirectURIs: [String] = [],
@@ -49,7 +52,7 @@ public struct OAuthClient: Sendable {
 
     public static let keys: Set<String> = [
         "id", "type", "secret", "jwks", "jwksUri", "redirectUris", "scopes", "grantTypes", "autoApprove", "launchPatient", "tokenMinutes",
-        "enabled",
+        "enabled", "jwksAllowListed",
     ]
 
     /// Checks a client's consistency; the message names the offending key.
@@ -89,6 +92,7 @@ public struct OAuthClient: Sendable {
         if let launchPatient { object["launchPatient"] = .string(launchPatient) }
         if let tokenMinutes { object["tokenMinutes"] = .int(tokenMinutes) }
         object["enabled"] = .bool(enabled)
+        if jwksAllowListed { object["jwksAllowListed"] = .bool(true) }
         return object
     }
 
@@ -130,14 +134,18 @@ public struct OAuthClient: Sendable {
             }
             tokenMinutes = minutes
         }
-        for key in ["autoApprove", "enabled"] where object[key] != nil && object[key]?.boolValue == nil {
+        for key in ["autoApprove", "enabled", "jwksAllowListed"] where object[key] != nil && object[key]?.boolValue == nil {
             throw JOSEError("\(key) must be true or false")
         }
-        let client = OAuthClient(
+        var client = OAuthClient(
             id: id, kind: kind, secret: try string("secret"), jwks: object["jwks"]?.objectValue, jwksURI: try string("jwksUri"),
             redirectURIs: try strings("redirectUris"),
             scopes: try strings("scopes"), grants: grants, autoApprove: object["autoApprove"]?.boolValue ?? false,
             launchPatient: try string("launchPatient"), tokenMinutes: tokenMinutes, enabled: object["enabled"]?.boolValue ?? true)
+        client.jwksAllowListed = object["jwksAllowListed"]?.boolValue ?? false
+        if client.jwksAllowListed && client.jwksURI == nil {
+            throw JOSEError("jwksAllowListed: only a client registered with a jwksUri can have it allow-listed")
+        }
         if let problem = client.problem() { throw JOSEError("\(problem.key): \(problem.message)") }
         return client
     }

@@ -220,6 +220,7 @@ extension Profile {
             ("auth.jwksPath", auth.jwksPath),
             ("auth.revokePath", auth.revokePath),
             ("auth.issuer", auth.issuerIsFHIRBase ? "the FHIR base" : auth.issuer ?? "the token endpoint's base"),
+            ("auth.allowListedJwksOnly", String(auth.allowListedJwksOnly)),
             ("auth.serviceScopes", auth.serviceScopes.isEmpty ? "-" : auth.serviceScopes.sorted().joined(separator: ", ")),
             ("auth.tokenFormat", auth.tokenFormat.rawValue),
             ("auth.tokenSeconds", String(auth.tokenSeconds)),

@@ -78,6 +78,7 @@ struct AdminController: Sendable {
                     "launchPatient": .object(JSONObject(["type": .string("string")])),
                     "tokenMinutes": .object(JSONObject(["type": .string("integer")])),
                     "enabled": .object(JSONObject(["type": .string("boolean")])),
+                    "jwksAllowListed": .object(JSONObject(["type": .string("boolean")])),
                 ])),
             "required": .array([.string("id"), .string("type")]),
             "additionalProperties": .bool(false),

@@ -27,9 +27,9 @@ def epic_id(seed_id):
     return "e" + base64.urlsafe_b64encode(seed_id.encode()).decode().rstrip("=").replace("_", ".") + "3"
 
 
-def signed(token_url, key=RS384, alg="RS384", kid="backend-rs384", jti=None):
+def signed(token_url, key=RS384, alg="RS384", kid="backend-rs384", jti=None, iss="sandbox-backend"):
     now = int(time.time())
-    return jwt.encode({"iss": "sandbox-backend", "sub": "sandbox-backend", "aud": token_url, "exp": now + 240,
+    return jwt.encode({"iss": iss, "sub": iss, "aud": token_url, "exp": now + 240,
                        "jti": jti or str(uuid.uuid4())}, key, algorithm=alg, headers={"kid": kid})
 
 

@@ -2,22 +2,34 @@
 discovery, RS384-only backend tokens of 300 s, eCW's OAuth status mapping, the read-only facade
 with page= paging, and the 250-a-minute practice limit that counts auth calls. Each test names
 the fact it reproduces in ../shared/reference/vendor-quirks.md §4. FHIR bodies are validated."""
+import http.server
+import json
+import os
+import threading
+
 import requests
+import yaml
 
 from conftest import Client
 from fhirvalidation import assert_valid
 from test_auth import ES384, RS384
 from test_vendor_auth import backend
+from vendorclient import SEED
 
 BASE = "/ecw/fhir/r4/RIVBCD"
 OAUTH = "/ecw/oauth/oauth2"
 _tokens = {}
 
 
+def basic(origin, prefix="", scope="system/*.read"):
+    return requests.post(origin + prefix + OAUTH + "/token", auth=("sandbox-secret", "sandbox-secret-TEST-ONLY"),
+                         data={"grant_type": "client_credentials", "scope": scope})
+
+
 def token(origin, prefix=""):
     key = (origin, prefix)
     if key not in _tokens:
-        response = backend(origin + prefix + OAUTH + "/token", "system/*.read")
+        response = basic(origin, prefix)
         assert response.status_code == 200, response.text
         _tokens[key] = response.json()["access_token"]
     return _tokens[key]
@@ -46,17 +58,65 @@ def test_discovery_is_tenant_scoped_and_names_the_tenant_base_as_issuer(client):
     assert requests.get(client.origin + "/ecw/fhir/r4/OTHERCD/metadata").status_code == 400
 
 
-def test_backend_tokens_are_rs384_only_and_last_five_minutes(client):
-    """§4.1, §4.5 (1, 2): an RS384 assertion gets a 300-second token whose issuer is the tenant
-    base; an ES384 one is refused (401 invalid_client)."""
-    url = client.origin + OAUTH + "/token"
-    granted = backend(url, "system/Patient.read")
-    assert granted.status_code == 200, granted.text
-    assert granted.json()["expires_in"] == 300
+class JWKSServer:
+    """The app's key set at a URL of its own (the seed backend client's public keys)."""
+
+    def __init__(self):
+        with open(os.path.join(SEED, "clients.yaml")) as f:
+            keys = next(c["jwks"] for c in yaml.safe_load(f)["clients"] if c["id"] == "sandbox-backend")
+        body = json.dumps(keys).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def register(client, client_id, jwks_uri, allow_listed):
+    body = {"id": client_id, "type": "backend", "jwksUri": jwks_uri, "jwksAllowListed": allow_listed,
+            "scopes": ["system/*.read"], "grantTypes": ["client_credentials"]}
+    response = client.admin("POST", "/_admin/clients", body)
+    assert response.status_code in (200, 201), response.text
+
+
+def test_backend_tokens_need_an_allow_listed_jwks_url_rs384_and_last_five_minutes(client):
+    """§4.1, §4.5 (1-3): an RS384 assertion from a client whose JWKS URL eCW allow-listed gets a
+    300-second token whose issuer is the tenant base; the same keys without the allow-listing, a
+    client with inline keys, an ES384 assertion, a kid not in the set and an unreachable JWKS are
+    all 401 invalid_client."""
     import jwt
-    assert jwt.decode(granted.json()["access_token"], options={"verify_signature": False})["iss"] == client.origin + BASE
-    refused = backend(url, "system/Patient.read", key=ES384, alg="ES384", kid="backend-es384")
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    keys = JWKSServer()
+    try:
+        url = client.origin + OAUTH + "/token"
+        register(client, "ecw-app", keys.url, True)
+        register(client, "ecw-unlisted", keys.url, False)
+        register(client, "ecw-gone", "http://127.0.0.1:9/jwks.json", True)
+        granted = backend(url, "system/Patient.read", iss="ecw-app")
+        assert granted.status_code == 200, granted.text
+        assert granted.json()["expires_in"] == 300
+        assert jwt.decode(granted.json()["access_token"], options={"verify_signature": False})["iss"] == client.origin + BASE
+        for refused in (backend(url, "system/Patient.read", iss="ecw-unlisted"), backend(url, "system/Patient.read"),
+                        backend(url, "system/Patient.read", iss="ecw-app", key=ES384, alg="ES384", kid="backend-es384"),
+                        backend(url, "system/Patient.read", iss="ecw-app", kid="not-in-the-set"),
+                        backend(url, "system/Patient.read", iss="ecw-gone")):
+            assert refused.status_code == 401 and refused.json()["error"] == "invalid_client", refused.text
+        assert "allow-listed" in backend(url, "system/Patient.read", iss="ecw-unlisted").json()["error_description"]
+    finally:
+        keys.close()
 
 
 def test_access_denied_is_a_500(client):
@@ -114,7 +174,7 @@ def test_250_requests_a_minute_per_practice_count_token_calls(client):
     try:
         prefix = "/sandboxes/ecw-limit"
         url = client.origin + prefix + OAUTH + "/token"
-        access = backend(url, "system/Patient.read").json()["access_token"]
+        access = basic(client.origin, prefix, "system/Patient.read").json()["access_token"]
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {access}"
         statuses = [session.get(client.origin + prefix + BASE + "/Patient/pat-0001").status_code for _ in range(260)]
@@ -124,7 +184,7 @@ def test_250_requests_a_minute_per_practice_count_token_calls(client):
         if refused.status_code == 429:
             assert "Retry-After" not in refused.headers
             assert_valid(refused.json())
-            token_refused = backend(url, "system/Patient.read")
+            token_refused = basic(client.origin, prefix, "system/Patient.read")
             assert token_refused.status_code == 429  # the token endpoint counts and is refused alike
         assert requests.get(client.origin + prefix + "/fhir/r4/Patient/pat-0001").status_code == 200
     finally:

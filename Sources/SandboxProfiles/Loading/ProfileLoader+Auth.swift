@@ -20,7 +20,7 @@ extension ProfileLoader {
             "maxJTILength", "forbiddenDescription", "challengeRealm", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens",
             "clientAuthMethods",
             "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType", "disabledClient", "jwksName", "issuer",
-            "serviceScopes", "revokeName",
+            "serviceScopes", "revokeName", "allowListedJwksOnly",
         ])
         var auth = AuthSettings()
         func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
@@ -51,6 +51,7 @@ extension ProfileLoader {
             }
             auth.jwksName = name
         }
+        if let item = map["allowListedJwksOnly"] { auth.allowListedJwksOnly = try item.bool() }
         if let item = map["revokeName"] {
             let name = try item.string()
             let segments = name.split(separator: "/", omittingEmptySubsequences: false)
