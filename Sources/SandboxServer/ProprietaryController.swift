@@ -66,12 +66,13 @@ struct ProprietaryController: Sendable {
         let control = mount.control
         control.fireDueActions()
         let authorization = request.headers[.authorization]
+        let segments = request.segments(after: base)
         let verified = bearer(authorization)
         let access: Access? = if case .success(let access) = verified { access } else { nil }
         var note: FaultNote?
         var slotTaken = false
         if !control.isQuiet {
-            let kind = api.classify(method: request.method.rawValue, segments: request.segments(after: base))
+            let kind = api.classify(method: request.method.rawValue, segments: segments)
             let facts = RequestFacts(
                 profile: mount.profile.name, method: request.method.rawValue, path: request.uri.path, endpoint: .proprietary,
                 resourceType: kind?.type, interaction: kind?.interaction, operation: nil, clientID: access?.client)
@@ -101,7 +102,7 @@ struct ProprietaryController: Sendable {
             return (answer, nil, note)
         case .success(let access):
             let call = ProprietaryRequest(
-                method: request.method.rawValue, segments: request.segments(after: base), query: QueryString.parse(request.uri.query ?? ""),
+                method: request.method.rawValue, segments: segments, query: QueryString.parse(request.uri.query ?? ""),
                 body: body, contentType: request.headers[.contentType], baseURL: request.origin(hosts) + base, access: access)
             var raced = call
             raced.frontDeskTakesSlot = slotTaken

@@ -5,6 +5,7 @@ import uuid
 
 import requests
 
+from conftest import basic_token
 from fhirvalidation import assert_valid
 
 PRACTICE = "195900"
@@ -15,7 +16,6 @@ AUTH = "/athena/oauth2/v1"
 MDP = "athena/service/Athenanet.MDP.*"
 ISSUER = "https://athena.okta.com/oauth2/aus2hff5eqFb7Wqfh297"
 SCOPES = f"system/*.read system/Subscription.write {MDP}"
-_tokens = {}
 
 
 def patient_id(seed_id):
@@ -35,15 +35,8 @@ def register(origin, scopes=("system/*.read", "system/*.rs", "system/Subscriptio
 
 
 def token(origin, scope=SCOPES, prefix=""):
-    """A client_secret_basic token of the seed's sandbox-secret, fetched once per server and scope
-    (a reset keeps tokens of seed clients valid)."""
-    key = (origin, prefix, scope)
-    if key not in _tokens:
-        response = requests.post(origin + prefix + AUTH + "/token", auth=("sandbox-secret", "sandbox-secret-TEST-ONLY"),
-                                 data={"grant_type": "client_credentials", "scope": scope}, timeout=10)
-        assert response.status_code == 200, response.text
-        _tokens[key] = response.json()["access_token"]
-    return _tokens[key]
+    """A client_secret_basic token of the seed's sandbox-secret (cached: see conftest.basic_token)."""
+    return basic_token(origin, prefix + AUTH + "/token", scope)
 
 
 class Athena:

@@ -106,6 +106,22 @@ class Client:
         return response.json()
 
 
+_BASIC_TOKENS = {}
+
+
+def basic_token(origin, token_path, scope):
+    """A client_credentials token of the seed's sandbox-secret (HTTP Basic), fetched once per
+    server, endpoint and scope: vendors throttle token endpoints (athena: 5 a minute per client),
+    and a reset keeps tokens of seed clients valid."""
+    key = (origin, token_path, scope)
+    if key not in _BASIC_TOKENS:
+        response = requests.post(origin + token_path, auth=("sandbox-secret", "sandbox-secret-TEST-ONLY"),
+                                 data={"grant_type": "client_credentials", "scope": scope}, timeout=30)
+        assert response.status_code == 200, response.text
+        _BASIC_TOKENS[key] = response.json()["access_token"]
+    return _BASIC_TOKENS[key]
+
+
 def ids(bundle, mode="match"):
     return [e["resource"]["id"] for e in bundle.get("entry", []) if e.get("search", {}).get("mode", "match") == mode]
 

@@ -10,7 +10,7 @@ import threading
 import requests
 import yaml
 
-from conftest import Client
+from conftest import Client, basic_token
 from fhirvalidation import assert_valid
 from test_auth import ES384, RS384
 from test_vendor_auth import backend
@@ -18,7 +18,6 @@ from vendorclient import SEED
 
 BASE = "/ecw/fhir/r4/RIVBCD"
 OAUTH = "/ecw/oauth/oauth2"
-_tokens = {}
 
 
 def basic(origin, prefix="", scope="system/*.read"):
@@ -27,12 +26,7 @@ def basic(origin, prefix="", scope="system/*.read"):
 
 
 def token(origin, prefix=""):
-    key = (origin, prefix)
-    if key not in _tokens:
-        response = basic(origin, prefix)
-        assert response.status_code == 200, response.text
-        _tokens[key] = response.json()["access_token"]
-    return _tokens[key]
+    return basic_token(origin, prefix + OAUTH + "/token", "system/*.read")
 
 
 def ecw(client):

@@ -7,23 +7,17 @@ import json
 import pytest
 import requests
 
-from conftest import Client
+from conftest import Client, basic_token
 from fhirvalidation import assert_valid
 from mllppeer import Listener, fields, send, validate
 
 BASE = "/nextgen/nge/prod/fhir-api-r4/fhir/R4"
 OAUTH = "/nextgen/nge/prod/patient-oauth"
 SECRET = ("sandbox-secret", "sandbox-secret-TEST-ONLY")
-_tokens = {}
 
 
 def token(origin):
-    if origin not in _tokens:
-        response = requests.post(origin + OAUTH + "/token", auth=SECRET,
-                                 data={"grant_type": "client_credentials", "scope": "system/*.read"})
-        assert response.status_code == 200, response.text
-        _tokens[origin] = response.json()["access_token"]
-    return _tokens[origin]
+    return basic_token(origin, OAUTH + "/token", "system/*.read")
 
 
 @pytest.fixture

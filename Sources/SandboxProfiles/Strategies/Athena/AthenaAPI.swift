@@ -57,7 +57,7 @@ struct AthenaAPI: ProprietaryAPI {
     }
 
     func handle(_ request: ProprietaryRequest) -> ProprietaryResponse {
-        do {
+        do throws(AthenaFailure) {
             guard request.access.scopes.contains(scope) else {
                 throw AthenaFailure(
                     status: 401, "Unauthorized", detail: "The access token was not granted the scope \(scope), which this API needs.")
@@ -169,15 +169,5 @@ struct AthenaFailure: Error {
         var body = JSONObject(["error": .string(error)])
         if let detail { body["detailedmessage"] = .string(detail) }
         return .json(.object(body), status: status)
-    }
-}
-
-extension Error {
-    fileprivate var response: ProprietaryResponse {
-        switch self {
-        case let failure as AthenaFailure: failure.response
-        case let error as FHIRError: AthenaFailure(error).response
-        default: AthenaFailure(status: 400, "\(self)").response
-        }
     }
 }
