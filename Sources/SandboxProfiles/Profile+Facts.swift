@@ -160,7 +160,7 @@ extension Profile {
         facts.append(("writes.versionInLocation", String(writes.versionInLocation)))
         facts.append(("context", context.map { "\($0.parameter)=\($0.value) on every call, else HTTP \($0.status) \($0.body)" } ?? "-"))
         facts.append(("search.countAliases", rules.countAliases.isEmpty ? "-" : rules.countAliases.joined(separator: ", ") + " = _count"))
-        facts.append(("proprietary", proprietary.map { "\($0.style) at \($0.path) (scope \($0.scope))" } ?? "-"))
+        facts.append(("proprietary", proprietary.map { "\($0.style) at \($0.path) (\($0.scopeNeeded))" } ?? "-"))
         facts.append(("subscriptions", topicSubscriptions.map { "\($0) (R5 backport topics)" } ?? "-"))
         facts.append(("hl7.inboundPort", hl7InboundPort.map { $0 == 0 ? "a free port" : String($0) } ?? "-"))
         facts.append(("hl7.application", hl7Application ?? "FHIR-SANDBOX"))

@@ -61,8 +61,12 @@ public struct Profile: Sendable, Equatable {
         public var style: String
         /// `path` — where it is mounted (`/athena/v1`).
         public var path: String
-        /// `scope` — the scope every call's token needs (one of `auth.serviceScopes`).
-        public var scope: String
+        /// `scope` — the scope every call's token needs (one of `auth.serviceScopes`); nil: each
+        /// call needs the SMART scopes of the types it touches.
+        public var scope: String?
+
+        /// What a token needs, in words.
+        public var scopeNeeded: String { scope.map { "scope \($0)" } ?? "SMART scopes per type" }
     }
     /// `subscriptions.style` — a vendor's topic-based (R5 backport) subscription service under the
     /// FHIR base (`Strategies.subscriptions`); nil: none.

@@ -13,6 +13,8 @@ public struct Seed: Sendable {
     public var holdMinutes: Int = 10
     /// The clinic's short name in HL7 v2 messages (MSH-4, assigning facility of MRNs).
     public var facility = "CLINIC"
+    /// The practice's code in vendor URLs that name one (`{practiceCode}` in a profile's paths).
+    public var practiceCode = "CLINIC"
     /// Resources as written in the seed, in file order.
     public let resources: [JSON]
     public let appointmentTypes: [AppointmentType]
@@ -35,6 +37,7 @@ public struct Seed: Sendable {
         copy.holdMinutes = holdMinutes
         copy.payers = payers
         copy.facility = facility
+        copy.practiceCode = practiceCode
         return copy
     }
 }

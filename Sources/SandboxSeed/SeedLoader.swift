@@ -26,7 +26,7 @@ public enum SeedLoader {
 
     private static func loadUnchecked(directory: String) throws -> Seed {
         let settings = try YAMLValue.load(file: "\(directory)/seed.yaml")
-            .mapping(keys: ["name", "description", "timeZone", "planningHorizonDays", "holdMinutes", "facility"])
+            .mapping(keys: ["name", "description", "timeZone", "planningHorizonDays", "holdMinutes", "facility", "practiceCode"])
         let zoneName = try settings.required("timeZone").string()
         guard let zone = TimeZoneRule(identifier: zoneName) else {
             throw try settings.required("timeZone").fail("unknown time zone '\(zoneName)'")
@@ -62,6 +62,13 @@ public enum SeedLoader {
                 throw item.fail("must be letters, digits, - or _ (an HL7 facility name)")
             }
             seed.facility = facility
+        }
+        if let item = settings["practiceCode"] {
+            let code = try item.string()
+            guard (1...32).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                throw item.fail("must be 1 to 32 ASCII letters or digits (a practice code in URLs)")
+            }
+            seed.practiceCode = code
         }
         if FileManager.default.fileExists(atPath: "\(directory)/payers.yaml") {
             seed.payers = try loadPayers("\(directory)/payers.yaml", ids: ids, typeCodes: Set(types.map(\.code)))

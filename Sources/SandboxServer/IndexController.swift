@@ -43,7 +43,9 @@ struct IndexController: Sendable {
                 }
                 if let api = mount.profile.proprietary {
                     profile["proprietaryAPI"] = .object(
-                        JSONObject(["base": .string(origin + api.path), "scope": .string(api.scope), "style": .string(api.style)]))
+                        JSONObject([
+                            "base": .string(origin + api.path), "scope": api.scope.map(JSON.string) ?? .null, "style": .string(api.style),
+                        ]))
                 }
                 if mount.profile.auth.mode != .anonymous {
                     let auth = mount.profile.auth
@@ -73,7 +75,7 @@ struct IndexController: Sendable {
             html += "<td>\(escape(mount.profile.description))</td></tr>"
             if let api = mount.profile.proprietary {
                 html += "<tr><td></td><td>\(escape(origin + api.path)) (vendor API)</td><td></td><td></td>"
-                html += "<td>needs scope \(escape(api.scope)); same data and tokens as \(escape(mount.profile.name))</td></tr>"
+                html += "<td>needs \(escape(api.scopeNeeded)); same data and tokens as \(escape(mount.profile.name))</td></tr>"
             }
             for other in mount.profile.otherBases {
                 let url = origin + other.fhirBase

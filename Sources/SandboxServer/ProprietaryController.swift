@@ -38,11 +38,11 @@ struct ProprietaryController: Sendable {
             body = buffer.readBytes(length: buffer.readableBytes)
             (answer, access, note) = await controlled(request, base: base, body: body)
         } catch {
-            answer = Self.error(
-                413, "Request too large", "The request body is larger than this server's limit of \(profile.maxBodyBytes) bytes.")
+            answer = api.refusal(
+                status: 413, error: "Request too large",
+                detail: "The request body is larger than this server's limit of \(profile.maxBodyBytes) bytes.")
         }
-        // athena's responses carry X-Request-Id (§3.2).
-        answer.headers.append(("X-Request-Id", UUID().uuidString.lowercased()))
+        api.stamp(&answer)
         let response = answer
         mount.journal.record { id in
             RequestJournal.Entry(
@@ -55,10 +55,6 @@ struct ProprietaryController: Sendable {
                 fault: note)
         }
         return Response(FHIRResponse(status: response.status, headers: response.headers, body: response.body))
-    }
-
-    static func error(_ status: Int, _ error: String, _ detail: String) -> ProprietaryResponse {
-        .json(.object(JSONObject(["error": .string(error), "detailedmessage": .string(detail)])), status: status)
     }
 
     /// Test control's verdict, then the token check and the strategy's answer.
@@ -78,7 +74,7 @@ struct ProprietaryController: Sendable {
                 resourceType: kind?.type, interaction: kind?.interaction, operation: nil, clientID: access?.client)
             switch control.gate(facts, model: mount.profile.latency) {
             case .refuse(let error, let retryAfter, let refusal):
-                var answer = Self.error(error.code.status, error.message, error.message)
+                var answer = api.refusal(status: error.code.status, error: error.message, detail: error.message)
                 if let retryAfter { answer.headers.append(("Retry-After", String(retryAfter))) }
                 return (answer, access, refusal)
             case .close(let milliseconds, let closing):
@@ -90,13 +86,13 @@ struct ProprietaryController: Sendable {
                 if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
                 if action == .tokenExpired, let header = authorization, header.count > 7 {
                     mount.auth.expire(bearer: String(header.dropFirst(7).drop { $0 == " " }))
-                    return (Self.error(401, "invalid_token", "The access token has expired."), access, note)
+                    return (api.refusal(status: 401, error: "invalid_token", detail: "The access token has expired."), access, note)
                 }
             }
         }
         switch verified {
         case .failure(let error):
-            var answer = Self.error(401, error.error, error.description)
+            var answer = api.refusal(status: 401, error: error.error, detail: error.description)
             answer.headers.append(
                 ("WWW-Authenticate", FHIRController.challenge(error.error, error.description, realm: mount.profile.auth.challengeRealm)))
             return (answer, nil, note)

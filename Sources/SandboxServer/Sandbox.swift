@@ -144,6 +144,8 @@ public final class Sandbox: Sendable {
             throw SandboxError("cannot load seed: \(error.message)")
         }
         seed = loaded.droppingResources()
+        // Paths that name the practice (`{practiceCode}`) take the seed's.
+        profiles = profiles.map { $0.filled(practiceCode: loaded.practiceCode) }
         (clients, signer) = try Self.loadAuth(seedDirectory: configuration.seedDirectory)
         jwksAllowList = FetchAllowList(urls: clients.all.compactMap(\.jwksURI), extra: configuration.jwksAllow)
         let jwksAllowList = jwksAllowList
@@ -190,6 +192,15 @@ public final class Sandbox: Sendable {
             throw SandboxError("cannot prepare storage: \(error.message)")
         } catch {
             throw SandboxError("cannot prepare storage: \(error.localizedDescription)")
+        }
+    }
+
+    /// A profile with its paths' placeholders filled from the seed (`{practiceCode}`).
+    public static func filled(_ profile: Profile, seedDirectory: String) throws(SandboxError) -> Profile {
+        do {
+            return profile.filled(practiceCode: try SeedLoader.load(directory: seedDirectory).practiceCode)
+        } catch {
+            throw SandboxError("cannot load seed: \(error.message)")
         }
     }
 

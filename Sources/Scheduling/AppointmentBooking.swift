@@ -24,7 +24,7 @@ public struct AppointmentBooking: WriteHook {
     ) throws(FHIRError) -> JSONObject {
         // The staff's own writes follow the EHR's rules (R4's lifecycle), not the vendor API's.
         let policy = StaffDesk.writing ? nil : policy
-        let resource = try policy?.prepare(incoming, old: old, tx: tx) ?? incoming
+        var resource = try policy?.prepare(incoming, old: old, tx: tx) ?? incoming
         let status = resource["status"]?.stringValue ?? ""
         let oldStatus = old?["status"]?.stringValue
         if let oldStatus, policy == nil, !AppointmentStatusModel.allows(from: oldStatus, to: status) {
@@ -64,6 +64,14 @@ public struct AppointmentBooking: WriteHook {
                 patientIsNew: needsNew ? try isNew(patient: Self.patient(resource), excluding: id, tx: tx) : false,
                 patientPayers: type?.coverage != nil && day != nil ? try payers(of: Self.patient(resource), on: day!, tx: tx) : nil)
             if let error = rules.check(request, slots: known, now: now) { throw error }
+            // R4 app-3: only proposed and cancelled appointments may go without start and end;
+            // a booking that names its slots only takes their times.
+            if resource["start"] == nil, resource["end"] == nil, let first = known.values.map(\.spec.start).min(),
+                let last = known.values.map(\.spec.end).max()
+            {
+                resource["start"] = .string(rules.seed.format(first))
+                resource["end"] = .string(rules.seed.format(last))
+            }
         }
         _ = try tx.setSlotStatus(Array(release), from: ["busy", "busy-tentative"], to: "free", at: now)
         let target = status == "pending" ? "busy-tentative" : "busy"

@@ -136,7 +136,7 @@ struct ServeCommand: AsyncParsableCommand {
                     if let api = mount.profile.proprietary {
                         lines +=
                             "\(mount.profile.name.padding(toLength: 10, withPad: " ", startingAt: 0)) API base \(origin)\(api.path)"
-                            + "  (vendor API; scope \(api.scope); same data and tokens)\n"
+                            + "  (vendor API; \(api.scopeNeeded); same data and tokens)\n"
                     }
                     for other in mount.profile.otherBases {
                         lines +=

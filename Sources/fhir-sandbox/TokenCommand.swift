@@ -46,8 +46,15 @@ struct TokenCommand: ParsableCommand {
         } catch {
             Options.fail(error.description)
         }
-        guard let chosen = profiles.first(where: { $0.name == profile }) else {
+        guard let named = profiles.first(where: { $0.name == profile }) else {
             Options.fail("no profile named '\(profile)' (available: \(profiles.map(\.name).joined(separator: ", ")))")
+        }
+        // Paths that name the practice take the seed's code (the audience is the filled base).
+        let chosen: Profile
+        do {
+            chosen = try Sandbox.filled(named, seedDirectory: configuration.seedDirectory)
+        } catch {
+            Options.fail(error.message)
         }
         guard chosen.auth.mode != .anonymous else { Options.fail("profile '\(profile)' has auth: anonymous; it takes no tokens") }
         guard chosen.auth.tokenFormat == .jwt else {

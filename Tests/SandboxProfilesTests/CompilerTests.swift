@@ -2,6 +2,7 @@ import FHIRCore
 import FHIRInteractions
 import Foundation
 import SandboxAuth
+import SandboxSeed
 import Scheduling
 import Testing
 
@@ -86,6 +87,27 @@ import Testing
             #expect(error.description.contains("must be one of "))
             #expect(["cerner", "epic", "identity"].allSatisfy(error.description.contains))
             #expect(error.description.contains("'sideways'"))
+        }
+    }
+
+    @Test func pathsNameTheSeedsPracticeCode() throws {
+        // The file keeps the placeholder; a sandbox fills it from seed.yaml's practiceCode.
+        let directory = Fixture.root.appendingPathComponent("Profiles").path
+        let raw = try #require(try ProfileLoader.loadAll(directory: directory).first { $0.name == "ecw" })
+        #expect(raw.fhirBase == "/ecw/fhir/r4/{practiceCode}")
+        #expect(Fixture.seed.practiceCode == "RIVBCD")
+        let filled = raw.filled(practiceCode: "FEIGCD")
+        #expect(filled.fhirBase == "/ecw/fhir/r4/FEIGCD")
+        #expect(filled.proprietary?.path == "/ecw/healow/apps/api/v1/fhir/FEIGCD/fhir")
+        // Any other placeholder is a load error naming the one allowed.
+        let odd = FileManager.default.temporaryDirectory.appendingPathComponent("placeholder-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: odd) }
+        try "name: odd\nfhirBase: /odd/{tenant}/r4\n".write(to: odd, atomically: true, encoding: .utf8)
+        #expect(throws: ProfileLoader.Failure.self) { try ProfileLoader.load(file: odd.path) }
+        do {
+            _ = try ProfileLoader.load(file: odd.path)
+        } catch {
+            #expect(error.description.contains("{practiceCode}") && error.description.contains("fhirBase"))
         }
     }
 

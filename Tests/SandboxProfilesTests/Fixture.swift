@@ -19,7 +19,9 @@ enum Fixture {
 
     static let seed: Seed = try! SeedLoader.load(directory: root.appendingPathComponent("Seeds/default").path)
     static let profiles: [String: Profile] = Dictionary(
-        uniqueKeysWithValues: try! ProfileLoader.loadAll(directory: root.appendingPathComponent("Profiles").path).map { ($0.name, $0) })
+        uniqueKeysWithValues: try! ProfileLoader.loadAll(directory: root.appendingPathComponent("Profiles").path).map {
+            ($0.name, $0.filled(practiceCode: seed.practiceCode))
+        })
     static let environment = CompileEnvironment(
         seed: seed, registry: registry, clock: clock, random: .seeded(11), clients: ClientRegistry([]), signer: TokenSigner(),
         remoteKeys: { RemoteKeys { _ in throw JOSEError("no fetching in tests") } }, softwareVersion: "test")
@@ -68,6 +70,7 @@ extension Fixture {
     static func proprietaryContext(_ profile: String) throws -> ProprietaryContext {
         let runtime = try runtime(profile)
         return ProprietaryContext(
-            service: runtime.pipeline.service, seed: seed, profile: runtime.profile, ids: runtime.ids, horizon: runtime.state.horizon)
+            service: runtime.pipeline.service, ehr: runtime.ehr, seed: seed, profile: runtime.profile, ids: runtime.ids,
+            horizon: runtime.state.horizon)
     }
 }

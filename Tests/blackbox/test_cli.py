@@ -67,14 +67,15 @@ def test_ready_lines_environment_and_public_url():
     try:
         # One line per profile (sorted by file name), then the ready line.
         # (Epic's second line is its STU3 scheduling base.)
-        assert [line.split()[0] for line in server.lines] == ["athena", "athena", "cerner", "ecw", "epic", "epic", "generic", "nextgen",
-                                                                  "nextgen", "ready"]
-        assert "HL7 in mllp://" in server.lines[8]  # NextGen books over HL7 v2: its listener is on by default
+        assert [line.split()[0] for line in server.lines] == ["athena", "athena", "cerner", "ecw", "ecw", "epic", "epic", "generic",
+                                                                  "nextgen", "nextgen", "ready"]
+        assert "HL7 in mllp://" in server.lines[9]  # NextGen books over HL7 v2: its listener is on by default
         assert server.lines[1].split()[1:4] == ["API", "base", "https://sandbox.example.org/athena/v1"]
-        assert server.lines[5].split()[3:] == ["https://sandbox.example.org/epic/api/FHIR/STU3", "(STU3;", "same", "data", "and", "tokens)"]
-        assert server.lines[6].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4", "token",
+        assert server.lines[4].split()[1:4] == ["API", "base", "https://sandbox.example.org/ecw/healow/apps/api/v1/fhir/RIVBCD/fhir"]
+        assert server.lines[6].split()[3:] == ["https://sandbox.example.org/epic/api/FHIR/STU3", "(STU3;", "same", "data", "and", "tokens)"]
+        assert server.lines[7].split() == ["generic", "FHIR", "base", "https://sandbox.example.org/fhir/r4", "token",
                                            "https://sandbox.example.org/fhir/auth/token", "(auth", "optional)"]
-        assert server.lines[4].split()[3:5] == ["https://sandbox.example.org/epic/api/FHIR/R4", "token"]
+        assert server.lines[5].split()[3:5] == ["https://sandbox.example.org/epic/api/FHIR/R4", "token"]
         client = Client(server.origin)
         assert client.admin("GET", "/_admin/clock").json()["now"] == "2026-06-01T12:00:00.000Z"
         created = client.post("Patient", {"resourceType": "Patient"})
@@ -145,7 +146,7 @@ def test_profiles_list_show_and_lint(tmp_path):
     listed = run("profiles", "list")
     assert listed.returncode == 0
     assert [line.split()[:2] for line in listed.stdout.splitlines()] == [["athena", "/athena/fhir/r4"],
-        ["cerner", "/cerner/r4/ec2458f2-1e24-41c8-b71b-0e701af7583d"], ["ecw", "/ecw/fhir/r4/RIVBCD"], ["epic", "/epic/api/FHIR/R4"], ["generic", "/fhir/r4"],
+        ["cerner", "/cerner/r4/ec2458f2-1e24-41c8-b71b-0e701af7583d"], ["ecw", "/ecw/fhir/r4/{practiceCode}"], ["epic", "/epic/api/FHIR/R4"], ["generic", "/fhir/r4"],
         ["nextgen", "/nextgen/nge/prod/fhir-api-r4/fhir/R4"]]
     shown = run("profiles", "show", "generic")
     assert "fhirBase: /fhir/r4" in shown.stdout

@@ -266,3 +266,42 @@ def test_holds_survive_a_restart_with_a_data_directory(tmp_path):
         assert client.get(f"Appointment/{proposal['id']}").json()["status"] == "cancelled"
     finally:
         again.stop()
+
+
+def test_patient_and_encounter_everything(client):
+    """R4 $everything: Patient/[id]/$everything is the patient and its compartment as one
+    searchset (the patient first, search mode match, the rest include); Encounter/[id]/$everything
+    is the encounter, its patient and what names the encounter; _type narrows, _since keeps newer
+    versions, paging parameters are refused by name, an unknown id is 404."""
+    encounter = client.post("Encounter", {
+        "resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": "Patient/pat-0001"}}).json()
+    observation = client.post("Observation", {
+        "resourceType": "Observation", "status": "final", "code": {"text": "Blood pressure"},
+        "subject": {"reference": "Patient/pat-0001"}, "encounter": {"reference": f"Encounter/{encounter['id']}"}}).json()
+    everything = client.get("Patient/pat-0001/$everything")
+    assert everything.status_code == 200, everything.text
+    bundle = everything.json()
+    assert bundle["type"] == "searchset" and bundle["total"] == len(bundle["entry"])
+    first, rest = bundle["entry"][0], bundle["entry"][1:]
+    assert first["resource"]["id"] == "pat-0001" and first["search"]["mode"] == "match"
+    assert all(e["search"]["mode"] == "include" for e in rest)
+    found = {(e["resource"]["resourceType"], e["resource"]["id"]) for e in rest}
+    assert {("Encounter", encounter["id"]), ("Observation", observation["id"]), ("Coverage", "cov-0001"),
+            ("Appointment", "appt-0001")} <= found
+    assert not any(kind in ("Practitioner", "Location", "Slot") for kind, _ in found)
+    visit = client.get(f"Encounter/{encounter['id']}/$everything").json()
+    assert [(e["resource"]["resourceType"], e["search"]["mode"]) for e in visit["entry"]] == [
+        ("Encounter", "match"), ("Patient", "include"), ("Observation", "include")]
+    narrowed = client.get("Patient/pat-0001/$everything", params={"_type": "Observation,Encounter"}).json()
+    assert {e["resource"]["resourceType"] for e in narrowed["entry"]} == {"Patient", "Observation", "Encounter"}
+    since = client.get("Patient/pat-0001/$everything", params={"_since": "2026-04-13T13:00:00Z"}).json()
+    assert len(since["entry"]) == len(bundle["entry"])
+    later = client.get("Patient/pat-0001/$everything", params={"_since": "2030-01-01T00:00:00Z"}).json()
+    assert [e["resource"]["id"] for e in later["entry"]] == ["pat-0001"]
+    for refused, named in (({"_count": "5"}, "_count"), ({"_type": "Nonsense"}, "Nonsense"), ({"_since": "yesterday"}, "_since")):
+        response = client.get("Patient/pat-0001/$everything", params=refused)
+        assert response.status_code == 400 and named in outcome_text(response)
+    assert client.get("Patient/pat-9999/$everything").status_code == 404
+    assert client.get("Patient/$everything").status_code == 400

@@ -131,3 +131,15 @@ def test_athena_quickstart_books_through_v1_reads_through_fhir_notes_and_cancels
     fhir.session.headers.update(headers)
     appointment = fhir.get(f"Appointment/a-195900.Appointment-{appointment_id}", params={"ah-practice": "Organization/a-1.Practice-195900"})
     assert appointment.status_code == 200 and appointment.json()["status"] == "cancelled"
+
+
+def test_ecw_quickstart_books_through_healow_and_cancels(server):
+    lines = run(server, "ecw")
+    appointment_id, start, status = lines["booked"].split()
+    assert status == "booked" and lines["cancelled"] == "1 SUCCESS"
+    healow = client_for(server, "/ecw/healow/apps/api/v1/fhir/RIVBCD/fhir", "/ecw/oauth/oauth2/token", "system/*.read")
+    appointment = healow.get(f"Appointment/{appointment_id}").json()
+    assert appointment["status"] == "cancelled" and appointment["start"] == start
+    assert appointment["cancelationReason"]["text"] == "Patient request"
+    slot = healow.get(appointment["slot"][0]["reference"]).json()
+    assert slot["status"] == "free", "cancelling frees the slot"

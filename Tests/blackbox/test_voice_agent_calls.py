@@ -223,3 +223,115 @@ def test_athena_call_verifies_the_caller_books_by_form_put_notes_and_cancels(cli
     journal = client.admin("GET", "/_admin/requests?limit=500").json()
     entries = journal["requests"] if isinstance(journal, dict) else journal
     assert len([e for e in entries if e.get("clientId") == client_id and e["path"].endswith("/token")]) == 1
+
+
+def test_ecw_call_verifies_the_caller_rides_out_the_practice_limit_and_books_by_npi(client):
+    """eClinicalWorks (§4): the agent's backend signs its assertion RS384 (§4.1) with a key from
+    its own JWKS URL, which eCW allow-listed, and gets a 300-second token it keeps for the call;
+    the caller is verified by a facade Patient search walked with page= (§4.2, §4.5 (4)); on a
+    busy morning the practice's 250 requests a minute (other apps' calls and token requests
+    included) run out, the provider lookup is refused 429 without Retry-After (§4.4), and the
+    agent backs off until the minute turns; the provider is then found by NPI and the slot
+    through the healow Scheduling API (§4.3), booked and cancelled with numeric statuses (§4.4,
+    ASSUMPTION shapes). In an isolated sandbox, so the practice's counter is the call's own."""
+    import time
+
+    import requests
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+    from fhirvalidation import assert_valid
+    from test_auth import RS384
+    from test_vendor_ecw import BASE, OAUTH, JWKSServer
+    from test_vendor_ecw_healow import HEALOW, OKAFOR_NPI
+
+    keys = JWKSServer()
+    made = client.admin("PUT", "/_admin/sandboxes/ecw-call", {"profiles": ["ecw"]})
+    assert made.status_code in (200, 201), made.text
+    try:
+        registered = client.admin("POST", "/sandboxes/ecw-call/_admin/clients", {
+            "id": "ecw-voice-agent", "type": "backend", "jwksUri": keys.url, "jwksAllowListed": True,
+            "scopes": ["system/*.read", "system/Appointment.write"], "grantTypes": ["client_credentials"]})
+        assert registered.status_code in (200, 201), registered.text
+        origin = client.origin + "/sandboxes/ecw-call"
+        token_url = origin + OAUTH + "/token"
+        agent = OAuth2Session("ecw-voice-agent", RS384, scope="system/Patient.read system/Practitioner.read system/Schedule.read "
+                                                               "system/Slot.read system/Appointment.read system/Appointment.write",
+                              token_endpoint_auth_method=PrivateKeyJWT(
+                                  token_url, alg="RS384", headers={"kid": "backend-rs384"},
+                                  claims={"exp": int(time.time()) + 240}))  # SMART: at most 5 minutes ahead
+        token = agent.fetch_token(token_url, grant_type="client_credentials")
+        assert token["expires_in"] == 300 and token["token_type"].lower() == "bearer"
+        fhir, healow = origin + BASE, origin + HEALOW
+
+        def get(url, params=None):
+            response = agent.get(url, params=params, headers={"Accept": "application/fhir+json"})
+            if response.headers.get("Content-Type", "").startswith("application/fhir+json"):
+                assert_valid(response.json())
+            return response
+
+        # "Your name and date of birth, please?" Maria Garcia, 30 July 1991: the agent walks the
+        # Garcias page by page (page=N) until the birth date matches.
+        caller, page = None, 1
+        while caller is None:
+            found = get(fhir + "/Patient", {"family": "Garcia", "given": "Maria", "_count": "1", "page": str(page)})
+            assert found.status_code == 200 and found.json().get("entry"), found.text
+            resource = found.json()["entry"][0]["resource"]
+            caller = resource if resource["birthDate"] == "1991-07-30" else None
+            page += 1
+        assert caller["id"] == "pat-0002" and page > 2
+
+        # A busy morning: other apps of the practice use up its 250 requests this minute.
+        busy = OAuth2Session("sandbox-secret", "sandbox-secret-TEST-ONLY", scope="system/Patient.read")
+        other = busy.fetch_token(token_url, grant_type="client_credentials")["access_token"]
+        refused = None
+        for _ in range(2):  # once more if the minute turns during the burst
+            for _ in range(300):
+                if requests.get(fhir + "/Patient/pat-0001", headers={"Authorization": f"Bearer {other}"}).status_code == 429:
+                    break
+            refused = get(fhir + "/Practitioner", {"identifier": f"http://hl7.org/fhir/sid/us-npi|{OKAFOR_NPI}"})
+            if refused.status_code == 429:
+                break
+        assert refused.status_code == 429 and "Retry-After" not in refused.headers
+
+        # No Retry-After: the agent backs off (1, 2, 4, ... s) until the practice's minute turns.
+        delay, attempts, provider = 1, 0, refused
+        while provider.status_code == 429:
+            assert attempts < 8, "the limit did not lift within the minute"
+            time.sleep(delay)
+            delay, attempts = min(delay * 2, 16), attempts + 1
+            provider = get(fhir + "/Practitioner", {"identifier": f"http://hl7.org/fhir/sid/us-npi|{OKAFOR_NPI}"})
+        assert provider.status_code == 200 and provider.json()["entry"][0]["resource"]["name"][0]["family"] == "Okafor"
+
+        # The provider's schedule at the main clinic (facility 1) by NPI, then a free slot.
+        schedules = get(healow + "/Schedule", {"actor": OKAFOR_NPI, "actor.location": "1", "date": "ge2026-04-13"})
+        assert schedules.status_code == 200, schedules.text
+        schedule = schedules.json()["entry"][0]["resource"]["id"]
+        slots = get(healow + "/Slot", {"schedule": schedule, "start": "ge2026-04-14", "_count": "5"})
+        assert slots.status_code == 200
+        slot = slots.json()["entry"][0]["resource"]
+
+        # "You're booked." A write-back: status 1, not an OperationOutcome.
+        booked = agent.post(healow + "/Appointment", json={
+            "resourceType": "Appointment", "status": "booked", "slot": [{"reference": f"Slot/{slot['id']}"}],
+            "participant": [{"actor": {"reference": f"Patient/{caller['id']}"}, "status": "accepted"},
+                            {"actor": {"identifier": {"system": "http://hl7.org/fhir/sid/us-npi", "value": OKAFOR_NPI},
+                                       "type": "Practitioner"}, "status": "accepted"}]})
+        assert booked.status_code == 200 and booked.json()["status"] == 1, booked.text
+        appointment = get(healow + f"/Appointment/{booked.json()['id']}").json()
+        assert appointment["status"] == "booked" and appointment["start"] == slot["start"]
+
+        # The caller calls back to cancel; the slot is offered again.
+        cancelled = agent.put(healow + f"/Appointment/{booked.json()['id']}", json={
+            "resourceType": "Appointment", "status": "cancelled", "cancelationReason": {"text": "Patient request"}})
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == 1, cancelled.text
+        again = get(healow + "/Slot", {"schedule": schedule, "start": "ge2026-04-14", "_count": "5"}).json()
+        assert slot["id"] in [e["resource"]["id"] for e in again["entry"]]
+
+        # One token for the whole call.
+        journal = client.admin("GET", "/sandboxes/ecw-call/_admin/requests?clientId=ecw-voice-agent&limit=1000").json()
+        entries = journal["requests"] if isinstance(journal, dict) else journal
+        assert len([e for e in entries if e.get("clientId") == "ecw-voice-agent" and e["path"].endswith("/token")]) == 1
+    finally:
+        client.admin("DELETE", "/_admin/sandboxes/ecw-call")
+        keys.close()

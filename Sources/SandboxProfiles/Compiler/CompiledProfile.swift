@@ -45,7 +45,10 @@ public struct CompiledProfile: Sendable {
     /// server. Holds of a persisted tenant are re-registered.
     public func bind(_ state: TenantState) throws(FHIRError) -> ProfileRuntime {
         let environment = environment
-        let operationHandlers = state.scheduling.operations() + [PatientMatch(), EligibilitySubmit()]
+        let operationHandlers =
+            state.scheduling.operations() + [
+                PatientMatch(), EligibilitySubmit(), Everything(type: "Patient"), Everything(type: "Encounter"),
+            ]
         var pipelines: [FHIRPipeline] = []
         for base in bases {
             let operations = operationHandlers.filter { operation in
@@ -86,7 +89,7 @@ public struct CompiledProfile: Sendable {
         let proprietary = profile.proprietary.flatMap { Strategies.proprietary[$0.style] }.map { make in
             make(
                 ProprietaryContext(
-                    service: pipelines[0].service, seed: environment.seed, profile: profile, ids: ids, horizon: state.horizon))
+                    service: pipelines[0].service, ehr: ehr, seed: environment.seed, profile: profile, ids: ids, horizon: state.horizon))
         }
         return ProfileRuntime(
             compiled: self, state: state, pipeline: pipelines[0],

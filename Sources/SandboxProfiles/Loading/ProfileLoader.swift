@@ -177,7 +177,7 @@ public enum ProfileLoader {
         if let proprietary = try map["proprietary"]?.mapping(keys: ["style", "path", "scope"]) {
             let style = try named(proprietary.required("style"), among: Strategies.proprietary.keys) ?? ""
             profile.proprietary = .init(
-                style: style, path: try mountPath(proprietary.required("path")), scope: try proprietary.required("scope").string())
+                style: style, path: try mountPath(proprietary.required("path")), scope: try proprietary["scope"]?.string())
         }
         if let subscriptions = try map["subscriptions"]?.mapping(keys: ["style"]) {
             profile.topicSubscriptions = try named(subscriptions.required("style"), among: Strategies.subscriptions.keys)
@@ -286,6 +286,10 @@ public enum ProfileLoader {
         let base = try item.string()
         guard base.hasPrefix("/"), !base.hasSuffix("/"), !base.hasPrefix("/_"), !base.contains("//"), base.count > 1 else {
             throw item.fail("must be an absolute path like /fhir/r4 without a trailing slash, not under /_")
+        }
+        let bare = Profile.pathPlaceholders.reduce(base) { $0.replacingOccurrences(of: $1, with: "") }
+        guard !bare.contains("{"), !bare.contains("}") else {
+            throw item.fail("may hold only the placeholder \(Profile.pathPlaceholders.joined(separator: ", ")) (the seed's practice code)")
         }
         return base
     }

@@ -12,6 +12,11 @@ public protocol ProprietaryAPI: Sendable {
     /// What a call is in FHIR terms (the type it touches, `read`/`search-type`/`create`/`update`),
     /// for fault rules, rate limits and latency classes; nil when it is none of those.
     func classify(method: String, segments: [String]) -> (type: String, interaction: String)?
+    /// The vendor's error body for a call the server refuses before the strategy sees it (no or
+    /// a bad token, test control's faults and rate limits, a body over the size limit).
+    func refusal(status: Int, error: String, detail: String) -> ProprietaryResponse
+    /// Headers every answer carries (a vendor's request id).
+    func stamp(_ response: inout ProprietaryResponse)
 }
 
 /// One call to a proprietary API, as the server read it.
@@ -75,6 +80,9 @@ public struct ProprietaryResponse: Sendable {
 public struct ProprietaryContext: Sendable {
     /// The tenant's main FHIR service (writes, reads, the clock).
     public let service: FHIRService
+    /// The whole R4 surface over the same tenant, hooks and slots, without the vendor's FHIR
+    /// rules: for an API that serves types the vendor's FHIR base leaves out.
+    public let ehr: FHIRService
     public let seed: Seed
     public let profile: Profile
     /// How the profile shows FHIR ids.
@@ -82,8 +90,9 @@ public struct ProprietaryContext: Sendable {
     /// Keeps the slot table reaching the planning horizon (extend it before reading slots).
     public let horizon: SlotHorizon
 
-    public init(service: FHIRService, seed: Seed, profile: Profile, ids: any IDScheme, horizon: SlotHorizon) {
+    public init(service: FHIRService, ehr: FHIRService, seed: Seed, profile: Profile, ids: any IDScheme, horizon: SlotHorizon) {
         self.service = service
+        self.ehr = ehr
         self.seed = seed
         self.profile = profile
         self.ids = ids

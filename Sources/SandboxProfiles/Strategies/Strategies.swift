@@ -70,7 +70,8 @@ public enum Strategies {
 
     /// `proprietary.style` — a vendor's non-FHIR API, bound to one sandbox's tenant.
     public static let proprietary = StrategyRegistry<@Sendable (ProprietaryContext) -> any ProprietaryAPI>([
-        "athena": { AthenaAPI(context: $0) }
+        "athena": { AthenaAPI(context: $0) },
+        "healow": { HealowAPI(context: $0) },
     ])
 
     /// `subscriptions.style` — a vendor's topic-based subscription service (its topics and

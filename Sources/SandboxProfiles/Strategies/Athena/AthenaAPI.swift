@@ -1,5 +1,6 @@
 import FHIRCore
 import FHIRInteractions
+import Foundation
 import SandboxAuth
 import SandboxSeed
 import Scheduling
@@ -37,7 +38,7 @@ struct AthenaAPI: ProprietaryAPI {
         seed = context.seed
         practice = context.profile.auth.tenant
         ids = AthenaIDs(seed: context.seed, practice: practice)
-        scope = context.profile.proprietary?.scope ?? ""
+        scope = context.profile.proprietary?.scope ?? "athena/service/Athenanet.MDP.*"
         var locations: [JSONObject] = []
         var practitioners: [String: JSONObject] = [:]
         for resource in context.seed.resources {
@@ -123,6 +124,15 @@ struct AthenaAPI: ProprietaryAPI {
             return (path[0] == "providers" ? "Practitioner" : path[0] == "departments" ? "Location" : "HealthcareService", "search-type")
         default: return nil
         }
+    }
+
+    func refusal(status: Int, error: String, detail: String) -> ProprietaryResponse {
+        AthenaFailure(status: status, error, detail: detail).response
+    }
+
+    /// athena's responses carry X-Request-Id (§3.2).
+    func stamp(_ response: inout ProprietaryResponse) {
+        response.headers.append(("X-Request-Id", UUID().uuidString.lowercased()))
     }
 
     /// Every route, for the 405 answer: the method and the path with `{id}` for ids.
