@@ -32,6 +32,11 @@ public struct AuthSettings: Sendable, Equatable {
     public var unregisteredScopes: UnregisteredScopes = .drop
     /// Whether `*` may stand for every resource type in a scope.
     public var wildcardScopes = true
+    /// Discovery's `scopes_supported` as the vendor lists it (`{type}` stands for each type the
+    /// base serves); nil: derived from the scope syntax and `wildcardScopes`.
+    public var advertisedScopes: [String]?
+    /// Discovery `capabilities` the vendor lists besides the ones derived from these settings.
+    public var extraCapabilities: [String] = []
     /// ES256/ES384 assertions only from clients registered with a `jwksUri`.
     public var ecdsaRequiresJwksUri = false
     /// Longest accepted assertion `jti`; nil: no limit.

@@ -155,6 +155,11 @@ extension AuthorizationServer {
                 if settings.scopeSyntax != .v1 { scopes += ["\(level)/\(type).cruds", "\(level)/\(type).rs"] }
             }
         }
+        if let advertised = settings.advertisedScopes {
+            scopes = advertised.flatMap { pattern in
+                pattern.contains("{type}") ? types.map { pattern.replacingOccurrences(of: "{type}", with: $0) } : [pattern]
+            }
+        }
         document["scopes_supported"] = .array(scopes.map { .string($0) })
         var capabilities = [
             "launch-standalone", "client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
@@ -162,6 +167,7 @@ extension AuthorizationServer {
         ]
         if settings.scopeSyntax != .v2 { capabilities.append("permission-v1") }
         if settings.scopeSyntax != .v1 { capabilities.append("permission-v2") }
+        capabilities += settings.extraCapabilities.filter { !capabilities.contains($0) }
         document["capabilities"] = .array(capabilities.map { .string($0) })
         return document
     }

@@ -228,6 +228,8 @@ extension Profile {
             ("auth.disabledClient", auth.disabledClient.rawValue),
             ("auth.scopeSyntax", auth.scopeSyntax.rawValue),
             ("auth.wildcardScopes", String(auth.wildcardScopes)),
+            ("auth.advertisedScopes", auth.advertisedScopes?.joined(separator: " ") ?? "derived"),
+            ("auth.extraCapabilities", auth.extraCapabilities.isEmpty ? "-" : auth.extraCapabilities.joined(separator: ", ")),
             ("auth.unregisteredScopes", auth.unregisteredScopes.rawValue),
             ("auth.scopeResponse", auth.scopeResponse),
             ("auth.clientAuthMethods", auth.clientAuthMethods.map(\.rawValue).sorted().joined(separator: ", ")),

@@ -109,7 +109,7 @@ def test_unknown_paths_and_methods(client):
     assert response.status_code == 404 and response.json()["resourceType"] == "OperationOutcome"
     assert client.delete("Patient").status_code == 405
     assert client.put("Patient/pat-0001/_history").status_code == 405
-    assert client.get("Patient/pat-0001/$everything").status_code == 404
+    assert client.get("Patient/pat-0001/$no-such-operation").status_code == 404
     assert client.get("").status_code == 405
 
 

@@ -47,7 +47,12 @@ def test_discovery_is_tenant_scoped_and_names_the_tenant_base_as_issuer(client):
     assert body["authorization_endpoint"] == client.origin + OAUTH + "/authorize"
     assert body["jwks_uri"] == client.origin + OAUTH + "/jwks"
     assert {"client_secret_basic", "client_secret_post", "private_key_jwt"} <= set(body["token_endpoint_auth_methods_supported"])
-    assert {"permission-v1", "permission-v2"} <= set(body["capabilities"])
+    assert {"permission-v1", "permission-v2", "client-confidential-asymmetric", "authorize-post"} <= set(body["capabilities"])
+    # §4.1: the wildcards patient/*.* and user/*.*, and .read/.rs/.c/.u per type for patient/ and system/.
+    scopes = set(body["scopes_supported"])
+    assert {"patient/*.*", "user/*.*"} <= scopes
+    assert {f"{level}/Patient.{action}" for level in ("patient", "system") for action in ("read", "rs", "c", "u")} <= scopes
+    assert "system/Appointment.read" not in scopes and "user/Patient.read" not in scopes
     assert requests.get(client.origin + "/ecw/fhir/r4/.well-known/smart-configuration").status_code == 400
     assert requests.get(client.origin + "/ecw/fhir/r4/OTHERCD/metadata").status_code == 400
 

@@ -34,8 +34,11 @@ REFERENCE_PARAMETERS = set(USUAL_TARGETS) | {"subject", "actor", "organization",
 
 
 def profile(name):
+    """A profile file as the server reads it: {practiceCode} in its paths is the seed's."""
+    with open(os.path.join(SEED, "seed.yaml")) as f:
+        practice = yaml.safe_load(f).get("practiceCode", "CLINIC")
     with open(os.path.join(ROOT, "Profiles", f"{name}.yaml")) as f:
-        return yaml.safe_load(f)
+        return yaml.safe_load(f.read().replace("{practiceCode}", practice))
 
 
 class EpicIds:

@@ -20,7 +20,7 @@ extension ProfileLoader {
             "maxJTILength", "forbiddenDescription", "challengeRealm", "tenant", "codeSeconds", "refreshDays", "rotateRefreshTokens",
             "clientAuthMethods",
             "assertionAlgorithms", "assertionMaxSeconds", "scopeSyntax", "pkcePlain", "tokenType", "disabledClient", "jwksName", "issuer",
-            "serviceScopes", "revokeName", "allowListedJwksOnly",
+            "serviceScopes", "revokeName", "allowListedJwksOnly", "advertisedScopes", "extraCapabilities",
         ])
         var auth = AuthSettings()
         func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(YAMLError) -> T? where T.RawValue == String {
@@ -83,6 +83,14 @@ extension ProfileLoader {
         auth.scopeResponse = try named(map["scopeResponse"], among: Strategies.scopeWording.keys) ?? auth.scopeResponse
         auth.unregisteredScopes = try choice("unregisteredScopes", AuthSettings.UnregisteredScopes.self) ?? auth.unregisteredScopes
         if let item = map["wildcardScopes"] { auth.wildcardScopes = try item.bool() }
+        if let item = map["advertisedScopes"] {
+            let scopes = try item.strings()
+            guard !scopes.isEmpty, scopes.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) else {
+                throw item.fail("must be a list of scopes without spaces ({type} stands for each served type)")
+            }
+            auth.advertisedScopes = scopes
+        }
+        if let item = map["extraCapabilities"] { auth.extraCapabilities = try item.strings() }
         if let item = map["ecdsaRequiresJwksUri"] { auth.ecdsaRequiresJwksUri = try item.bool() }
         auth.maxJTILength = try positive("maxJTILength") ?? auth.maxJTILength
         if let item = map["forbiddenDescription"] { auth.forbiddenDescription = try item.string() }
