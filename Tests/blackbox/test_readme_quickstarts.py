@@ -49,15 +49,21 @@ def client_for(server, base, token_url, scope):
     return c
 
 
+def cancelled_and_freed(fhir, appointment_id, start):
+    """The quick start's appointment, cancelled, at the time it was booked, its slot free again."""
+    appointment = fhir.get(f"Appointment/{appointment_id}").json()
+    assert appointment["status"] == "cancelled" and appointment["start"] == start
+    slot = fhir.get(appointment["slot"][0]["reference"]).json()
+    assert slot["status"] == "free", "cancelling frees the slot"
+    return appointment
+
+
 def test_generic_quickstart_books_cancels_and_notes(server):
     lines = run(server, "generic")
     appointment_id, start, status = lines["booked"].split()
     assert status == "booked" and lines["now"] == "cancelled"
     fhir = client_for(server, "/fhir/r4", "/fhir/auth/token", "system/*.read")
-    appointment = fhir.get(f"Appointment/{appointment_id}").json()
-    assert appointment["status"] == "cancelled" and appointment["start"] == start
-    slot = fhir.get(appointment["slot"][0]["reference"]).json()
-    assert slot["status"] == "free", "cancelling frees the slot"
+    appointment = cancelled_and_freed(fhir, appointment_id, start)
     patient = next(p["actor"]["reference"] for p in appointment["participant"] if p["actor"]["reference"].startswith("Patient/"))
     note = fhir.get(lines["note"]).json()
     assert note["resourceType"] == "Communication" and note["subject"]["reference"] == patient
@@ -138,8 +144,5 @@ def test_ecw_quickstart_books_through_healow_and_cancels(server):
     appointment_id, start, status = lines["booked"].split()
     assert status == "booked" and lines["cancelled"] == "1 SUCCESS"
     healow = client_for(server, "/ecw/healow/apps/api/v1/fhir/RIVBCD/fhir", "/ecw/oauth/oauth2/token", "system/*.read")
-    appointment = healow.get(f"Appointment/{appointment_id}").json()
-    assert appointment["status"] == "cancelled" and appointment["start"] == start
+    appointment = cancelled_and_freed(healow, appointment_id, start)
     assert appointment["cancelationReason"]["text"] == "Patient request"
-    slot = healow.get(appointment["slot"][0]["reference"]).json()
-    assert slot["status"] == "free", "cancelling frees the slot"

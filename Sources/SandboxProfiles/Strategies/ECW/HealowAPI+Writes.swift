@@ -54,11 +54,7 @@ extension HealowAPI {
             let desk = StaffDesk(service: ehr)
             if let other = try? desk.anotherPatient(than: patient) { _ = try? desk.book(slot: String(slot), patient: other) }
         }
-        let answer = forward(call, method: "POST", segments: ["Appointment"], body: JSON.object(appointment).bytes)
-        guard answer.status == 201, let id = Self.id(of: answer) else { throw Self.failure(answer) }
-        var booked = HealowStatus(.success, "Appointment booked")
-        booked.created = ("Appointment", id)
-        return booked
+        return try create(call, appointment, "Appointment booked")
     }
 
     /// `PUT Appointment/{id}` with `status: cancelled`: cancel (the slots open again).
@@ -102,10 +98,16 @@ extension HealowAPI {
         if let first = existing.first {
             throw HealowStatus(.patientAlreadyExists, "A patient with this name and date of birth already exists (Patient/\(first))")
         }
-        let answer = forward(call, method: "POST", segments: ["Patient"], body: JSON.object(patient).bytes)
+        return try create(call, patient, "Patient created")
+    }
+
+    /// Creates `resource` through the engine: SUCCESS naming the new id, or the engine's refusal.
+    func create(_ call: ProprietaryRequest, _ resource: JSONObject, _ message: String) throws(HealowStatus) -> HealowStatus {
+        let type = resource["resourceType"]?.stringValue ?? ""
+        let answer = forward(call, method: "POST", segments: [type], body: JSON.object(resource).bytes)
         guard answer.status == 201, let id = Self.id(of: answer) else { throw Self.failure(answer) }
-        var created = HealowStatus(.success, "Patient created")
-        created.created = ("Patient", id)
+        var created = HealowStatus(.success, message)
+        created.created = (type, id)
         return created
     }
 
