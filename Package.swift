@@ -76,6 +76,8 @@ let package = Package(
         .target(
             name: "ChangeFeeds", dependencies: ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions"],
             swiftSettings: swiftSettings),
+        // Scenario kits, checks over a run's journal and state, JUnit/HTML/JSON reports (vendor-free).
+        .target(name: "Certification", dependencies: ["FHIRCore", "FHIRSearch", "YAMLReader"], swiftSettings: swiftSettings),
         // The vendor layer: profile files, the edge steps, and the strategies profiles name.
         .target(
             name: "SandboxProfiles",
@@ -89,7 +91,7 @@ let package = Package(
             name: "SandboxServer",
             dependencies: [
                 "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed", "SandboxProfiles", "Scheduling", "SandboxAuth",
-                "SandboxFaults", "ChangeFeeds",
+                "SandboxFaults", "ChangeFeeds", "Certification",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -106,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "fhir-sandbox",
             dependencies: [
-                "SandboxServer", "FHIRCore", "SandboxProfiles", "SandboxAuth",
+                "SandboxServer", "FHIRCore", "SandboxProfiles", "SandboxAuth", "Certification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -162,6 +164,7 @@ let package = Package(
             dependencies: ["ChangeFeeds", "FHIRInteractions", "FHIRStore", "FHIRSearch", "FHIRCore"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "CertificationTests", dependencies: ["Certification", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(name: "SandboxFaultsTests", dependencies: ["SandboxFaults", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulingTests",

@@ -26,6 +26,7 @@ ALLOWED = {
     "Scheduling": {"FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed"},
     "SandboxAuth": {"FHIRCore", "Crypto", "_CryptoExtras"},
     "SandboxFaults": {"FHIRCore"},
+    "Certification": {"FHIRCore", "FHIRSearch", "YAMLReader"},
     "ChangeFeeds": {"FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions"},
     "SandboxProfiles": {
         "SandboxFaults", "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "YAMLReader",
@@ -34,11 +35,12 @@ ALLOWED = {
     "SandboxServer": {
         "SandboxFaults", "FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxSeed", "SandboxAuth", "SandboxProfiles",
         "ChangeFeeds", "Hummingbird", "HummingbirdCore", "Logging", "NIOCore", "NIOPosix", "NIOHTTP1", "HTTPTypes", "NIOHTTPTypes",
-        "ServiceLifecycle", "UnixSignals",
+        "ServiceLifecycle", "UnixSignals", "Certification",
     },
-    "fhir-sandbox": {"SandboxServer", "SandboxProfiles", "SandboxAuth", "FHIRCore", "ArgumentParser"},
+    "fhir-sandbox": {"SandboxServer", "SandboxProfiles", "SandboxAuth", "FHIRCore", "ArgumentParser", "Certification"},
 }
-ENGINE = ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxAuth", "SandboxFaults", "ChangeFeeds"]
+ENGINE = ["FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "Scheduling", "SandboxAuth", "SandboxFaults", "ChangeFeeds",
+          "Certification"]
 VENDORS = re.compile(r"epic|cerner|millennium|athena|eclinicalworks|\becw\b|nextgen|oracle health|acme", re.IGNORECASE)
 IMPORT = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*import\s+(?:(?:struct|enum|class|func|protocol|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)")
 

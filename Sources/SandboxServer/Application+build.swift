@@ -12,6 +12,12 @@ public struct SandboxApplication: Sendable {
     public let application: Application<RouterResponder<BasicRequestContext>>
     public let sandbox: Sandbox
 
+    /// Serves until the calling task is cancelled, without signal handling: for a command that
+    /// runs the server in-process (`certify`).
+    public func runUntilCancelled() async throws {
+        try await application.runService(gracefulShutdownSignals: [])
+    }
+
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stops accepting, lets
     /// in-flight requests finish for up to `shutdownGrace` seconds, flushes `--data-dir` and
     /// returns. A request that is still running after the grace period does not hold the process:

@@ -79,6 +79,14 @@ public struct SlotRace: FHIRRequestStep {
     /// The patient the request books for (the front desk books someone else).
     func patient(of request: FHIRRequest) -> String? {
         guard let body = request.body.flatMap({ try? JSONParser.parse($0) })?.objectValue else { return nil }
+        // `$book`/`$hold` name the patient as a parameter (`patient-id`, or a vendor's `patient`);
+        // without this the desk could pick the caller and book them twice.
+        if body["resourceType"]?.stringValue == "Parameters", let parameters = try? OperationParameters.from(parameters: body) {
+            for (name, value) in parameters.values where ["patient-id", "patient", "patient-reference"].contains(name) {
+                if let text = value.text { return SchedulingContext.id(fromReference: text) }
+            }
+            return nil
+        }
         return AppointmentBooking.patient(body)
     }
 
