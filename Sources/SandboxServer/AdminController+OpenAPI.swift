@@ -39,7 +39,7 @@ extension AdminController {
     static func openAPI() -> JSON {
         var paths: [String: JSONObject] = [:]
         var order: [String] = []
-        for route in routes {
+        for route in routes + certificationRoutes {
             var operation = JSONObject()
             operation["summary"] = .string(route.summary)
             if let schema = route.requestSchema {
@@ -65,6 +65,9 @@ extension AdminController {
             }
             if route.path == "/_admin/actions" {
                 responses["409"] = Self.answer(.string("The action conflicts with the record's state"))
+            }
+            if route.path.hasPrefix("/_admin/certifications") && route.method == .post {
+                responses["409"] = Self.answer(.string("The run is already finished, or its sandbox cannot be made (the sandbox limit)"))
             }
             if route.path == "/_admin/faults" && route.method == .post {
                 responses["429"] = Self.answer(.string("The sandbox holds its most rules"))

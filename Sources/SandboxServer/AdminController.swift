@@ -186,10 +186,13 @@ struct AdminController: Sendable {
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         let gate = AdminGuard(hosts: sandbox.hosts, token: sandbox.configuration.adminToken)
+        // Certification runs belong to the server, not to an isolated sandbox.
+        let routes = Self.routes + (scope.prefix.isEmpty ? Self.certificationRoutes : [])
+        if scope.prefix.isEmpty { Self.addReportRoutes(to: router, sandbox: sandbox, gate: gate) }
         var declared: [String: [HTTPRequest.Method]] = [:]
-        for route in Self.routes { declared[route.path, default: []].append(route.method) }
+        for route in routes { declared[route.path, default: []].append(route.method) }
         for (path, methods) in declared { Self.refuseOtherMethods(router, path: scope.prefix + path, declared: methods) }
-        for route in Self.routes {
+        for route in routes {
             router.on(RouterPath(scope.prefix + route.path), method: route.method) {
                 (request: Request, _: BasicRequestContext) -> Response in
                 if let refusal = gate.refusal(request) { return .json(refusal.status, refusal.json) }

@@ -4,6 +4,7 @@ import FHIRInteractions
 import FHIRSearch
 import FHIRStore
 import Foundation
+import HTTPTypes
 import SandboxAuth
 import SandboxProfiles
 
@@ -24,46 +25,77 @@ public struct Certifier: Sendable {
     static let secretClient = (id: "sandbox-secret", secret: "sandbox-secret-TEST-ONLY")
     static let backendClient = (id: "sandbox-backend", key: "keys/backend-rs384.pem", kid: "backend-rs384")
 
+    /// A scenario's sandbox, armed, with what existed before the client starts.
+    struct Prepared: Sendable {
+        let scenario: Scenario
+        let profile: String
+        let made: IsolatedSandbox
+        let mount: Sandbox.Mount
+        let state: TenantReader
+        let before: [String: Set<String>]
+        let started: Date
+    }
+
+    /// Creates `scenario`'s isolated sandbox of `profile` (id `id`), seeds it, remembers what is
+    /// there and arms the setup's faults and staff actions.
+    func prepare(_ scenario: Scenario, profile: String, id: String) throws(AdminError) -> Prepared {
+        var body = JSONObject(["profiles": .array([.string(profile)]), "ttlSeconds": .int(3600)])
+        if let clock = scenario.setup.clock { body["clock"] = .object(JSONObject(["now": .string(clock), "frozen": .bool(true)])) }
+        let made = try SandboxesController(sandbox: sandbox).make(id: id, body: body)
+        guard case .inserted = sandbox.isolated.insert(made) else {
+            throw AdminError(status: .conflict, "a sandbox '\(id)' exists or the sandbox limit is reached")
+        }
+        guard let mount = made.mount(named: profile) else {
+            sandbox.isolated.remove(id)
+            throw AdminError("profile \(profile) is not mounted", field: "profile")
+        }
+        try? mount.runtime.state.tenant.seedIfNeeded()
+        let state = TenantReader(service: mount.runtime.ehr)
+        var before: [String: Set<String>] = [:]
+        for type in RunRecord.remembered { before[type] = Set(state.search(type, []).compactMap { $0["id"]?.stringValue }) }
+        let controller = AdminController(sandbox: sandbox, scope: made)
+        do {
+            for fault in scenario.setup.faults { _ = try controller.armFault(fault) }
+            for action in scenario.setup.actions { _ = try controller.staffAction(action) }
+        } catch {
+            sandbox.isolated.remove(id)
+            throw AdminError("the scenario's setup failed: \(error.message)")
+        }
+        return Prepared(scenario: scenario, profile: profile, made: made, mount: mount, state: state, before: before, started: Date())
+    }
+
+    /// Reads what the client did and left, runs the checks, and removes the sandbox.
+    func finish(_ prepared: Prepared, clientExit: Int32?, timedOut: Bool, output: String) -> ScenarioResult {
+        defer { sandbox.isolated.remove(prepared.made.id) }
+        let exchanges = prepared.made.journal.all.reversed().map { Self.exchange($0, mount: prepared.mount) }
+        let record = RunRecord(
+            scenario: prepared.scenario, exchanges: exchanges, state: prepared.state, before: prepared.before,
+            caller: RunRecord.caller(of: prepared.scenario.task, in: prepared.state), clientExit: clientExit, timedOut: timedOut,
+            clientOutput: output)
+        return ScenarioResult(
+            scenario: prepared.scenario, profile: prepared.profile, results: Checks.evaluate(record), record: record,
+            durationMillis: Int(Date().timeIntervalSince(prepared.started) * 1000))
+    }
+
     /// Runs `scenario` on `profile` with `command`; `progress` hears what happens.
     public func run(_ scenario: Scenario, profile: String, command: [String], progress: @Sendable (String) -> Void) async -> ScenarioResult
     {
-        let started = Date()
-        let id = "certify-\(scenario.id)-\(UInt32.random(in: 0...UInt32.max))"
-        var body = JSONObject(["profiles": .array([.string(profile)]), "ttlSeconds": .int(3600)])
-        if let clock = scenario.setup.clock { body["clock"] = .object(JSONObject(["now": .string(clock), "frozen": .bool(true)])) }
-        let record: RunRecord
+        let prepared: Prepared
         do {
-            let made = try SandboxesController(sandbox: sandbox).make(id: id, body: body)
-            guard case .inserted = sandbox.isolated.insert(made) else { throw AdminError("could not insert sandbox \(id)") }
-            defer { sandbox.isolated.remove(id) }
-            guard let mount = made.mount(named: profile) else { throw AdminError("profile \(profile) is not mounted") }
-            try? mount.runtime.state.tenant.seedIfNeeded()
-            let state = TenantReader(service: mount.runtime.ehr)
-            var before: [String: Set<String>] = [:]
-            for type in RunRecord.remembered { before[type] = Set(state.search(type, []).compactMap { $0["id"]?.stringValue }) }
-            let controller = AdminController(sandbox: sandbox, scope: made)
-            for fault in scenario.setup.faults { _ = try controller.armFault(fault) }
-            for action in scenario.setup.actions { _ = try controller.staffAction(action) }
-            progress("  \(scenario.id): running the client")
-            let environment = self.environment(mount: mount, scenario: scenario)
-            let (exit, timedOut, output) = await Self.execute(command, environment: environment, timeout: scenario.timeoutSeconds)
-            let exchanges = made.journal.all.reversed().map { Self.exchange($0, mount: mount) }
-            record = RunRecord(
-                scenario: scenario, exchanges: exchanges, state: state, before: before,
-                caller: RunRecord.caller(of: scenario.task, in: state), clientExit: exit, timedOut: timedOut, clientOutput: output)
+            prepared = try prepare(scenario, profile: profile, id: "certify-\(scenario.id)-\(UInt32.random(in: 0...UInt32.max))")
         } catch {
-            let failure = "the scenario's sandbox could not be prepared: \(error)"
-            record = RunRecord(
+            let failure = "the scenario's sandbox could not be prepared: \(error.message)"
+            let record = RunRecord(
                 scenario: scenario, exchanges: [], state: TenantReader(service: nil), before: [:], caller: nil, clientExit: nil,
                 timedOut: false, clientOutput: failure)
             return ScenarioResult(
                 scenario: scenario, profile: profile,
-                results: scenario.checks.map { CheckResult(check: $0, passed: false, detail: failure) }, record: record,
-                durationMillis: Int(Date().timeIntervalSince(started) * 1000))
+                results: scenario.checks.map { CheckResult(check: $0, passed: false, detail: failure) }, record: record, durationMillis: 0)
         }
-        return ScenarioResult(
-            scenario: scenario, profile: profile, results: Checks.evaluate(record), record: record,
-            durationMillis: Int(Date().timeIntervalSince(started) * 1000))
+        progress("  \(scenario.id): running the client")
+        let environment = self.environment(mount: prepared.mount, scenario: scenario)
+        let (exit, timedOut, output) = await Self.execute(command, environment: environment, timeout: scenario.timeoutSeconds)
+        return finish(prepared, clientExit: exit, timedOut: timedOut, output: output)
     }
 
     /// What the client is told: where the profile is, who it is, and what to do.

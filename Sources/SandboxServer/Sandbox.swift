@@ -109,6 +109,8 @@ public final class Sandbox: Sendable {
     let extractor: IndexExtractor
     /// Isolated sandboxes (`/sandboxes/{id}`), created through the admin API.
     let isolated: IsolatedSandboxes
+    /// Certification runs driven over the admin API (`/_admin/certifications`).
+    let certifications = CertificationRuns()
     /// The default sandbox's test control (faults, limits, latency, staff actions, journal).
     let control: SandboxControl
     var journal: RequestJournal { control.journal }

@@ -6,7 +6,9 @@ struct FHIRSandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fhir-sandbox",
         abstract: "An offline stand-in for the EHR FHIR R4 APIs that scheduling integrations talk to.",
-        subcommands: [ServeCommand.self, ProfilesCommand.self, DatabaseCommand.self, TokenCommand.self, CertifyCommand.self],
+        subcommands: [
+            ServeCommand.self, ProfilesCommand.self, DatabaseCommand.self, TokenCommand.self, CertifyCommand.self, HealthCommand.self,
+        ],
         defaultSubcommand: ServeCommand.self)
 }
 

@@ -6,6 +6,7 @@ self-contained page."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -123,3 +124,96 @@ def test_the_naive_client_fails_exactly_the_checks_it_should(tmp_path, profile):
     slot_taken = next(s for s in report["scenarios"] if s["id"] == "slot-taken")
     for line in slot_taken["requests"][:5]:
         assert line.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;") in page or line in page
+
+
+def test_a_client_outside_is_certified_through_the_admin_api(tmp_path):
+    """POST /_admin/certifications hands a client that cannot be wrapped in a command (a voice
+    platform elsewhere) its scenario sandbox's URLs, credentials and task; POST .../finish runs
+    the checks and answers the report, with the HTML and JUnit reports linked; runs are listed;
+    a run finishes once; bad requests name the field."""
+    import requests
+
+    from conftest import CLOCK, Sandbox
+
+    server = Sandbox("--clock", CLOCK, "--profiles", "generic,cerner,ecw")
+    try:
+        admin = server.origin + "/_admin/certifications"
+        started = requests.post(admin, json={"profile": "cerner", "scenario": "slot-taken"})
+        assert started.status_code == 201, started.text
+        run = started.json()
+        assert run["state"] == "running" and run["kit"] == "scheduling" and run["task"]["visitType"] == "FOLLOW_UP"
+        cerner = run["sandbox"]["profiles"]["cerner"]
+        assert cerner["fhirBase"] == run["environment"]["FHIR_BASE_URL"] and "/sandboxes/" + run["id"] + "/" in cerner["fhirBase"]
+        assert run["credentials"]["clientId"] == "sandbox-secret" and run["finish"].endswith(f"/{run['id']}/finish")
+        client = subprocess.run([sys.executable, os.path.join(CLIENTS, "reference_client.py")], env={**os.environ, **run["environment"]},
+                                capture_output=True, text=True, timeout=120)
+        assert client.returncode == 0, client.stdout + client.stderr
+        finished = requests.post(run["finish"])
+        assert finished.status_code == 200, finished.text
+        body = finished.json()
+        assert body["state"] == "finished" and body["passed"] is True
+        checks = body["report"]["scenarios"][0]["checks"]
+        assert {c["id"] for c in checks} == {"booked-once", "no-retry-storm", "booked-as-asked"} and all(c["passed"] for c in checks)
+        assert any("409 [slot-taken]" in line for line in body["report"]["scenarios"][0]["requests"])
+        html = requests.get(body["links"]["html"])
+        assert html.status_code == 200 and html.headers["Content-Type"].startswith("text/html") and "slot-taken" in html.text
+        junit = requests.get(body["links"]["junit"])
+        assert junit.status_code == 200
+        parsed = junitparser.JUnitXml.fromstring(junit.text)
+        assert [suite.name for suite in parsed] == ["scheduling.cerner.slot-taken"]
+        listed = requests.get(admin).json()
+        assert [(r["id"], r["state"], r["passed"]) for r in listed] == [(run["id"], "finished", True)]
+        assert requests.get(f"{admin}/{run['id']}").json()["report"]["passed"] is True
+        assert requests.post(run["finish"]).status_code == 409
+        # The run's sandbox is gone once finished.
+        assert requests.get(cerner["fhirBase"] + "/metadata").status_code == 404
+        for bad, field in (({"profile": "cerner"}, "scenario"), ({"profile": "cerner", "scenario": "nope"}, "scenario"),
+                           ({"profile": "ecw", "scenario": "slot-taken"}, "profile"), ({"profile": "cerner", "scenario": "outage", "x": 1}, "x"),
+                           ({"kit": "nope", "profile": "cerner", "scenario": "outage"}, "kit")):
+            refused = requests.post(admin, json=bad)
+            assert refused.status_code == 400 and refused.json()["field"] == field, (bad, refused.text)
+        assert requests.post(f"{admin}/cert-999/finish").status_code == 404
+        assert requests.get(f"{admin}/cert-999/report.html").status_code == 404
+        # The recipe the README's CI jobs and docker/compose.yaml use.
+        recipe = subprocess.run([sys.executable, os.path.join(CLIENTS, "certify_over_api.py"), "--profile", "generic",
+                                 "--junit-dir", str(tmp_path / "junit"), "book-verified", "throttled"],
+                                env={**os.environ, "SANDBOX": server.origin}, capture_output=True, text=True, timeout=300)
+        assert recipe.returncode == 0, recipe.stdout + recipe.stderr
+        assert recipe.stdout.count("pass  ") == 2
+        assert sorted(os.listdir(tmp_path / "junit")) == ["generic-book-verified.xml", "generic-throttled.xml"]
+        # Not part of an isolated sandbox's own admin API.
+        assert requests.get(server.origin + "/sandboxes/x/_admin/certifications").status_code == 404
+    finally:
+        server.stop()
+
+
+def test_the_html_report_in_a_real_browser(tmp_path):
+    """The HTML report in headless Chromium (Debian's chromium and chromium-driver) at 1280x800:
+    the scenario list with each verdict, the failed checks' advice, and no resource loaded from
+    anywhere (the page is self-contained). FHIR_SANDBOX_SCREENSHOTS=DIR keeps a screenshot
+    (docs/certification/report.png is one)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    run, report, reports = certify(tmp_path, "generic", "naive_client.py")
+    assert run.returncode == 1
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get("file://" + reports["html"])
+        listed = driver.find_elements(By.CSS_SELECTOR, "#scenarios li")
+        assert [item.find_element(By.TAG_NAME, "a").text for item in listed] == SCENARIOS
+        assert all("fail" in item.text for item in listed)
+        slot_taken = driver.find_element(By.ID, "slot-taken")
+        assert "A 409 means the slot is gone" in slot_taken.text
+        assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+        keep = os.environ.get("FHIR_SANDBOX_SCREENSHOTS")
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            driver.save_screenshot(os.path.join(keep, "report.png"))
+    finally:
+        driver.quit()
