@@ -42,6 +42,7 @@ rm -rf "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/i
   "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
 chroot "$rootfs" useradd --system --uid 10001 --home-dir /opt/fhir-sandbox --shell /usr/sbin/nologin sandbox
 install -D -m 0755 "$binary" "$rootfs/usr/local/bin/fhir-sandbox"
+strip "$rootfs/usr/local/bin/fhir-sandbox"  # as the Dockerfile does
 mkdir -p "$rootfs/opt/fhir-sandbox"
 cp -r Profiles Seeds "$rootfs/opt/fhir-sandbox/"
 echo "libraries resolve inside it:"
@@ -57,9 +58,11 @@ pid=$!
 for _ in $(seq 1 100); do grep -q "^ready " "$work/server.log" && break; sleep 0.1; done
 grep -q "^ready " "$work/server.log" || { cat "$work/server.log"; echo "FAIL: no ready line"; exit 1; }
 grep "^ready \|warning" "$work/server.log" | sed 's/^/  /'
-server_pid=$(pgrep -f "fhir-sandbox serve --host 0.0.0.0" | head -1)
+server_pid=$(pgrep -f "^/usr/local/bin/fhir-sandbox serve" | head -1)
 echo "server process user: uid $(awk '/^Uid:/ {print $2}' /proc/"$server_pid"/status)"
-health=$(chroot --userspec=10001:10001 "$rootfs" env FHIR_SANDBOX_PORT=$port /usr/local/bin/fhir-sandbox health; echo "exit $?")
+# As Docker runs a HEALTHCHECK: in the container (its own /proc), as its user.
+health=$(unshare --mount --pid --fork --mount-proc="$rootfs/proc" chroot --userspec=10001:10001 "$rootfs" \
+  env FHIR_SANDBOX_PORT=$port /usr/local/bin/fhir-sandbox health; echo "exit $?")
 echo "HEALTHCHECK (fhir-sandbox health): $health" | tr '\n' ' '; echo
 echo "GET /_health: $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/_health)"
 read=$(curl -s -w ' %{http_code}' http://127.0.0.1:$port/fhir/r4/Patient/pat-0001)

@@ -18,14 +18,14 @@ struct HealthCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the answer.")
     var timeout: Int = 3
 
-    func run() throws {
+    func run() {
         let port = port ?? ProcessInfo.processInfo.environment["FHIR_SANDBOX_PORT"].flatMap { Int($0) } ?? 8080
         guard (1...65535).contains(port) else { Options.fail("--port must be 1-65535") }
         let status = Self.status(port: port, timeout: timeout)
         guard status == 200 else {
             FileHandle.standardError.write(
                 Data("fhir-sandbox: /_health on port \(port): \(status.map { "HTTP \($0)" } ?? "no answer")\n".utf8))
-            throw ExitCode(1)
+            Foundation.exit(1)
         }
         print("ok")
     }

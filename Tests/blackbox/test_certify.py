@@ -72,17 +72,21 @@ def test_bad_invocations_say_what_is_wrong(tmp_path):
     assert run.returncode != 0 and "odd.yaml:7" in run.stderr and "booked-twice" in run.stderr, run.stderr
 
 
-@pytest.mark.parametrize("profile", ["generic", "cerner", "epic"])
+@pytest.mark.parametrize("profile", ["generic", "cerner", "epic", "ecw"])
 def test_the_reference_client_passes_every_scenario(tmp_path, profile):
     run, report, reports = certify(tmp_path, profile, "reference_client.py")
     assert run.returncode == 0, run.stdout + run.stderr
     assert report["passed"] and [s["id"] for s in report["scenarios"]] == SCENARIOS
-    assert failed_checks(report) == {scenario: set() for scenario in SCENARIOS}, json.dumps(report, indent=1)[:4000]
+    # eClinicalWorks' facade is read-only: no call note can be written (a recommended check).
+    expected = {scenario: set() for scenario in SCENARIOS}
+    if profile == "ecw":
+        expected["book-verified"] = {"note-written"}
+    assert failed_checks(report) == expected, json.dumps(report, indent=1)[:4000]
     xml = junitparser.JUnitXml.fromfile(reports["xml"])
     suites = list(xml)
     assert [suite.name for suite in suites] == [f"scheduling.{profile}.{s}" for s in SCENARIOS]
     assert sum(suite.tests for suite in suites) == sum(len(s["checks"]) for s in report["scenarios"])
-    assert all(case.is_passed for suite in suites for case in suite)
+    assert {case.name for suite in suites for case in suite if not case.is_passed} == set().union(*expected.values())
     assert "5 of 5 scenarios passed" in run.stdout
 
 

@@ -12,7 +12,9 @@ for Epic's STU3 scheduling base, SCENARIO_TASK) and books the task's caller:
 - writes in the vendor's formats (minutesDuration an integer, times with a zone);
 - a call note on the chart (Cerner: its Communication shape).
 
-Profiles: generic, cerner, epic. Standard library plus requests."""
+Profiles: generic, cerner, epic, ecw (the healow Scheduling API at FHIR_API_BASE_URL: the
+provider's schedule by NPI, write-backs answered with numeric statuses; no call note, the facade
+is read-only). Standard library plus requests."""
 import base64
 import json
 import os
@@ -96,9 +98,13 @@ def main():
     patient = patients[0]["id"]
     # 2. The provider by NPI.
     npi = TASK["provider"]["npi"]
+    window = TASK["window"]
+    if PROFILE == "ecw":
+        appointment = book_healow(ehr, patient, npi, window)
+        print(f"booked Appointment/{appointment} (no call note: the facade is read-only)", flush=True)
+        return
     doctors = ehr.call("GET", f"{BASE}/Practitioner", params={"identifier": f"{NPI_SYSTEM}|{npi}"}).json()
     practitioner = doctors["entry"][0]["resource"]["id"]
-    window = TASK["window"]
     if PROFILE == "epic":
         appointment = book_epic(ehr, patient, practitioner, window)
     else:
@@ -147,6 +153,40 @@ def book_slot(ehr, patient, practitioner, window):
             sys.exit(f"booking refused: {answer.status_code} {answer.text[:300]}")
         location = answer.headers.get("Location", "")
         return answer.json()["id"] if answer.content else location.split("/Appointment/")[1].split("/")[0]
+    sys.exit("every slot tried was taken")
+
+
+def book_healow(ehr, patient, npi, window):
+    """eClinicalWorks: the provider's schedules by NPI in the healow Scheduling API, its free
+    slots of the visit type in the window, then POST Appointment (status 1 is success; on a 409,
+    search again)."""
+    api = os.environ["FHIR_API_BASE_URL"]
+    schedules = ehr.call("GET", f"{api}/Schedule", params={"actor": npi, "date": "ge" + window["start"][:10]}).json()
+    schedule_ids = [e["resource"]["id"] for e in schedules.get("entry", [])]
+    tried = set()
+    for _ in range(5):
+        slots = []
+        for schedule in schedule_ids:
+            params = [("schedule", schedule), ("start", "ge" + window["start"]), ("start", "lt" + window["end"])]
+            bundle = ehr.call("GET", f"{api}/Slot", params=params).json()
+            slots += [e["resource"] for e in bundle.get("entry", []) if offers(e["resource"], TASK["visitType"])]
+        slots = sorted((slot for slot in slots if slot["id"] not in tried), key=lambda slot: slot["start"])
+        if not slots:
+            sys.exit("no free slot of that kind in the window")
+        slot = slots[0]
+        tried.add(slot["id"])
+        body = {"resourceType": "Appointment", "status": "booked", "slot": [{"reference": f"Slot/{slot['id']}"}],
+                "participant": [{"actor": {"reference": f"Patient/{patient}"}, "status": "accepted"},
+                                {"actor": {"identifier": {"system": NPI_SYSTEM, "value": npi}, "type": "Practitioner"},
+                                 "status": "accepted"}]}
+        answer = ehr.call("POST", f"{api}/Appointment", json=body, headers={"Content-Type": "application/json"})
+        status = answer.json().get("status") if answer.content else None
+        if answer.status_code == 409:
+            print(f"slot {slot['id']} was taken; looking again", flush=True)
+            continue
+        if status != 1:
+            sys.exit(f"booking refused: {answer.status_code} {answer.text[:300]}")
+        return answer.json()["id"]
     sys.exit("every slot tried was taken")
 
 
