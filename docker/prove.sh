@@ -16,7 +16,9 @@ work=$(mktemp -d)
 port=18999
 pid=""
 cleanup() {
+  # --kill-child ends the server with unshare; the pattern catches one that outlived it.
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  pkill -f "^/usr/local/bin/fhir-sandbox serve --host 0.0.0.0" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,7 +53,7 @@ if chroot "$rootfs" ldd /usr/local/bin/fhir-sandbox | grep -q "not found"; then 
 
 echo
 echo "== run: as uid 10001 in the chroot (CMD serve --host 0.0.0.0), port $port"
-unshare --mount --pid --fork --mount-proc="$rootfs/proc" chroot --userspec=10001:10001 "$rootfs" /bin/sh -c \
+unshare --mount --pid --fork --kill-child --mount-proc="$rootfs/proc" chroot --userspec=10001:10001 "$rootfs" /bin/sh -c \
   "cd /opt/fhir-sandbox && FHIR_SANDBOX_PORT=$port FHIR_SANDBOX_ADMIN_TOKEN=proof-TEST-ONLY exec /usr/local/bin/fhir-sandbox serve --host 0.0.0.0" \
   >"$work/server.log" 2>&1 &
 pid=$!
