@@ -16,9 +16,11 @@ work=$(mktemp -d)
 port=18999
 pid=""
 cleanup() {
-  # --kill-child ends the server with unshare; the pattern catches one that outlived it.
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  pkill -f "^/usr/local/bin/fhir-sandbox serve --host 0.0.0.0" 2>/dev/null || true
+  # The server first (SIGTERM: a graceful stop), then unshare (--kill-child takes whatever is left).
+  pkill -TERM -f "^/usr/local/bin/fhir-sandbox serve --host 0.0.0.0" 2>/dev/null || true
+  sleep 1
+  pkill -KILL -f "^/usr/local/bin/fhir-sandbox serve --host 0.0.0.0" 2>/dev/null || true
+  if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
