@@ -111,6 +111,8 @@ public struct Certifier: Sendable {
         values["FHIR_PRIVATE_KEY_FILE"] = sandbox.configuration.seedDirectory + "/" + Self.backendClient.key
         values["FHIR_KEY_ID"] = Self.backendClient.kid
         if let api = profile.proprietary { values["FHIR_API_BASE_URL"] = origin + mount.prefix + api.path }
+        // The vendor's tenant: athena's practice id, Cerner's tenant id (`sandbox` where none).
+        values["FHIR_TENANT"] = profile.auth.tenant
         for (index, base) in profile.otherBases.enumerated() {
             values["FHIR_BASE_URL_\(index + 2)"] = origin + mount.prefix + base.fhirBase
         }

@@ -1,5 +1,5 @@
 """`fhir-sandbox certify` with the scheduling kit (issue 17, in part): the reference client passes
-every scenario on every profile it speaks (generic, cerner, epic); the naive client fails exactly
+every scenario on every profile it speaks (generic, cerner, epic, athena, ecw); the naive client fails exactly
 the checks it should, with the check's message and the journal lines that prove it; the JUnit
 report parses with junitparser, the JSON report says the same, the HTML report is one
 self-contained page."""
@@ -72,7 +72,7 @@ def test_bad_invocations_say_what_is_wrong(tmp_path):
     assert run.returncode != 0 and "odd.yaml:7" in run.stderr and "booked-twice" in run.stderr, run.stderr
 
 
-@pytest.mark.parametrize("profile", ["generic", "cerner", "epic", "ecw"])
+@pytest.mark.parametrize("profile", ["generic", "cerner", "epic", "athena", "ecw"])
 def test_the_reference_client_passes_every_scenario(tmp_path, profile):
     run, report, reports = certify(tmp_path, profile, "reference_client.py")
     assert run.returncode == 0, run.stdout + run.stderr

@@ -12,7 +12,8 @@ for Epic's STU3 scheduling base, SCENARIO_TASK) and books the task's caller:
 - writes in the vendor's formats (minutesDuration an integer, times with a zone);
 - a call note on the chart (Cerner: its Communication shape).
 
-Profiles: generic, cerner, epic, ecw (the healow Scheduling API at FHIR_API_BASE_URL: the
+Profiles: generic, cerner, epic, athena (the athenaOne API at FHIR_API_BASE_URL/FHIR_TENANT:
+form-encoded booking, MM/DD/YYYY dates, the note on the appointment), ecw (the healow Scheduling API at FHIR_API_BASE_URL: the
 provider's schedule by NPI, write-backs answered with numeric statuses; no call note, the facade
 is read-only). Standard library plus requests."""
 import base64
@@ -36,6 +37,8 @@ EPIC_VISIT_CODES = {"NEW_PATIENT": "95010", "FOLLOW_UP": "95014", "ANNUAL_PHYSIC
                     "TELEHEALTH": "95013", "PROCEDURE_CONSULT": "95015"}
 SCOPES = ("system/Patient.read system/Practitioner.read system/Slot.read system/Schedule.read system/Appointment.read "
           "system/Appointment.write system/Communication.write")
+if PROFILE == "athena":
+    SCOPES += " athena/service/Athenanet.MDP.*"  # the athenaOne API's scope
 
 
 class EHR:
@@ -83,6 +86,8 @@ class EHR:
 
 def main():
     ehr = EHR()
+    if PROFILE == "athena":
+        return book_athena(ehr)
     caller = TASK["caller"]
     given, family = caller["name"].split()[0], caller["name"].split()[-1]
     # 1. Verify the caller: family and birth date (Cerner takes each parameter once), given
@@ -188,6 +193,57 @@ def book_healow(ehr, patient, npi, window):
             sys.exit(f"booking refused: {answer.status_code} {answer.text[:300]}")
         return answer.json()["id"]
     sys.exit("every slot tried was taken")
+
+
+def book_athena(ehr):
+    """athenahealth: scheduling is the athenaOne API. Verify with the patient search (MM/DD/YYYY),
+    find the provider by NPI and the visit type by its short name, list open slots per department
+    in the window, book with a form-encoded PUT (on a 409 list again), note it on the appointment."""
+    v1 = f"{os.environ['FHIR_API_BASE_URL']}/{os.environ['FHIR_TENANT']}"
+    caller = TASK["caller"]
+    given, family = caller["name"].split()[0], caller["name"].split()[-1]
+    year, month, day = caller["birthDate"].split("-")
+    found = ehr.call("GET", f"{v1}/patients", params={"firstname": given, "lastname": family, "dob": f"{month}/{day}/{year}"}).json()
+    if found.get("totalcount") != 1:
+        sys.exit(f"cannot verify the caller: {found.get('totalcount')} matches")
+    patient = found["patients"][0]["patientid"]
+    providers = ehr.call("GET", f"{v1}/providers").json()["providers"]
+    provider = next(p["providerid"] for p in providers if str(p.get("npi")) == TASK["provider"]["npi"])
+    types = ehr.call("GET", f"{v1}/appointmenttypes").json()["appointmenttypes"]
+    reason = next(t["appointmenttypeid"] for t in types if t["shortname"] == TASK["visitType"])
+    departments = ehr.call("GET", f"{v1}/departments").json()["departments"]
+    start = TASK["window"]["start"][:10]
+    last = time.strftime("%Y-%m-%d", time.gmtime(time.mktime(time.strptime(TASK["window"]["end"][:10], "%Y-%m-%d")) - 86400 + 43200))
+
+    def athena_date(iso):
+        y, m, d = iso.split("-")
+        return f"{m}/{d}/{y}"
+
+    tried = set()
+    for _ in range(5):
+        offered = []
+        for department in departments:
+            listed = ehr.call("GET", f"{v1}/appointments/open", params={
+                "departmentid": department["departmentid"], "reasonid": reason, "providerid": str(provider),
+                "startdate": athena_date(start), "enddate": athena_date(last)}).json()
+            offered += [slot for slot in listed.get("appointments", []) if slot["appointmentid"] not in tried]
+        if not offered:
+            sys.exit("no open slot of that kind in the window")
+        offered.sort(key=lambda slot: (slot["date"][6:] + slot["date"][:5], slot["starttime"]))
+        slot = offered[0]
+        tried.add(slot["appointmentid"])
+        booked = ehr.call("PUT", f"{v1}/appointments/{slot['appointmentid']}", data={"patientid": patient, "reasonid": reason})
+        if booked.status_code == 409:
+            print(f"open appointment {slot['appointmentid']} was taken; listing again", flush=True)
+            continue
+        if booked.status_code != 200:
+            sys.exit(f"booking refused: {booked.status_code} {booked.text[:300]}")
+        appointment = booked.json()[0]["appointmentid"]
+        print(f"booked appointment {appointment}", flush=True)
+        note = ehr.call("POST", f"{v1}/appointments/{appointment}/notes", data={"notetext": TASK.get("note", "Booked by the voice agent")})
+        print(f"note: {note.status_code}", flush=True)
+        return
+    sys.exit("every open appointment tried was taken")
 
 
 def offers(slot, visit_type):
