@@ -90,7 +90,7 @@ def test_the_reference_client_passes_every_scenario(tmp_path, profile):
     assert "5 of 5 scenarios passed" in run.stdout
 
 
-@pytest.mark.parametrize("profile", ["generic", "cerner"])
+@pytest.mark.parametrize("profile", ["generic", "cerner", "ecw"])
 def test_the_naive_client_fails_exactly_the_checks_it_should(tmp_path, profile):
     run, report, reports = certify(tmp_path, profile, "naive_client.py")
     assert run.returncode == 1, run.stdout + run.stderr

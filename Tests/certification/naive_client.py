@@ -8,8 +8,8 @@ scheduling kit's checks can fail (Tests/blackbox/test_certify.py lists exactly w
 - answers 409, 429 and 503 by sending the same request again at once (three times);
 - writes no call note.
 
-Profiles: generic, cerner (R4 Slot search and POST Appointment). Same environment as
-reference_client.py."""
+Profiles: generic, cerner (R4 Slot search and POST Appointment), ecw (the same through the
+healow Scheduling API). Same environment as reference_client.py."""
 import json
 import os
 import sys
@@ -21,7 +21,8 @@ BASE = os.environ["FHIR_BASE_URL"]
 TOKEN_URL = os.environ["FHIR_TOKEN_URL"]
 CLIENT = (os.environ["FHIR_CLIENT_ID"], os.environ["FHIR_CLIENT_SECRET"])
 TASK = json.loads(os.environ["SCENARIO_TASK"])
-SCOPES = "system/Patient.read system/Practitioner.read system/Slot.read system/Appointment.read system/Appointment.write"
+SCOPES = ("system/Patient.read system/Practitioner.read system/Slot.read system/Schedule.read system/Appointment.read "
+          "system/Appointment.write")
 
 
 def call(method, url, **kwargs):
@@ -42,22 +43,28 @@ def main():
     family = TASK["caller"]["name"].split()[-1]
     patient = call("GET", f"{BASE}/Patient", params={"family": family}).json()["entry"][0]["resource"]["id"]
     npi = TASK["provider"]["npi"]
-    doctor = call("GET", f"{BASE}/Practitioner", params={"identifier": f"http://hl7.org/fhir/sid/us-npi|{npi}"}).json()
-    practitioner = doctor["entry"][0]["resource"]["id"]
-    params = [("schedule.actor", f"Practitioner/{practitioner}"), ("start", "ge" + TASK["window"]["start"]),
-              ("start", "lt" + TASK["window"]["end"])]
-    if PROFILE != "cerner":
-        params.append(("status", "free"))  # Cerner's Slot search implies it and takes no status
-    slots = call("GET", f"{BASE}/Slot", params=params).json()
+    window = [("start", "ge" + TASK["window"]["start"]), ("start", "lt" + TASK["window"]["end"])]
+    base = BASE
+    if PROFILE == "ecw":
+        base = os.environ["FHIR_API_BASE_URL"]
+        schedule = call("GET", f"{base}/Schedule", params={"actor": npi}).json()["entry"][0]["resource"]["id"]
+        params = [("schedule", schedule)] + window
+    else:
+        doctor = call("GET", f"{BASE}/Practitioner", params={"identifier": f"http://hl7.org/fhir/sid/us-npi|{npi}"}).json()
+        practitioner = doctor["entry"][0]["resource"]["id"]
+        params = [("schedule.actor", f"Practitioner/{practitioner}")] + window
+        if PROFILE != "cerner":
+            params.append(("status", "free"))  # Cerner's Slot search implies it and takes no status
+    slots = call("GET", f"{base}/Slot", params=params).json()
     slot = slots["entry"][0]["resource"]["id"]
     body = {"resourceType": "Appointment", "status": "booked", "minutesDuration": "30 minutes",
             "slot": [{"reference": f"Slot/{slot}"}], "participant": [{"actor": {"reference": f"Patient/{patient}"}, "status": "accepted"}]}
-    answer = call("POST", f"{BASE}/Appointment", data=json.dumps(body))
+    answer = call("POST", f"{base}/Appointment", data=json.dumps(body))
     if answer is not None and answer.status_code in (400, 422):
         del body["minutesDuration"]
-        answer = call("POST", f"{BASE}/Appointment", data=json.dumps(body))
+        answer = call("POST", f"{base}/Appointment", data=json.dumps(body))
     print(f"booking: {answer.status_code if answer is not None else 'no answer'}", flush=True)
-    sys.exit(0 if answer is not None and answer.status_code == 201 else 1)
+    sys.exit(0 if answer is not None and answer.status_code in (200, 201) else 1)
 
 
 if __name__ == "__main__":
