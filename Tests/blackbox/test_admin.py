@@ -69,7 +69,9 @@ def test_openapi_lists_every_admin_route(client):
                                       "/_admin/locks", "/_admin/openapi.json", "/_admin/sandboxes", "/_admin/sandboxes/{id}",
                                       "/_admin/requests", "/_admin/requests/{id}", "/_admin/faults", "/_admin/faults/{id}",
                                       "/_admin/rate-limits", "/_admin/latency", "/_admin/actions", "/_admin/deliveries",
-                                      "/_admin/deliveries/policy", "/_admin/hl7/outbound"}
+                                      "/_admin/deliveries/policy", "/_admin/hl7/outbound", "/_admin/certifications",
+                                      "/_admin/certifications/{id}", "/_admin/certifications/{id}/finish"}
+    assert set(document["paths"]["/_admin/certifications"]) == {"get", "post"}
     assert set(document["paths"]["/_admin/faults"]) == {"get", "post", "delete"}
     assert set(document["paths"]["/_admin/faults/{id}"]) == {"get", "delete"}
     assert set(document["paths"]["/_admin/actions"]) == {"get", "post", "delete"}
