@@ -172,7 +172,7 @@ def test_a_client_outside_is_certified_through_the_admin_api(tmp_path):
         # The run's sandbox is gone once finished.
         assert requests.get(cerner["fhirBase"] + "/metadata").status_code == 404
         for bad, field in (({"profile": "cerner"}, "scenario"), ({"profile": "cerner", "scenario": "nope"}, "scenario"),
-                           ({"profile": "ecw", "scenario": "slot-taken"}, "profile"), ({"profile": "cerner", "scenario": "outage", "x": 1}, "x"),
+                           ({"profile": "nextgen", "scenario": "slot-taken"}, "profile"), ({"profile": "cerner", "scenario": "outage", "x": 1}, "x"),
                            ({"kit": "nope", "profile": "cerner", "scenario": "outage"}, "kit")):
             refused = requests.post(admin, json=bad)
             assert refused.status_code == 400 and refused.json()["field"] == field, (bad, refused.text)
