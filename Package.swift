@@ -50,7 +50,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Typed reading of YAML files, with errors naming file, line and key.
-        .target(name: "YAMLReader", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+        .target(
+            name: "YAMLReader", dependencies: ["FHIRCore", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         .target(
             name: "SandboxSeed",
             dependencies: ["FHIRCore", "YAMLReader"],

@@ -21,7 +21,7 @@ ALLOWED = {
     "FHIRSearch": {"FHIRCore"},
     "FHIRStore": {"FHIRCore", "FHIRSearch", "CSQLite"},
     "FHIRInteractions": {"FHIRCore", "FHIRSearch", "FHIRStore"},
-    "YAMLReader": {"Yams"},
+    "YAMLReader": {"Yams", "FHIRCore"},
     "SandboxSeed": {"FHIRCore", "YAMLReader"},
     "Scheduling": {"FHIRCore", "FHIRSearch", "FHIRStore", "FHIRInteractions", "SandboxSeed"},
     "SandboxAuth": {"FHIRCore", "Crypto", "_CryptoExtras"},

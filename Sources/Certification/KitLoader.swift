@@ -57,10 +57,10 @@ public enum KitLoader {
                 guard FHIRDateTime.parse(text, form: .instant) != nil else { throw clock.fail("must be an instant with a zone") }
                 setup.clock = text
             }
-            setup.faults = try (fields["faults"]?.list() ?? []).map(objectJSON)
-            setup.actions = try (fields["actions"]?.list() ?? []).map(objectJSON)
+            setup.faults = try (fields["faults"]?.list() ?? []).map { item throws(YAMLError) in try item.json() }
+            setup.actions = try (fields["actions"]?.list() ?? []).map { item throws(YAMLError) in try item.json() }
         }
-        guard case .object(let task) = try objectJSON(try map.required("task")) else {
+        guard case .object(let task) = try map.required("task").json() else {
             throw try map.required("task").fail("expected a mapping")
         }
         let timeout = try map["timeoutSeconds"]?.int() ?? 60
@@ -90,29 +90,12 @@ public enum KitLoader {
         }
         var parameters = JSONObject()
         if let with = map["with"] {
-            guard case .object(let object) = try objectJSON(with) else { throw with.fail("expected a mapping") }
+            guard case .object(let object) = try with.json() else { throw with.fail("expected a mapping") }
             parameters = object
         }
         return Check(
             id: try map.required("id").string(), kind: kind, severity: severity, message: try map.required("message").string(),
             parameters: parameters)
-    }
-
-    /// A YAML node as JSON: mappings, lists, integers, booleans and strings (quoted scalars stay strings).
-    static func objectJSON(_ value: YAMLValue) throws(YAMLError) -> JSON {
-        if let entries = try? value.entries() {
-            var object = JSONObject()
-            for (key, item) in entries { object[key] = try objectJSON(item) }
-            return .object(object)
-        }
-        if let items = try? value.list() {
-            var array: [JSON] = []
-            for item in items { array.append(try objectJSON(item)) }
-            return .array(array)
-        }
-        if let number = try? value.int() { return .int(number) }
-        if let flag = try? value.bool() { return .bool(flag) }
-        return .string(try value.string())
     }
 
     static func isName(_ text: String) -> Bool {

@@ -1,3 +1,4 @@
+import FHIRCore
 import Foundation
 import Yams
 
@@ -122,6 +123,25 @@ public struct YAMLValue {
     public func bool() throws(YAMLError) -> Bool {
         guard let value = node.bool else { throw fail("expected true or false, not '\(node.string ?? "a collection")'") }
         return value
+    }
+
+    /// The node as JSON: mappings, lists, and scalars typed as YAML resolves them (plain `30` an
+    /// integer, `true` a boolean; a quoted `"30"` stays a string).
+    public func json() throws(YAMLError) -> JSON {
+        switch node {
+        case .mapping:
+            var object = JSONObject()
+            for (key, item) in try entries() { object[key] = try item.json() }
+            return .object(object)
+        case .sequence:
+            var array: [JSON] = []
+            for item in try list() { array.append(try item.json()) }
+            return .array(array)
+        default:
+            if let number = node.int { return .int(number) }
+            if let flag = node.bool { return .bool(flag) }
+            return .string(try string())
+        }
     }
 
     public func strings() throws(YAMLError) -> [String] {

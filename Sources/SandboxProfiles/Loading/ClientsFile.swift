@@ -11,7 +11,7 @@ extension OAuthClient {
             let map = try item.mapping(keys: keys)
             var object = JSONObject()
             for (key, value) in try item.entries() {
-                object[key] = try yamlJSON(value)
+                object[key] = try value.json()
             }
             do throws(JOSEError) {
                 let client = try OAuthClient.from(json: object)
@@ -23,23 +23,5 @@ extension OAuthClient {
             }
         }
         return clients
-    }
-
-    /// YAML as JSON: mappings, lists, and scalars (true/false and integers typed).
-    static func yamlJSON(_ value: YAMLValue) throws(YAMLError) -> JSON {
-        if let entries = try? value.entries() {
-            var object = JSONObject()
-            for (key, item) in entries { object[key] = try yamlJSON(item) }
-            return .object(object)
-        }
-        if let items = try? value.list() {
-            var array: [JSON] = []
-            for item in items { array.append(try yamlJSON(item)) }
-            return .array(array)
-        }
-        let text = try value.string()
-        if text == "true" || text == "false" { return .bool(text == "true") }
-        if let number = Int(text) { return .int(number) }
-        return .string(text)
     }
 }
