@@ -192,21 +192,14 @@ public struct Certifier: Sendable {
             fault: entry.fault.map { "\($0.type)" })
     }
 
-    /// A FHIR path's type, interaction and operation (`Appointment/$book` → operation `book`).
+    /// A FHIR path's type, interaction and operation (`Appointment/$book` → operation `book`),
+    /// as the engine routes it.
     static func classify(method: String, segments: [String]) -> (String?, String?, String?) {
-        if let last = segments.last, last.hasPrefix("$") {
-            return (segments.first.flatMap { $0.hasPrefix("$") ? nil : $0 }, "operation", String(last.dropFirst()))
+        guard let route = try? Route.classify(method: method, segments: segments, supports: { _ in true }) else {
+            return (segments.first, nil, nil)
         }
-        switch (method, segments.count) {
-        case ("GET", 1): return (segments.first, "search-type", nil)
-        case ("POST", 2) where segments.last == "_search": return (segments.first, "search-type", nil)
-        case ("POST", 1): return (segments.first, "create", nil)
-        case ("GET", 2): return (segments.first, "read", nil)
-        case ("PUT", 2): return (segments.first, "update", nil)
-        case ("PATCH", 2): return (segments.first, "patch", nil)
-        case ("DELETE", 2): return (segments.first, "delete", nil)
-        default: return (segments.first, nil, nil)
-        }
+        if case .operation(let name, let type, _) = route { return (type, "operation", name) }
+        return (route.resourceType, route.interactionCodes.first, nil)
     }
 }
 
